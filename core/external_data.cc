@@ -39,8 +39,9 @@ absl::StatusOr<std::shared_ptr<const MappedFile>> ExternalDataResolver::Map(
   std::error_code ec;
   const fs::path base = fs::weakly_canonical(base_dir_.empty() ? fs::path(".") : base_dir_, ec);
   const fs::path resolved = fs::weakly_canonical(base / location, ec);
-  if (ec) {
-    return absl::NotFoundError(absl::StrCat("external data file '", location, "' not found"));
+  if (ec || !fs::exists(resolved, ec)) {
+    return absl::NotFoundError(absl::StrCat("external data file '", location,
+                                            "' not found in ", base.string()));
   }
   // Symlinks may point anywhere; the resolved target must stay in the folder.
   const std::string base_str = base.string();

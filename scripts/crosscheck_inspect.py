@@ -5,7 +5,8 @@ For each model: parameter count and bytes (initializers plus Constant-node
 tensors, in all subgraphs), per-dtype totals, node count and op histogram must
 agree exactly. Exits non-zero on any mismatch.
 
-usage: crosscheck_inspect.py PARE_BINARY MODEL...
+usage: crosscheck_inspect.py PARE_BINARY (MODEL... | --dir DIR)
+Exits 77 (skipped) when --dir does not exist or holds no model.
 """
 import collections
 import json
@@ -88,6 +89,13 @@ def check(pare, path):
 
 def main():
     pare, models = sys.argv[1], sys.argv[2:]
+    if models[:1] == ["--dir"]:
+        import pathlib
+        root = pathlib.Path(models[1])
+        models = sorted(str(p) for p in root.rglob("*.onnx")) if root.is_dir() else []
+        if not models:
+            print(f"no models under {root}: skipped")
+            sys.exit(77)
     ok = all([check(pare, m) for m in models])
     sys.exit(0 if ok else 1)
 

@@ -1,0 +1,72 @@
+// The `pare` binary as users meet it: exit codes, one-line errors, output.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+
+#include "core/model_builder.h"
+#include "core/onnx_io.h"
+#include "core/test_util.h"
+#include "nlohmann/json.hpp"
+
+namespace pare {
+namespace {
+
+struct Result {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+Result RunPare(const std::string& args, const testing::TempDir& dir) {
+  const std::string err_path = (dir / "stderr.txt").string();
+  const std::string command = std::string(PARE_BINARY) + " " + args + " 2>" + err_path;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  return {WEXITSTATUS(status), out, testing::ReadFile(err_path)};
+}
+
+void ExpectOneLineError(const Result& r, int code, const std::string& fragment) {
+  EXPECT_EQ(r.exit_code, code) << r.err;
+  EXPECT_EQ(r.err.rfind("pare: error: ", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
+}
+
+TEST(Cli, InspectPrintsJsonForAModel) {
+  testing::TempDir dir;
+  ModelBuilder b("m");
+  b.Input("x", DataType::kFloat32, {-1, 32});
+  b.Initializer(RandomTensor("w", {32, 32}, 1));
+  b.AddNode("MatMul", {"x", "w"}, {"y"});
+  b.Output("y", DataType::kFloat32, {-1, 32});
+  ASSERT_TRUE(SaveModel(std::move(b).Build(), dir / "m.onnx").ok());
+  const Result r = RunPare("inspect --json " + (dir / "m.onnx").string(), dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["parameters"]["count"], 1024);
+  EXPECT_EQ(j["external_data"][0]["location"], "m.onnx.data");
+  EXPECT_EQ(j["op_histogram"]["MatMul"], 1);
+  const Result text = RunPare("inspect " + (dir / "m.onnx").string(), dir);
+  EXPECT_NE(text.out.find("parameters: 1024 (4.00 KiB)"), std::string::npos) << text.out;
+}
+
+TEST(Cli, ExitCodesNameTheKindOfFailure) {
+  testing::TempDir dir;
+  ExpectOneLineError(RunPare("inspect " + (dir / "none.onnx").string(), dir), 4, "none.onnx");
+  testing::WriteFile(dir / "junk.onnx", "this is not a protobuf at all \xff\xff\xff");
+  ExpectOneLineError(RunPare("inspect " + (dir / "junk.onnx").string(), dir), 3, "junk.onnx");
+  const Result usage = RunPare("inspect", dir);
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_EQ(RunPare("frobnicate", dir).exit_code, 2);
+  EXPECT_EQ(RunPare("--help", dir).exit_code, 0);
+  EXPECT_EQ(RunPare("--version", dir).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace pare

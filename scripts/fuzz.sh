@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the loader fuzzer with clang (libFuzzer + ASan + UBSan) and runs it
+# for a bounded time on a seed corpus of real models.
+#   scripts/fuzz.sh [SECONDS]   (default 60)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+build=build-fuzz
+CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DPARE_BUILD_TESTS=OFF -DPARE_BUILD_FUZZERS=ON >/dev/null
+cmake --build "$build" --target load_model_fuzzer | tail -n 1
+
+corpus=$(mktemp -d)
+trap 'rm -rf "$corpus"' EXIT
+# Seeds: small conformance models with Constant nodes, subgraphs, all dtypes.
+n=0
+while read -r f; do
+  cp "$f" "$corpus/seed$n.onnx"
+  n=$((n + 1))
+  [ "$n" -lt 400 ] || break
+done < <(find /usr/share/libonnx-testdata/data/node -name model.onnx -size -8k 2>/dev/null | sort)
+echo "fuzzing the ONNX loader for ${seconds}s from $n seed models"
+log=$(mktemp)
+trap 'rm -rf "$corpus" "$log"' EXIT
+if ! "$build/tests/fuzz/load_model_fuzzer" "$corpus" -max_total_time="$seconds" -max_len=65536 \
+    -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
+  tail -n 60 "$log"
+  echo "fuzz: FAILED (crash or sanitizer report above)"
+  exit 1
+fi
+grep -E "^Done|stat::number_of_executed_units|stat::peak_rss_mb" "$log" || true
+echo "fuzz: no crash"

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine: install packages,
+# fetch test models, build, run every ctest test, then fuzz the loader.
+#   scripts/test.sh            (PARE_FUZZ_SECONDS=60 by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/fetch_models.sh
+scripts/build.sh
+(cd build && ctest --output-on-failure -j "$(nproc)")
+scripts/fuzz.sh "${PARE_FUZZ_SECONDS:-60}"

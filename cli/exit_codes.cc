@@ -7,18 +7,24 @@ namespace pare::cli {
 
 int ExitCodeFor(const absl::Status& status) {
   switch (status.code()) {
-    case absl::StatusCode::kOk: return kExitOk;
+    case absl::StatusCode::kOk:
+      return kExitOk;
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kDataLoss:
     case absl::StatusCode::kOutOfRange:
-    case absl::StatusCode::kFailedPrecondition: return kExitInvalidInput;
-    case absl::StatusCode::kNotFound: return kExitNotFound;
-    case absl::StatusCode::kUnimplemented: return kExitUnsupported;
+    case absl::StatusCode::kFailedPrecondition:
+      return kExitInvalidInput;
+    case absl::StatusCode::kNotFound:
+      return kExitNotFound;
+    case absl::StatusCode::kUnimplemented:
+      return kExitUnsupported;
     case absl::StatusCode::kPermissionDenied:
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kAlreadyExists: return kExitIo;
-    default: return kExitInternal;
+    case absl::StatusCode::kAlreadyExists:
+      return kExitIo;
+    default:
+      return kExitInternal;
   }
 }
 

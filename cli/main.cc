@@ -14,8 +14,9 @@
 
 int main(int argc, char** argv) {
   using namespace pare::cli;
-  CLI::App app{"pare: compress ONNX models (prune, quantize), measure what it costs, and make "
-               "them fit a device's memory."};
+  CLI::App app{
+      "pare: compress ONNX models (prune, quantize), measure what it costs, and make "
+      "them fit a device's memory."};
   app.set_version_flag("--version", std::string("pare ") + PARE_VERSION);
   app.require_subcommand(1);
   std::function<int()> run;

@@ -27,7 +27,9 @@ absl::Status IoError(const std::filesystem::path& path, const char* what) {
 absl::StatusOr<AtomicFile> AtomicFile::Create(const std::filesystem::path& destination) {
   const std::filesystem::path dir =
       destination.has_parent_path() ? destination.parent_path() : std::filesystem::path(".");
-  std::string pattern = (dir / ("." + destination.filename().string() + ".tmp-XXXXXX")).string();
+  // StrCat, not operator+, sidesteps a GCC 12 -Wrestrict false positive.
+  std::string pattern =
+      (dir / absl::StrCat(".", destination.filename().string(), ".tmp-XXXXXX")).string();
   const int fd = ::mkstemp(pattern.data());
   if (fd < 0) return IoError(destination, "cannot create a temporary file beside it");
   ::fchmod(fd, 0644);

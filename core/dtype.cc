@@ -1,8 +1,8 @@
 #include "core/dtype.h"
 
 #include <array>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -78,8 +78,8 @@ absl::StatusOr<uint64_t> StorageBytes(DataType type, uint64_t elements) {
   }
   const uint64_t bits = static_cast<uint64_t>(info->bits);
   if (elements > std::numeric_limits<uint64_t>::max() / bits) {
-    return absl::InvalidArgumentError(absl::StrCat("tensor of ", elements, " ",
-                                                   info->name, " elements overflows 64 bits"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor of ", elements, " ", info->name, " elements overflows 64 bits"));
   }
   return (elements * bits + 7) / 8;
 }

@@ -43,13 +43,21 @@ enum class DataType : int32_t {
 
 // Which typed TensorProto field holds this type's values when raw_data is not
 // used. Follows the comments in onnx.proto.
-enum class ProtoField { kNone, kFloatData, kInt32Data, kInt64Data, kDoubleData, kUint64Data, kStringData };
+enum class ProtoField {
+  kNone,
+  kFloatData,
+  kInt32Data,
+  kInt64Data,
+  kDoubleData,
+  kUint64Data,
+  kStringData
+};
 
 struct DataTypeInfo {
   DataType type;
   const char* name;  // ONNX's spelling, lower case: "float", "int4"
-  int bits;               // storage bits per element; 0 for string
-  bool is_float;          // floating point (including complex and float8)
+  int bits;          // storage bits per element; 0 for string
+  bool is_float;     // floating point (including complex and float8)
   ProtoField field;
   int values_per_field_entry;  // e.g. 2 for complex64 in float_data
 };

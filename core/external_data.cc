@@ -40,8 +40,8 @@ absl::StatusOr<std::shared_ptr<const MappedFile>> ExternalDataResolver::Map(
   const fs::path base = fs::weakly_canonical(base_dir_.empty() ? fs::path(".") : base_dir_, ec);
   const fs::path resolved = fs::weakly_canonical(base / location, ec);
   if (ec || !fs::exists(resolved, ec)) {
-    return absl::NotFoundError(absl::StrCat("external data file '", location,
-                                            "' not found in ", base.string()));
+    return absl::NotFoundError(
+        absl::StrCat("external data file '", location, "' not found in ", base.string()));
   }
   // Symlinks may point anywhere; the resolved target must stay in the folder.
   const std::string base_str = base.string();
@@ -49,14 +49,13 @@ absl::StatusOr<std::shared_ptr<const MappedFile>> ExternalDataResolver::Map(
   if (resolved_str.compare(0, base_str.size(), base_str) != 0 ||
       (resolved_str.size() > base_str.size() && base_str.back() != '/' &&
        resolved_str[base_str.size()] != '/')) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "external data location '", location, "' resolves outside the model's folder"));
+    return absl::InvalidArgumentError(absl::StrCat("external data location '", location,
+                                                   "' resolves outside the model's folder"));
   }
   auto mapped = MappedFile::Open(resolved);
   if (!mapped.ok()) {
-    return absl::Status(mapped.status().code(),
-                        absl::StrCat("external data file '", location, "': ",
-                                     mapped.status().message()));
+    return absl::Status(mapped.status().code(), absl::StrCat("external data file '", location,
+                                                             "': ", mapped.status().message()));
   }
   files_.emplace(location, *mapped);
   return *mapped;
@@ -69,8 +68,8 @@ absl::StatusOr<ExternalSlice> ExternalDataResolver::Resolve(const std::string& l
   const uint64_t size = file->bytes().size();
   if (offset > size) {
     return absl::OutOfRangeError(absl::StrCat("external data offset ", offset,
-                                              " is beyond the end of '", location, "' (",
-                                              size, " bytes)"));
+                                              " is beyond the end of '", location, "' (", size,
+                                              " bytes)"));
   }
   const uint64_t len = length.value_or(size - offset);
   if (len > size - offset) {

@@ -119,8 +119,8 @@ bool GraphIndex::IsGraphOutput(const std::string& value) const { return outputs_
 std::optional<int64_t> OpsetVersion(const Model& model, std::string_view domain) {
   const bool default_domain = domain.empty() || domain == "ai.onnx";
   for (const OpsetImport& op : model.opset_imports) {
-    const bool match = default_domain ? (op.domain.empty() || op.domain == "ai.onnx")
-                                      : op.domain == domain;
+    const bool match =
+        default_domain ? (op.domain.empty() || op.domain == "ai.onnx") : op.domain == domain;
     if (match) return op.version;
   }
   return std::nullopt;

@@ -58,8 +58,7 @@ void SummarizeExternalFiles(const std::vector<WeightEntry>& weights, const Model
   }
   for (auto& [location, f] : files) {
     std::error_code ec;
-    const auto size =
-        std::filesystem::file_size(model.source_path.parent_path() / location, ec);
+    const auto size = std::filesystem::file_size(model.source_path.parent_path() / location, ec);
     if (!ec) f.file_bytes = size;
     s.external_files.push_back(f);
   }
@@ -76,8 +75,8 @@ ModelSummary Summarize(const Model& model, size_t largest_count) {
     if (!ec) s.file_bytes = size;
   }
   s.ir_version = model.ir_version;
-  s.producer = absl::StrCat(model.producer_name,
-                            model.producer_version.empty() ? "" : " ", model.producer_version);
+  s.producer = absl::StrCat(model.producer_name, model.producer_version.empty() ? "" : " ",
+                            model.producer_version);
   s.opsets = model.opset_imports;
   std::vector<WeightEntry> weights;
   ForEachGraph(model.graph, [&](const Graph& g, int depth) {

@@ -40,8 +40,8 @@ struct DtypeTotals {
 struct ExternalFileTotals {
   std::string location;
   uint64_t tensors = 0;
-  uint64_t bytes = 0;                    // bytes its tensors reference
-  std::optional<uint64_t> file_bytes;    // size on disk, when the file is found
+  uint64_t bytes = 0;                  // bytes its tensors reference
+  std::optional<uint64_t> file_bytes;  // size on disk, when the file is found
 };
 
 struct ModelSummary {
@@ -50,14 +50,14 @@ struct ModelSummary {
   int64_t ir_version = 0;
   std::string producer;
   std::vector<OpsetImport> opsets;
-  uint64_t node_count = 0;       // all graphs
-  uint64_t subgraph_count = 0;   // graphs other than the main one
+  uint64_t node_count = 0;                       // all graphs
+  uint64_t subgraph_count = 0;                   // graphs other than the main one
   std::map<std::string, uint64_t> op_histogram;  // "Conv", "com.microsoft.MatMulNBits"
   uint64_t parameter_count = 0;
   uint64_t parameter_bytes = 0;
   uint64_t sparse_initializer_count = 0;
   std::map<std::string, DtypeTotals> by_dtype;
-  std::vector<ValueInfo> inputs;   // graph inputs that are not initializers
+  std::vector<ValueInfo> inputs;  // graph inputs that are not initializers
   std::vector<ValueInfo> outputs;
   std::vector<ExternalFileTotals> external_files;
   std::vector<WeightEntry> largest;  // by bytes, descending

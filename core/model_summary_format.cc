@@ -11,8 +11,9 @@ namespace {
 using nlohmann::json;
 
 json ValueToJson(const ValueInfo& v) {
-  json j = {{"name", v.name}, {"type", v.is_tensor ? std::string(DataTypeName(v.elem_type))
-                                                      : std::string("non-tensor")}};
+  json j = {
+      {"name", v.name},
+      {"type", v.is_tensor ? std::string(DataTypeName(v.elem_type)) : std::string("non-tensor")}};
   if (!v.is_tensor || !v.shape) {
     j["shape"] = nullptr;
     return j;
@@ -30,8 +31,8 @@ json ValueToJson(const ValueInfo& v) {
 }
 
 json WeightToJson(const WeightEntry& w) {
-  json j = {{"name", w.name},         {"kind", w.kind},    {"dtype", DataTypeName(w.dtype)},
-            {"shape", w.dims},        {"elements", w.elements}, {"bytes", w.bytes},
+  json j = {{"name", w.name},     {"kind", w.kind},         {"dtype", DataTypeName(w.dtype)},
+            {"shape", w.dims},    {"elements", w.elements}, {"bytes", w.bytes},
             {"external", nullptr}};
   if (!w.external_location.empty()) j["external"] = w.external_location;
   return j;
@@ -45,7 +46,8 @@ std::string HumanBytes(uint64_t bytes) {
     value /= 1024;
     ++unit;
   }
-  return unit == 0 ? absl::StrFormat("%d B", bytes) : absl::StrFormat("%.2f %s", value, units[unit]);
+  return unit == 0 ? absl::StrFormat("%d B", bytes)
+                   : absl::StrFormat("%.2f %s", value, units[unit]);
 }
 
 }  // namespace
@@ -101,8 +103,8 @@ std::string SummaryToText(const ModelSummary& s) {
   out << absl::StrFormat("parameters: %d (%s) in %d dtype(s)\n", s.parameter_count,
                          HumanBytes(s.parameter_bytes), s.by_dtype.size());
   for (const auto& [dtype, t] : s.by_dtype) {
-    out << absl::StrFormat("  %-10s %6d tensors %14d elements %12s\n", dtype, t.tensors,
-                           t.elements, HumanBytes(t.bytes));
+    out << absl::StrFormat("  %-10s %6d tensors %14d elements %12s\n", dtype, t.tensors, t.elements,
+                           HumanBytes(t.bytes));
   }
   if (s.sparse_initializer_count) {
     out << "  (+" << s.sparse_initializer_count << " sparse initializers, not counted)\n";

@@ -13,12 +13,13 @@ Model ModelWithWeightsEverywhere() {
   b.Input("w", DataType::kFloat32, {8, 8});  // old-style: initializer listed as input
   b.Initializer(RandomTensor("w", {8, 8}, 1));
   b.Initializer(Tensor::FromBytes("q", DataType::kInt4, {3}, {0x21, 0x03}));
-  b.AddNode("Constant", {}, {"c"}).attributes.push_back(TensorAttr("value", RandomTensor("", {5}, 2)));
+  b.AddNode("Constant", {}, {"c"})
+      .attributes.push_back(TensorAttr("value", RandomTensor("", {5}, 2)));
   ModelBuilder sub("body");
   sub.Initializer(Tensor::FromVector<int64_t>("k", {2}, {1, 2}));
   sub.AddNode("Identity", {"k"}, {"o"});
-  b.AddNode("If", {"cond"}, {"z"}).attributes.push_back(
-      GraphAttr("then_branch", std::move(sub).Build().graph));
+  b.AddNode("If", {"cond"}, {"z"})
+      .attributes.push_back(GraphAttr("then_branch", std::move(sub).Build().graph));
   b.AddNode("MatMulNBits", {"x", "q"}, {"y"}).domain = "com.microsoft";
   return std::move(b).Build();
 }

@@ -28,8 +28,8 @@ Model SampleModel() {
   b.Initializer(Tensor::FromBytes("h", DataType::kFloat16, {600}, std::vector<uint8_t>(1200, 1)));
   b.Initializer(Tensor::FromStrings("labels", {2}, {"cat", "dog"}));
   b.AddNode("MatMul", {"x", "w"}, {"y"});
-  b.AddNode("Constant", {}, {"c"}).attributes.push_back(
-      TensorAttr("value", RandomTensor("", {512}, 3)));
+  b.AddNode("Constant", {}, {"c"})
+      .attributes.push_back(TensorAttr("value", RandomTensor("", {512}, 3)));
   ModelBuilder then_branch("then");
   then_branch.Initializer(RandomTensor("sub_w", {300}, 5));
   then_branch.AddNode("Identity", {"sub_w"}, {"t"});
@@ -53,7 +53,8 @@ std::vector<Tensor> AllTensors(const Model& model) {
   ForEachGraph(model.graph, [&](const Graph& g, int) {
     out.insert(out.end(), g.initializers.begin(), g.initializers.end());
     for (const Node& n : g.nodes) {
-      for (const Attribute& a : n.attributes) out.insert(out.end(), a.tensors.begin(), a.tensors.end());
+      for (const Attribute& a : n.attributes)
+        out.insert(out.end(), a.tensors.begin(), a.tensors.end());
     }
   });
   return out;
@@ -88,7 +89,8 @@ TEST(OnnxIo, ExternalRoundTripAlignsLargeTensorsAndKeepsSmallOnesInline) {
   ExpectSameTensors(model, *loaded);
   int external = 0;
   for (const Tensor& t : loaded->graph.initializers) {
-    if (!t.external_source()) EXPECT_LT(t.bytes().size(), 1024u) << t.name();
+    if (t.external_source()) continue;
+    EXPECT_LT(t.bytes().size(), 1024u) << t.name();
   }
   for (const Tensor& t : AllTensors(*loaded)) {
     if (!t.external_source()) continue;
@@ -131,8 +133,8 @@ TEST(OnnxIo, SaveIntoAMissingFolderFailsCleanly) {
 TEST(OnnxIo, ZeroRunsBecomeHolesInTheDataFile) {
   TempDir dir;
   ModelBuilder b("zeros");
-  b.Initializer(Tensor::FromBytes("z", DataType::kFloat32, {1 << 20},
-                                  std::vector<uint8_t>(4 << 20, 0)));
+  b.Initializer(
+      Tensor::FromBytes("z", DataType::kFloat32, {1 << 20}, std::vector<uint8_t>(4 << 20, 0)));
   ASSERT_TRUE(SaveModel(std::move(b).Build(), dir / "z.onnx").ok());
   EXPECT_EQ(std::filesystem::file_size(dir / "z.onnx.data"), 4u << 20);
   auto loaded = LoadModel(dir / "z.onnx");

@@ -71,9 +71,9 @@ bool GoesExternal(const Tensor& tensor, bool is_initializer, const SaveOptions& 
 absl::Status SerializeInto(const onnx::ModelProto& proto, AtomicFile& file) {
   const size_t size = proto.ByteSizeLong();
   if (size > INT_MAX) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the model's protobuf would be ", size,
-        " bytes, over protobuf's 2 GiB limit: store more tensors as external data"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the model's protobuf would be ", size,
+                     " bytes, over protobuf's 2 GiB limit: store more tensors as external data"));
   }
   std::string bytes;
   proto.SerializeToString(&bytes);
@@ -116,7 +116,8 @@ absl::Status SaveModel(const Model& model, const std::filesystem::path& path,
   try {
     return Save(model, path, options);
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(absl::StrCat(path.string(), ": out of memory while saving"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(path.string(), ": out of memory while saving"));
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat(path.string(), ": unexpected exception: ", e.what()));
   }

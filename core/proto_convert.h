@@ -24,8 +24,8 @@ absl::StatusOr<Tensor> TensorFromProto(onnx::TensorProto& proto, ExternalDataRes
 // Where a tensor is written is up to the caller: the callback fills the data
 // fields of `proto` (raw_data inline, or external_data). Name, type and dims
 // are already set. `is_initializer` is false for tensors in attributes.
-using TensorDataWriter =
-    std::function<absl::Status(const Tensor& tensor, bool is_initializer, onnx::TensorProto* proto)>;
+using TensorDataWriter = std::function<absl::Status(const Tensor& tensor, bool is_initializer,
+                                                    onnx::TensorProto* proto)>;
 
 absl::Status ModelToProto(const Model& model, const TensorDataWriter& write_data,
                           onnx::ModelProto* proto);

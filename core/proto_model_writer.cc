@@ -52,11 +52,18 @@ absl::Status Writer::WriteAttribute(const Attribute& attr, onnx::AttributeProto*
   if (!attr.ref_attr_name.empty()) a->set_ref_attr_name(attr.ref_attr_name);
   if (!attr.doc_string.empty()) a->set_doc_string(attr.doc_string);
   switch (attr.type) {
-    case AttributeType::kFloat: a->set_f(attr.f); break;
-    case AttributeType::kInt: a->set_i(attr.i); break;
-    case AttributeType::kString: a->set_s(attr.s); break;
+    case AttributeType::kFloat:
+      a->set_f(attr.f);
+      break;
+    case AttributeType::kInt:
+      a->set_i(attr.i);
+      break;
+    case AttributeType::kString:
+      a->set_s(attr.s);
+      break;
     case AttributeType::kTensor:
-      if (!attr.tensors.empty()) RETURN_IF_ERROR(WriteTensor(attr.tensors[0], false, a->mutable_t()));
+      if (!attr.tensors.empty())
+        RETURN_IF_ERROR(WriteTensor(attr.tensors[0], false, a->mutable_t()));
       break;
     case AttributeType::kGraph:
       if (!attr.graphs.empty()) RETURN_IF_ERROR(WriteGraph(attr.graphs[0], a->mutable_g()));
@@ -67,8 +74,12 @@ absl::Status Writer::WriteAttribute(const Attribute& attr, onnx::AttributeProto*
     case AttributeType::kTypeProto:
       if (!attr.opaque.empty()) a->mutable_tp()->ParseFromString(attr.opaque[0]);
       break;
-    case AttributeType::kFloats: a->mutable_floats()->Add(attr.floats.begin(), attr.floats.end()); break;
-    case AttributeType::kInts: a->mutable_ints()->Add(attr.ints.begin(), attr.ints.end()); break;
+    case AttributeType::kFloats:
+      a->mutable_floats()->Add(attr.floats.begin(), attr.floats.end());
+      break;
+    case AttributeType::kInts:
+      a->mutable_ints()->Add(attr.ints.begin(), attr.ints.end());
+      break;
     case AttributeType::kStrings:
       for (const auto& s : attr.strings) a->add_strings(s);
       break;
@@ -84,7 +95,8 @@ absl::Status Writer::WriteAttribute(const Attribute& attr, onnx::AttributeProto*
     case AttributeType::kTypeProtos:
       for (const auto& s : attr.opaque) a->add_type_protos()->ParseFromString(s);
       break;
-    case AttributeType::kUndefined: break;
+    case AttributeType::kUndefined:
+      break;
   }
   return absl::OkStatus();
 }

@@ -23,22 +23,32 @@ std::vector<uint8_t> NarrowCopy(const Field& field) {
 // Returns the number of entries in the typed field that holds `info`'s values.
 int TypedFieldSize(const onnx::TensorProto& p, const DataTypeInfo& info) {
   switch (info.field) {
-    case ProtoField::kFloatData: return p.float_data_size();
-    case ProtoField::kInt32Data: return p.int32_data_size();
-    case ProtoField::kInt64Data: return p.int64_data_size();
-    case ProtoField::kDoubleData: return p.double_data_size();
-    case ProtoField::kUint64Data: return p.uint64_data_size();
-    case ProtoField::kStringData: return p.string_data_size();
-    case ProtoField::kNone: return 0;
+    case ProtoField::kFloatData:
+      return p.float_data_size();
+    case ProtoField::kInt32Data:
+      return p.int32_data_size();
+    case ProtoField::kInt64Data:
+      return p.int64_data_size();
+    case ProtoField::kDoubleData:
+      return p.double_data_size();
+    case ProtoField::kUint64Data:
+      return p.uint64_data_size();
+    case ProtoField::kStringData:
+      return p.string_data_size();
+    case ProtoField::kNone:
+      return 0;
   }
   return 0;
 }
 
 std::vector<uint8_t> TypedFieldBytes(const onnx::TensorProto& p, const DataTypeInfo& info) {
   switch (info.field) {
-    case ProtoField::kFloatData: return NarrowCopy<float>(p.float_data());
-    case ProtoField::kDoubleData: return NarrowCopy<double>(p.double_data());
-    case ProtoField::kInt64Data: return NarrowCopy<int64_t>(p.int64_data());
+    case ProtoField::kFloatData:
+      return NarrowCopy<float>(p.float_data());
+    case ProtoField::kDoubleData:
+      return NarrowCopy<double>(p.double_data());
+    case ProtoField::kInt64Data:
+      return NarrowCopy<int64_t>(p.int64_data());
     case ProtoField::kUint64Data:
       return info.bits == 32 ? NarrowCopy<uint32_t>(p.uint64_data())
                              : NarrowCopy<uint64_t>(p.uint64_data());
@@ -48,7 +58,8 @@ std::vector<uint8_t> TypedFieldBytes(const onnx::TensorProto& p, const DataTypeI
       if (info.bits == 32) return NarrowCopy<int32_t>(p.int32_data());
       if (info.bits == 16) return NarrowCopy<uint16_t>(p.int32_data());
       return NarrowCopy<uint8_t>(p.int32_data());
-    default: return {};
+    default:
+      return {};
   }
 }
 
@@ -67,8 +78,8 @@ absl::StatusOr<ExternalRef> ParseExternalRef(const onnx::TensorProto& p) {
       ref.location = entry.value();
     } else if (entry.key() == "offset" || entry.key() == "length") {
       if (!is_number) {
-        return absl::InvalidArgumentError(absl::StrCat("external data ", entry.key(), " '",
-                                                       entry.value(), "' is not a number"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("external data ", entry.key(), " '", entry.value(), "' is not a number"));
       }
       (entry.key() == "offset" ? ref.offset : ref.length.emplace()) = number;
     }
@@ -109,11 +120,10 @@ absl::StatusOr<Tensor> ReadInline(onnx::TensorProto& p, const DataTypeInfo& info
   const uint64_t entries = static_cast<uint64_t>(TypedFieldSize(p, info));
   if (entries != expected_entries) {
     if (entries == 0) {
-      return absl::DataLossError(
-          absl::StrCat("declares ", count, " elements but holds no data"));
+      return absl::DataLossError(absl::StrCat("declares ", count, " elements but holds no data"));
     }
-    return absl::DataLossError(absl::StrCat("holds ", entries, " values but its shape needs ",
-                                            expected_entries));
+    return absl::DataLossError(
+        absl::StrCat("holds ", entries, " values but its shape needs ", expected_entries));
   }
   return Tensor::FromBytes(p.name(), info.type, std::move(dims), TypedFieldBytes(p, info));
 }
@@ -131,17 +141,16 @@ absl::StatusOr<Tensor> ReadTensor(onnx::TensorProto& p, ExternalDataResolver& re
   if (info->type == DataType::kString) {
     if (external) return absl::UnimplementedError("external string tensors are not supported");
     if (static_cast<uint64_t>(p.string_data_size()) != count) {
-      return absl::DataLossError(absl::StrCat("holds ", p.string_data_size(),
-                                              " strings but its shape needs ", count));
+      return absl::DataLossError(
+          absl::StrCat("holds ", p.string_data_size(), " strings but its shape needs ", count));
     }
     std::vector<std::string> values(p.string_data().begin(), p.string_data().end());
     return Tensor::FromStrings(p.name(), std::move(dims), std::move(values));
   }
   ASSIGN_OR_RETURN(uint64_t bytes, StorageBytes(info->type, count));
   if (bytes > options.max_tensor_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("declared shape needs ", bytes,
-                                                   " bytes, over the limit of ",
-                                                   options.max_tensor_bytes));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "declared shape needs ", bytes, " bytes, over the limit of ", options.max_tensor_bytes));
   }
   if (external) return ReadExternal(p, info->type, std::move(dims), bytes, resolver);
   return ReadInline(p, *info, std::move(dims), count, bytes);
@@ -153,8 +162,8 @@ absl::StatusOr<Tensor> TensorFromProto(onnx::TensorProto& proto, ExternalDataRes
                                        const LoadOptions& options) {
   absl::StatusOr<Tensor> tensor = ReadTensor(proto, resolver, options);
   if (!tensor.ok()) {
-    return absl::Status(tensor.status().code(), absl::StrCat("tensor '", proto.name(), "': ",
-                                                             tensor.status().message()));
+    return absl::Status(tensor.status().code(),
+                        absl::StrCat("tensor '", proto.name(), "': ", tensor.status().message()));
   }
   return tensor;
 }

@@ -12,10 +12,10 @@
 #define PARE_CONCAT_INNER(a, b) a##b
 #define PARE_CONCAT(a, b) PARE_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                         \
-  do {                                                \
-    ::absl::Status pare_status_ = (expr);             \
-    if (!pare_status_.ok()) return pare_status_;      \
+#define RETURN_IF_ERROR(expr)                    \
+  do {                                           \
+    ::absl::Status pare_status_ = (expr);        \
+    if (!pare_status_.ok()) return pare_status_; \
   } while (0)
 
 #define PARE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

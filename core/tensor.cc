@@ -90,19 +90,45 @@ void Widen16Into(absl::Span<const uint8_t> bytes, std::vector<float>& out) {
 absl::StatusOr<std::vector<float>> Tensor::ToFloat32() const {
   std::vector<float> out(element_count());
   switch (dtype_) {
-    case DataType::kFloat32: WidenInto<float>(bytes_, out); break;
-    case DataType::kFloat64: WidenInto<double>(bytes_, out); break;
-    case DataType::kFloat16: Widen16Into<Float16ToFloat32>(bytes_, out); break;
-    case DataType::kBFloat16: Widen16Into<BFloat16ToFloat32>(bytes_, out); break;
-    case DataType::kInt8: WidenInto<int8_t>(bytes_, out); break;
-    case DataType::kUint8: WidenInto<uint8_t>(bytes_, out); break;
-    case DataType::kBool: WidenInto<uint8_t>(bytes_, out); break;
-    case DataType::kInt16: WidenInto<int16_t>(bytes_, out); break;
-    case DataType::kUint16: WidenInto<uint16_t>(bytes_, out); break;
-    case DataType::kInt32: WidenInto<int32_t>(bytes_, out); break;
-    case DataType::kUint32: WidenInto<uint32_t>(bytes_, out); break;
-    case DataType::kInt64: WidenInto<int64_t>(bytes_, out); break;
-    case DataType::kUint64: WidenInto<uint64_t>(bytes_, out); break;
+    case DataType::kFloat32:
+      WidenInto<float>(bytes_, out);
+      break;
+    case DataType::kFloat64:
+      WidenInto<double>(bytes_, out);
+      break;
+    case DataType::kFloat16:
+      Widen16Into<Float16ToFloat32>(bytes_, out);
+      break;
+    case DataType::kBFloat16:
+      Widen16Into<BFloat16ToFloat32>(bytes_, out);
+      break;
+    case DataType::kInt8:
+      WidenInto<int8_t>(bytes_, out);
+      break;
+    case DataType::kUint8:
+      WidenInto<uint8_t>(bytes_, out);
+      break;
+    case DataType::kBool:
+      WidenInto<uint8_t>(bytes_, out);
+      break;
+    case DataType::kInt16:
+      WidenInto<int16_t>(bytes_, out);
+      break;
+    case DataType::kUint16:
+      WidenInto<uint16_t>(bytes_, out);
+      break;
+    case DataType::kInt32:
+      WidenInto<int32_t>(bytes_, out);
+      break;
+    case DataType::kUint32:
+      WidenInto<uint32_t>(bytes_, out);
+      break;
+    case DataType::kInt64:
+      WidenInto<int64_t>(bytes_, out);
+      break;
+    case DataType::kUint64:
+      WidenInto<uint64_t>(bytes_, out);
+      break;
     case DataType::kInt4: {
       std::vector<int8_t> v(out.size());
       UnpackInt4(bytes_.data(), v.size(), v.data());
@@ -116,8 +142,8 @@ absl::StatusOr<std::vector<float>> Tensor::ToFloat32() const {
       break;
     }
     default:
-      return absl::UnimplementedError(absl::StrCat("tensor '", name_, "': cannot widen ",
-                                                   DataTypeName(dtype_), " to float"));
+      return absl::UnimplementedError(
+          absl::StrCat("tensor '", name_, "': cannot widen ", DataTypeName(dtype_), " to float"));
   }
   return out;
 }

@@ -39,8 +39,7 @@ class Tensor {
 
   // REQUIRES: bytes.size() == StorageBytes(dtype, ElementCount(dims)).
   static Tensor FromBuffer(std::string name, DataType dtype, std::vector<int64_t> dims,
-                           std::shared_ptr<const Buffer> storage,
-                           absl::Span<const uint8_t> bytes);
+                           std::shared_ptr<const Buffer> storage, absl::Span<const uint8_t> bytes);
   static Tensor FromBytes(std::string name, DataType dtype, std::vector<int64_t> dims,
                           std::vector<uint8_t> bytes);
   static Tensor FromStrings(std::string name, std::vector<int64_t> dims,
@@ -78,17 +77,29 @@ class Tensor {
 template <typename T>
 constexpr DataType DataTypeOf();
 template <>
-constexpr DataType DataTypeOf<float>() { return DataType::kFloat32; }
+constexpr DataType DataTypeOf<float>() {
+  return DataType::kFloat32;
+}
 template <>
-constexpr DataType DataTypeOf<double>() { return DataType::kFloat64; }
+constexpr DataType DataTypeOf<double>() {
+  return DataType::kFloat64;
+}
 template <>
-constexpr DataType DataTypeOf<int8_t>() { return DataType::kInt8; }
+constexpr DataType DataTypeOf<int8_t>() {
+  return DataType::kInt8;
+}
 template <>
-constexpr DataType DataTypeOf<uint8_t>() { return DataType::kUint8; }
+constexpr DataType DataTypeOf<uint8_t>() {
+  return DataType::kUint8;
+}
 template <>
-constexpr DataType DataTypeOf<int32_t>() { return DataType::kInt32; }
+constexpr DataType DataTypeOf<int32_t>() {
+  return DataType::kInt32;
+}
 template <>
-constexpr DataType DataTypeOf<int64_t>() { return DataType::kInt64; }
+constexpr DataType DataTypeOf<int64_t>() {
+  return DataType::kInt64;
+}
 
 template <typename T>
 Tensor Tensor::FromVector(std::string name, std::vector<int64_t> dims,

@@ -59,8 +59,8 @@ TEST(Conformance, EveryModelRoundTripsByteExactly) {
   for (const fs::path& path : models) {
     auto model = LoadModel(path);
     ASSERT_TRUE(model.ok()) << model.status();
-    for (const SaveOptions& options : {SaveOptions{.external_threshold_bytes = 64},
-                                       SaveOptions{.all_inline = true}}) {
+    for (const SaveOptions& options :
+         {SaveOptions{.external_threshold_bytes = 64}, SaveOptions{.all_inline = true}}) {
       ASSERT_TRUE(SaveModel(*model, dir / "m.onnx", options).ok()) << path;
       auto again = LoadModel(dir / "m.onnx");
       ASSERT_TRUE(again.ok()) << path << ": " << again.status();

@@ -30,7 +30,8 @@ void WriteLargeModel(const std::filesystem::path& dir, const std::vector<Placed>
   uint64_t end = 0;
   for (const Placed& p : tensors) {
     for (uint64_t at : {p.offset, p.offset + p.bytes / 2, p.offset + p.bytes - 8}) {
-      const std::string marker = p.name.substr(0, 8) + std::string(8 - std::min<size_t>(8, p.name.size()), '#');
+      const std::string marker =
+          p.name.substr(0, 8) + std::string(8 - std::min<size_t>(8, p.name.size()), '#');
       ASSERT_EQ(::pwrite(fd, marker.data(), 8, static_cast<off_t>(at)), 8);
     }
     end = std::max(end, p.offset + p.bytes);
@@ -57,7 +58,7 @@ TEST(LargeModel, OverTwoGiBRoundTripsByteExactly) {
   const std::vector<Placed> placed = {
       {"small", 100, 4096},
       {"over_2gib", 8192, 2 * kGiB + 12345},  // one tensor larger than 2 GiB
-      {"past_4gib", 4 * kGiB + 4096, kGiB},    // offset beyond 32 bits
+      {"past_4gib", 4 * kGiB + 4096, kGiB},   // offset beyond 32 bits
   };
   WriteLargeModel(dir.path(), placed);
   auto model = LoadModel(dir / "big.onnx");

@@ -67,8 +67,8 @@ int main(int argc, char** argv) {
   app.add_option("--external-threshold", f.external_threshold,
                  "Tensors of at least this many bytes go to external data");
   CLI11_PARSE(app, argc, argv);
-  const absl::Status s = pare::SaveModel(Build(f), f.out,
-                                         {.external_threshold_bytes = f.external_threshold});
+  const absl::Status s =
+      pare::SaveModel(Build(f), f.out, {.external_threshold_bytes = f.external_threshold});
   if (!s.ok()) {
     std::fprintf(stderr, "pare-make-model: error: %s\n", std::string(s.message()).c_str());
     return 1;

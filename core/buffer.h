@@ -22,6 +22,10 @@ class Buffer {
  public:
   virtual ~Buffer() = default;
   virtual absl::Span<const uint8_t> bytes() const = 0;
+  // Hint that `range` (inside bytes()) will not be read soon. Memory maps drop
+  // those pages from this process's resident set (they stay in the page cache
+  // and fault back in if read again); owned memory ignores it.
+  virtual void ReleasePages(absl::Span<const uint8_t> range) const {}
 };
 
 // Owns its bytes; built from a vector or by taking over a string (protobuf's
@@ -48,6 +52,7 @@ class MappedFile final : public Buffer {
   MappedFile& operator=(const MappedFile&) = delete;
 
   absl::Span<const uint8_t> bytes() const override { return {data_, size_}; }
+  void ReleasePages(absl::Span<const uint8_t> range) const override;
   const std::filesystem::path& path() const { return path_; }
 
  private:

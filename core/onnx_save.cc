@@ -38,6 +38,7 @@ class ExternalDataWriter {
       const auto chunk = bytes.subspan(pos, kHoleChunk);
       RETURN_IF_ERROR(AllZero(chunk) ? file_.Skip(chunk.size()) : file_.Write(chunk));
     }
+    tensor.ReleasePages();  // keeps a streaming save's memory at one tensor
     proto->set_data_location(onnx::TensorProto::EXTERNAL);
     AddEntry(proto, "location", location_);
     AddEntry(proto, "offset", absl::StrCat(offset));

@@ -56,6 +56,11 @@ class Tensor {
   uint64_t element_count() const;
   absl::Span<const uint8_t> bytes() const { return bytes_; }
   const std::vector<std::string>& strings() const { return strings_; }
+  // Lets the OS drop this tensor's mapped pages from memory once a streaming
+  // pass is done with them; the bytes stay readable.
+  void ReleasePages() const {
+    if (storage_) storage_->ReleasePages(bytes_);
+  }
 
   const std::optional<ExternalSource>& external_source() const { return external_; }
   void set_external_source(ExternalSource source) { external_ = std::move(source); }

@@ -32,5 +32,7 @@ measure "pare inspect" build/cli/pare inspect "$model"
 measure "pare inspect --json" build/cli/pare inspect --json "$model"
 measure "python3-onnx load (no ext. data)" /usr/bin/python3 -c \
   "import onnx,sys; onnx.load(sys.argv[1], load_external_data=False)" "$model"
+measure "pare load + save (streaming copy)" build/tests/pare-resave "$model" "$dir/copy.onnx"
+rm -f "$dir/copy.onnx" "$dir/copy.onnx.data"
 measure "onnxruntime-node session create" env NODE_PATH="$ort_dir/node_modules" \
   node scripts/bench/ort_load.js "$model"

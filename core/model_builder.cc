@@ -62,8 +62,10 @@ ValueInfo TensorValueInfo(std::string name, DataType type, const std::vector<int
   info.name = std::move(name);
   info.elem_type = type;
   auto& shape = info.shape.emplace();
-  for (int64_t d : dims) {
-    shape.push_back(d < 0 ? Dim{std::nullopt, "N"} : Dim{d, ""});
+  for (size_t i = 0; i < dims.size(); ++i) {
+    // Distinct symbols: a shared one would claim the dimensions are equal.
+    const std::string symbol = i == 0 ? "N" : "d" + std::to_string(i);
+    shape.push_back(dims[i] < 0 ? Dim{std::nullopt, symbol} : Dim{dims[i], ""});
   }
   return info;
 }

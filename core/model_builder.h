@@ -34,7 +34,7 @@ class ModelBuilder {
  public:
   explicit ModelBuilder(std::string graph_name, int64_t opset = 17);
 
-  // A dimension of -1 becomes the symbolic dimension "N".
+  // A dimension of -1 is symbolic: "N" in position 0, "d<i>" in position i.
   ModelBuilder& Input(std::string name, DataType type, std::vector<int64_t> dims);
   ModelBuilder& Output(std::string name, DataType type, std::vector<int64_t> dims);
   ModelBuilder& Initializer(Tensor tensor);

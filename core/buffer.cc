@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 
@@ -18,6 +19,13 @@ absl::Span<const uint8_t> OwnedBuffer::bytes() const {
   }
   return {vector_.data(), vector_.size()};
 }
+
+constexpr std::align_val_t kAlignment{64};
+
+AlignedBuffer::AlignedBuffer(size_t size)
+    : data_(static_cast<uint8_t*>(::operator new(size ? size : 1, kAlignment))), size_(size) {}
+
+AlignedBuffer::~AlignedBuffer() { ::operator delete(data_, kAlignment); }
 
 absl::StatusOr<std::shared_ptr<const MappedFile>> MappedFile::Open(
     const std::filesystem::path& path) {

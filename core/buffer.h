@@ -42,6 +42,21 @@ class OwnedBuffer final : public Buffer {
   bool is_string_ = false;
 };
 
+// Uninitialized heap storage aligned to 64 bytes, for computed tensors.
+class AlignedBuffer final : public Buffer {
+ public:
+  explicit AlignedBuffer(size_t size);
+  ~AlignedBuffer() override;
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  absl::Span<const uint8_t> bytes() const override { return {data_, size_}; }
+  uint8_t* mutable_data() { return data_; }
+
+ private:
+  uint8_t* data_;
+  size_t size_;
+};
+
 // A whole file mapped read-only. Pages are read on demand, so mapping a 10 GB
 // file costs address space, not resident memory. Thread-safe to read.
 class MappedFile final : public Buffer {

@@ -60,6 +60,25 @@ Tensor Tensor::FromStrings(std::string name, std::vector<int64_t> dims,
   return t;
 }
 
+Tensor Tensor::Allocate(DataType dtype, std::vector<int64_t> dims, uint8_t** data) {
+  const uint64_t count = ElementCount(dims).value();
+  auto storage = std::make_shared<AlignedBuffer>(StorageBytes(dtype, count).value());
+  *data = storage->mutable_data();
+  const auto view = storage->bytes();
+  return FromBuffer("", dtype, std::move(dims), std::move(storage), view);
+}
+
+Tensor Tensor::WithDims(std::vector<int64_t> dims) const {
+  if (dtype_ == DataType::kString) {
+    Tensor t = *this;
+    t.dims_ = std::move(dims);
+    return t;
+  }
+  Tensor t = FromBuffer(name_, dtype_, std::move(dims), storage_, bytes_);
+  t.strings_ = strings_;
+  return t;
+}
+
 uint64_t Tensor::element_count() const {
   // Shapes are validated when tensors are built from files, so this cannot fail.
   return ElementCount(dims_).value_or(0);

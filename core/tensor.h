@@ -44,6 +44,9 @@ class Tensor {
                           std::vector<uint8_t> bytes);
   static Tensor FromStrings(std::string name, std::vector<int64_t> dims,
                             std::vector<std::string> values);
+  // A new tensor with uninitialized, 64-byte-aligned storage; *data points at
+  // it so the producer can fill it before anyone else sees the tensor.
+  static Tensor Allocate(DataType dtype, std::vector<int64_t> dims, uint8_t** data);
 
   template <typename T>
   static Tensor FromVector(std::string name, std::vector<int64_t> dims,
@@ -60,6 +63,15 @@ class Tensor {
   // pass is done with them; the bytes stay readable.
   void ReleasePages() const {
     if (storage_) storage_->ReleasePages(bytes_);
+  }
+
+  // The same bytes under another shape (shares storage).
+  // REQUIRES: the new shape needs the same number of bytes.
+  Tensor WithDims(std::vector<int64_t> dims) const;
+
+  template <typename T>
+  const T* data() const {
+    return reinterpret_cast<const T*>(bytes_.data());
   }
 
   const std::optional<ExternalSource>& external_source() const { return external_; }

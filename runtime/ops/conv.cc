@@ -1,0 +1,224 @@
+// Conv and ConvTranspose for any number of spatial dimensions, by
+// im2col / col2im around the shared GEMM.
+#include "core/status_macros.h"
+#include "runtime/gemm.h"
+#include "runtime/ops/op_util.h"
+#include "runtime/ops/spatial.h"
+
+namespace pare::runtime {
+namespace {
+
+// Input offset of output position `o` and kernel position `kpos`, or -1.
+int64_t InputOffset(const Window& w, const std::vector<int64_t>& out_pos,
+                    const int64_t* kernel_pos) {
+  int64_t offset = 0;
+  for (size_t d = 0; d < w.rank(); ++d) {
+    const int64_t x = out_pos[d] * w.strides[d] - w.pad_begin[d] + kernel_pos[d] * w.dilations[d];
+    if (x < 0 || x >= w.input[d]) return -1;
+    offset = offset * w.input[d] + x;
+  }
+  return offset;
+}
+
+std::vector<int64_t> KernelPositions(const Window& w) {
+  const int64_t count = Product(w.kernel);
+  std::vector<int64_t> pos(count * w.rank());
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t rest = i;
+    for (int64_t d = static_cast<int64_t>(w.rank()) - 1; d >= 0; --d) {
+      pos[i * w.rank() + d] = rest % w.kernel[d];
+      rest /= w.kernel[d];
+    }
+  }
+  return pos;
+}
+
+// Precomputed input offsets: table[kpos * out_size + o] (or -1).
+std::vector<int64_t> GatherTable(const Window& w) {
+  const int64_t ksize = Product(w.kernel), osize = Product(w.output);
+  const std::vector<int64_t> kpos = KernelPositions(w);
+  std::vector<int64_t> table(ksize * osize);
+  std::vector<int64_t> out_pos(w.rank(), 0);
+  for (int64_t o = 0; o < osize; ++o) {
+    int64_t rest = o;
+    for (int64_t d = static_cast<int64_t>(w.rank()) - 1; d >= 0; --d) {
+      out_pos[d] = rest % w.output[d];
+      rest /= w.output[d];
+    }
+    for (int64_t k = 0; k < ksize; ++k)
+      table[k * osize + o] = InputOffset(w, out_pos, &kpos[k * w.rank()]);
+  }
+  return table;
+}
+
+bool IsPointwise(const Window& w) {
+  for (size_t d = 0; d < w.rank(); ++d) {
+    if (w.kernel[d] != 1 || w.strides[d] != 1 || w.pad_begin[d] != 0 || w.pad_end[d] != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status Conv(KernelContext& ctx) {
+  ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
+  ASSIGN_OR_RETURN(const Tensor* wt, ctx.RequireInput(1));
+  const auto& xd = x->dims();
+  const auto& wd = wt->dims();
+  if (xd.size() < 3 || wd.size() != xd.size()) return ctx.Error("X and W must be N-D with N >= 3");
+  const int64_t group = ctx.GetInt("group", 1);
+  const int64_t batch = xd[0], channels = xd[1], maps = wd[0];
+  if (group <= 0 || channels % group || maps % group || wd[1] != channels / group) {
+    return ctx.Error(absl::StrCat("channels (", channels, ") and W [", absl::StrJoin(wd, ","),
+                                  "] do not fit group ", group));
+  }
+  ASSIGN_OR_RETURN(Window w, ResolveWindow(ctx, std::vector<int64_t>(xd.begin() + 2, xd.end()),
+                                           std::vector<int64_t>(wd.begin() + 2, wd.end())));
+  std::vector<int64_t> shape = {batch, maps};
+  shape.insert(shape.end(), w.output.begin(), w.output.end());
+  const int64_t cg = channels / group, mg = maps / group;
+  const int64_t ksize = Product(w.kernel), osize = Product(w.output), isize = Product(w.input);
+  const int64_t rows = cg * ksize;
+  return VisitFloat(x->dtype(), [&](auto tag) -> absl::Status {
+    using T = typename decltype(tag)::type;
+    T* out = nullptr;
+    Tensor result = NewTensor<T>(shape, &out);
+    const bool pointwise = IsPointwise(w);
+    const std::vector<int64_t> table = pointwise ? std::vector<int64_t>{} : GatherTable(w);
+    std::vector<T> col(pointwise ? 0 : rows * osize);
+    for (int64_t n = 0; n < batch; ++n) {
+      for (int64_t g = 0; g < group; ++g) {
+        const T* in = x->data<T>() + (n * channels + g * cg) * isize;
+        if (!pointwise) {
+          ctx.pool().ParallelFor(rows, 8, [&](int64_t lo, int64_t hi) {
+            for (int64_t r = lo; r < hi; ++r) {
+              const T* plane = in + (r / ksize) * isize;
+              const int64_t* offsets = &table[(r % ksize) * osize];
+              T* dst = &col[r * osize];
+              for (int64_t o = 0; o < osize; ++o)
+                dst[o] = offsets[o] < 0 ? T{0} : plane[offsets[o]];
+            }
+          });
+        }
+        Gemm<T>(wt->data<T>() + g * mg * rows, pointwise ? in : col.data(),
+                out + (n * maps + g * mg) * osize, mg, osize, rows, false, false, T{1}, T{0},
+                ctx.pool());
+      }
+    }
+    if (ctx.HasInput(2)) {
+      const T* bias = ctx.input(2).data<T>();
+      for (int64_t n = 0; n < batch; ++n) {
+        for (int64_t m = 0; m < maps; ++m) {
+          T* plane = out + (n * maps + m) * osize;
+          for (int64_t o = 0; o < osize; ++o) plane[o] += bias[m];
+        }
+      }
+    }
+    ctx.SetOutput(0, std::move(result));
+    return absl::OkStatus();
+  });
+}
+
+// ConvTranspose geometry: output size, explicit or from output_shape.
+absl::StatusOr<Window> TransposeWindow(const KernelContext& ctx, const std::vector<int64_t>& in,
+                                       const std::vector<int64_t>& kernel) {
+  const size_t n = in.size();
+  Window w;
+  w.input = in;
+  w.kernel = ctx.GetInts("kernel_shape").empty() ? kernel : ctx.GetInts("kernel_shape");
+  w.strides = ctx.GetInts("strides");
+  w.dilations = ctx.GetInts("dilations");
+  std::vector<int64_t> pads = ctx.GetInts("pads"), out_pad = ctx.GetInts("output_padding");
+  const std::vector<int64_t> out_shape = ctx.GetInts("output_shape");
+  if (w.strides.empty()) w.strides.assign(n, 1);
+  if (w.dilations.empty()) w.dilations.assign(n, 1);
+  if (pads.empty()) pads.assign(2 * n, 0);
+  if (out_pad.empty()) out_pad.assign(n, 0);
+  if (w.kernel.size() != n || w.strides.size() != n || pads.size() != 2 * n) {
+    return ctx.Error("kernel_shape, strides or pads do not match the spatial rank");
+  }
+  w.pad_begin.assign(pads.begin(), pads.begin() + n);
+  w.pad_end.assign(pads.begin() + n, pads.end());
+  const std::string auto_pad = ctx.GetString("auto_pad", "NOTSET");
+  w.output.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t extent = (w.kernel[i] - 1) * w.dilations[i] + 1;
+    const int64_t full = w.strides[i] * (in[i] - 1) + out_pad[i] + extent;
+    const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+    if (!out_shape.empty() || same) {
+      const int64_t target =
+          !out_shape.empty() ? out_shape[out_shape.size() - n + i] : in[i] * w.strides[i];
+      const int64_t total = std::max<int64_t>(0, full - target);
+      const bool upper = auto_pad != "SAME_LOWER";
+      w.pad_begin[i] = upper ? total / 2 : total - total / 2;
+      w.pad_end[i] = total - w.pad_begin[i];
+      w.output[i] = target;
+    } else {
+      w.output[i] = full - w.pad_begin[i] - w.pad_end[i];
+    }
+  }
+  return w;
+}
+
+absl::Status ConvTranspose(KernelContext& ctx) {
+  ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
+  ASSIGN_OR_RETURN(const Tensor* wt, ctx.RequireInput(1));
+  const auto& xd = x->dims();
+  const auto& wd = wt->dims();
+  if (xd.size() < 3 || wd.size() != xd.size()) return ctx.Error("X and W must be N-D with N >= 3");
+  const int64_t group = ctx.GetInt("group", 1);
+  const int64_t batch = xd[0], channels = xd[1];
+  if (group <= 0 || wd[0] != channels || channels % group) return ctx.Error("W does not match X");
+  const int64_t mg = wd[1], maps = mg * group, cg = channels / group;
+  ASSIGN_OR_RETURN(Window w, TransposeWindow(ctx, std::vector<int64_t>(xd.begin() + 2, xd.end()),
+                                             std::vector<int64_t>(wd.begin() + 2, wd.end())));
+  // Scatter viewed as a gather: swap roles so that GatherTable maps each
+  // (kernel position, input position) to the output position it adds to.
+  Window scatter = w;
+  scatter.input = w.output;
+  scatter.output = w.input;
+  const std::vector<int64_t> table = GatherTable(scatter);
+  const int64_t ksize = Product(w.kernel), isize = Product(w.input), osize = Product(w.output);
+  std::vector<int64_t> shape = {batch, maps};
+  shape.insert(shape.end(), w.output.begin(), w.output.end());
+  return VisitFloat(x->dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* out = nullptr;
+    Tensor result = NewTensor<T>(shape, &out);
+    std::fill(out, out + Product(shape), T{0});
+    std::vector<T> col(mg * ksize * isize);
+    for (int64_t n = 0; n < batch; ++n) {
+      for (int64_t g = 0; g < group; ++g) {
+        // col [mg*k, in] = W_g^T [mg*k, cg] x X_g [cg, in]
+        Gemm<T>(wt->data<T>() + g * cg * mg * ksize, x->data<T>() + (n * channels + g * cg) * isize,
+                col.data(), mg * ksize, isize, cg, true, false, T{1}, T{0}, ctx.pool());
+        for (int64_t r = 0; r < mg * ksize; ++r) {
+          T* plane = out + (n * maps + g * mg + r / ksize) * osize;
+          const int64_t* offsets = &table[(r % ksize) * isize];
+          for (int64_t i = 0; i < isize; ++i) {
+            if (offsets[i] >= 0) plane[offsets[i]] += col[r * isize + i];
+          }
+        }
+      }
+    }
+    if (ctx.HasInput(2)) {
+      for (int64_t n = 0; n < batch; ++n) {
+        for (int64_t m = 0; m < maps; ++m) {
+          for (int64_t o = 0; o < osize; ++o)
+            out[(n * maps + m) * osize + o] += ctx.input(2).data<T>()[m];
+        }
+      }
+    }
+    ctx.SetOutput(0, std::move(result));
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace
+
+void RegisterConvOps(KernelRegistry& r) {
+  r.Add("", "Conv", 1, Conv);
+  r.Add("", "ConvTranspose", 1, ConvTranspose);
+}
+
+}  // namespace pare::runtime

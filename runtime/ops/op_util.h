@@ -1,0 +1,164 @@
+// Helpers shared by operator implementations: element-type dispatch, shape
+// arithmetic (broadcasting, axes, strides) and output allocation.
+#ifndef PARE_RUNTIME_OPS_OP_UTIL_H_
+#define PARE_RUNTIME_OPS_OP_UTIL_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/tensor.h"
+#include "runtime/kernel.h"
+
+namespace pare::runtime {
+
+template <typename T>
+struct TypeTag {
+  using type = T;
+};
+
+// Calls fn(TypeTag<T>{}) for the C++ type of `type`; Unimplemented otherwise.
+template <typename Fn>
+absl::Status VisitFloat(DataType type, Fn&& fn) {
+  switch (type) {
+    case DataType::kFloat32:
+      return fn(TypeTag<float>{});
+    case DataType::kFloat64:
+      return fn(TypeTag<double>{});
+    default:
+      return absl::UnimplementedError(
+          absl::StrCat("element type ", DataTypeName(type), " is not supported here"));
+  }
+}
+
+template <typename Fn>
+absl::Status VisitNumeric(DataType type, Fn&& fn) {
+  switch (type) {
+    case DataType::kInt8:
+      return fn(TypeTag<int8_t>{});
+    case DataType::kUint8:
+      return fn(TypeTag<uint8_t>{});
+    case DataType::kInt16:
+      return fn(TypeTag<int16_t>{});
+    case DataType::kUint16:
+      return fn(TypeTag<uint16_t>{});
+    case DataType::kInt32:
+      return fn(TypeTag<int32_t>{});
+    case DataType::kUint32:
+      return fn(TypeTag<uint32_t>{});
+    case DataType::kInt64:
+      return fn(TypeTag<int64_t>{});
+    case DataType::kUint64:
+      return fn(TypeTag<uint64_t>{});
+    default:
+      return VisitFloat(type, fn);
+  }
+}
+
+// Numeric types plus bool (stored as one byte).
+template <typename Fn>
+absl::Status VisitAll(DataType type, Fn&& fn) {
+  if (type == DataType::kBool) return fn(TypeTag<bool>{});
+  return VisitNumeric(type, fn);
+}
+
+// Types moved as raw bytes by layout-only operators (Reshape, Transpose,
+// Gather...): any fixed-width type of 1, 2, 4 or 8 bytes.
+template <typename Fn>
+absl::Status VisitBytes(DataType type, Fn&& fn) {
+  const DataTypeInfo* info = FindDataType(static_cast<int32_t>(type));
+  switch (info ? info->bits : 0) {
+    case 8:
+      return fn(TypeTag<uint8_t>{});
+    case 16:
+      return fn(TypeTag<uint16_t>{});
+    case 32:
+      return fn(TypeTag<uint32_t>{});
+    case 64:
+      return fn(TypeTag<uint64_t>{});
+    default:
+      return absl::UnimplementedError(
+          absl::StrCat("element type ", DataTypeName(type), " is not supported here"));
+  }
+}
+
+template <typename T>
+constexpr DataType DataTypeFor() {
+  if constexpr (std::is_same_v<T, bool>) return DataType::kBool;
+  if constexpr (std::is_same_v<T, float>) return DataType::kFloat32;
+  if constexpr (std::is_same_v<T, double>) return DataType::kFloat64;
+  if constexpr (std::is_same_v<T, int8_t>) return DataType::kInt8;
+  if constexpr (std::is_same_v<T, uint8_t>) return DataType::kUint8;
+  if constexpr (std::is_same_v<T, int16_t>) return DataType::kInt16;
+  if constexpr (std::is_same_v<T, uint16_t>) return DataType::kUint16;
+  if constexpr (std::is_same_v<T, int32_t>) return DataType::kInt32;
+  if constexpr (std::is_same_v<T, uint32_t>) return DataType::kUint32;
+  if constexpr (std::is_same_v<T, int64_t>) return DataType::kInt64;
+  if constexpr (std::is_same_v<T, uint64_t>) return DataType::kUint64;
+  return DataType::kUndefined;
+}
+
+// A new tensor of `dtype` (default: T's own) with uninitialized data.
+template <typename T>
+Tensor NewTensor(std::vector<int64_t> dims, T** data, DataType dtype = DataTypeFor<T>()) {
+  uint8_t* raw = nullptr;
+  Tensor t = Tensor::Allocate(dtype, std::move(dims), &raw);
+  *data = reinterpret_cast<T*>(raw);
+  return t;
+}
+
+// Values of an int32 or int64 tensor (shape, axes, indices inputs).
+absl::StatusOr<std::vector<int64_t>> ReadInts(const Tensor& t);
+// Values of a float/double/int tensor widened to double (scalars: min/max).
+absl::StatusOr<double> ReadScalar(const Tensor& t);
+
+// Numpy-style broadcast of two shapes.
+absl::StatusOr<std::vector<int64_t>> BroadcastShapes(const std::vector<int64_t>& a,
+                                                     const std::vector<int64_t>& b);
+
+// Row-major strides of a shape, in elements.
+std::vector<int64_t> Strides(const std::vector<int64_t>& dims);
+
+// Strides of `dims` seen through broadcasting to `out` (0 where broadcast).
+std::vector<int64_t> BroadcastStrides(const std::vector<int64_t>& dims,
+                                      const std::vector<int64_t>& out);
+
+// Maps a possibly negative axis into [0, rank); an error when out of range.
+absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int64_t rank);
+
+int64_t Product(const std::vector<int64_t>& dims, size_t begin = 0, size_t end = SIZE_MAX);
+
+// Calls fn(out_index, a_offset, b_offset) for every element of a broadcast
+// of a and b to `out`, walking the output in row-major order.
+template <typename Fn>
+void ForEachBroadcast(const std::vector<int64_t>& out, const std::vector<int64_t>& a_strides,
+                      const std::vector<int64_t>& b_strides, Fn&& fn) {
+  const size_t rank = out.size();
+  const int64_t total = Product(out);
+  if (total == 0) return;
+  if (rank == 0) {
+    fn(0, 0, 0);
+    return;
+  }
+  std::vector<int64_t> index(rank, 0);
+  int64_t a = 0, b = 0;
+  const int64_t inner = out[rank - 1];
+  const int64_t as = a_strides[rank - 1], bs = b_strides[rank - 1];
+  for (int64_t i = 0; i < total; i += inner) {
+    for (int64_t j = 0; j < inner; ++j) fn(i + j, a + j * as, b + j * bs);
+    for (int64_t d = static_cast<int64_t>(rank) - 2; d >= 0; --d) {
+      a += a_strides[d];
+      b += b_strides[d];
+      if (++index[d] < out[d]) break;
+      a -= a_strides[d] * out[d];
+      b -= b_strides[d] * out[d];
+      index[d] = 0;
+    }
+  }
+}
+
+}  // namespace pare::runtime
+
+#endif  // PARE_RUNTIME_OPS_OP_UTIL_H_

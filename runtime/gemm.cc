@@ -69,6 +69,8 @@ void Gemm(const T* a, const T* b, T* c, int64_t m, int64_t n, int64_t k, bool tr
 
 template void Gemm<float>(const float*, const float*, float*, int64_t, int64_t, int64_t, bool, bool,
                           float, float, ThreadPool&);
+template void Gemm<int32_t>(const int32_t*, const int32_t*, int32_t*, int64_t, int64_t, int64_t,
+                            bool, bool, int32_t, int32_t, ThreadPool&);
 template void Gemm<double>(const double*, const double*, double*, int64_t, int64_t, int64_t, bool,
                            bool, double, double, ThreadPool&);
 

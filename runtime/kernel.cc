@@ -88,6 +88,8 @@ const KernelRegistry& KernelRegistry::Builtin() {
     RegisterPoolOps(*r);
     RegisterNormalizationOps(*r);
     RegisterReduceOps(*r);
+    RegisterQuantizeOps(*r);
+    RegisterMatMulNBitsOps(*r);
     return r;
   }();
   return *registry;

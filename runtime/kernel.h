@@ -115,6 +115,8 @@ void RegisterConvOps(KernelRegistry& r);
 void RegisterPoolOps(KernelRegistry& r);
 void RegisterNormalizationOps(KernelRegistry& r);
 void RegisterReduceOps(KernelRegistry& r);
+void RegisterQuantizeOps(KernelRegistry& r);
+void RegisterMatMulNBitsOps(KernelRegistry& r);
 
 }  // namespace pare::runtime
 

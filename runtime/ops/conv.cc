@@ -1,9 +1,10 @@
 // Conv and ConvTranspose for any number of spatial dimensions, by
 // im2col / col2im around the shared GEMM.
+#include "runtime/ops/conv.h"
+
 #include "core/status_macros.h"
 #include "runtime/gemm.h"
 #include "runtime/ops/op_util.h"
-#include "runtime/ops/spatial.h"
 
 namespace pare::runtime {
 namespace {
@@ -60,56 +61,78 @@ bool IsPointwise(const Window& w) {
   return true;
 }
 
+}  // namespace
+
+absl::StatusOr<ConvShape> ResolveConv(const KernelContext& ctx, const std::vector<int64_t>& xd,
+                                      const std::vector<int64_t>& wd) {
+  if (xd.size() < 3 || wd.size() != xd.size()) return ctx.Error("X and W must be N-D with N >= 3");
+  ConvShape c;
+  c.group = ctx.GetInt("group", 1);
+  c.batch = xd[0];
+  c.channels = xd[1];
+  c.maps = wd[0];
+  if (c.group <= 0 || c.channels % c.group || c.maps % c.group || wd[1] != c.channels / c.group) {
+    return ctx.Error(absl::StrCat("channels (", c.channels, ") and W [", absl::StrJoin(wd, ","),
+                                  "] do not fit group ", c.group));
+  }
+  ASSIGN_OR_RETURN(c.window, ResolveWindow(ctx, std::vector<int64_t>(xd.begin() + 2, xd.end()),
+                                           std::vector<int64_t>(wd.begin() + 2, wd.end())));
+  c.output = {c.batch, c.maps};
+  c.output.insert(c.output.end(), c.window.output.begin(), c.window.output.end());
+  return c;
+}
+
+template <typename T>
+void RunConv(const ConvShape& c, const T* x, const T* w, T* out, ThreadPool& pool) {
+  const Window& win = c.window;
+  const int64_t cg = c.channels / c.group, mg = c.maps / c.group;
+  const int64_t ksize = Product(win.kernel), osize = Product(win.output),
+                isize = Product(win.input);
+  const int64_t rows = cg * ksize;
+  const bool pointwise = IsPointwise(win);
+  const std::vector<int64_t> table = pointwise ? std::vector<int64_t>{} : GatherTable(win);
+  std::vector<T> col(pointwise ? 0 : rows * osize);
+  for (int64_t n = 0; n < c.batch; ++n) {
+    for (int64_t g = 0; g < c.group; ++g) {
+      const T* in = x + (n * c.channels + g * cg) * isize;
+      if (!pointwise) {
+        pool.ParallelFor(rows, 8, [&](int64_t lo, int64_t hi) {
+          for (int64_t r = lo; r < hi; ++r) {
+            const T* plane = in + (r / ksize) * isize;
+            const int64_t* offsets = &table[(r % ksize) * osize];
+            T* dst = &col[r * osize];
+            for (int64_t o = 0; o < osize; ++o) dst[o] = offsets[o] < 0 ? T{0} : plane[offsets[o]];
+          }
+        });
+      }
+      Gemm<T>(w + g * mg * rows, pointwise ? in : col.data(), out + (n * c.maps + g * mg) * osize,
+              mg, osize, rows, false, false, T{1}, T{0}, pool);
+    }
+  }
+}
+
+template void RunConv<float>(const ConvShape&, const float*, const float*, float*, ThreadPool&);
+template void RunConv<double>(const ConvShape&, const double*, const double*, double*, ThreadPool&);
+template void RunConv<int32_t>(const ConvShape&, const int32_t*, const int32_t*, int32_t*,
+                               ThreadPool&);
+
+namespace {
+
 absl::Status Conv(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* wt, ctx.RequireInput(1));
-  const auto& xd = x->dims();
-  const auto& wd = wt->dims();
-  if (xd.size() < 3 || wd.size() != xd.size()) return ctx.Error("X and W must be N-D with N >= 3");
-  const int64_t group = ctx.GetInt("group", 1);
-  const int64_t batch = xd[0], channels = xd[1], maps = wd[0];
-  if (group <= 0 || channels % group || maps % group || wd[1] != channels / group) {
-    return ctx.Error(absl::StrCat("channels (", channels, ") and W [", absl::StrJoin(wd, ","),
-                                  "] do not fit group ", group));
-  }
-  ASSIGN_OR_RETURN(Window w, ResolveWindow(ctx, std::vector<int64_t>(xd.begin() + 2, xd.end()),
-                                           std::vector<int64_t>(wd.begin() + 2, wd.end())));
-  std::vector<int64_t> shape = {batch, maps};
-  shape.insert(shape.end(), w.output.begin(), w.output.end());
-  const int64_t cg = channels / group, mg = maps / group;
-  const int64_t ksize = Product(w.kernel), osize = Product(w.output), isize = Product(w.input);
-  const int64_t rows = cg * ksize;
+  ASSIGN_OR_RETURN(ConvShape c, ResolveConv(ctx, x->dims(), wt->dims()));
+  const int64_t osize = Product(c.window.output);
   return VisitFloat(x->dtype(), [&](auto tag) -> absl::Status {
     using T = typename decltype(tag)::type;
     T* out = nullptr;
-    Tensor result = NewTensor<T>(shape, &out);
-    const bool pointwise = IsPointwise(w);
-    const std::vector<int64_t> table = pointwise ? std::vector<int64_t>{} : GatherTable(w);
-    std::vector<T> col(pointwise ? 0 : rows * osize);
-    for (int64_t n = 0; n < batch; ++n) {
-      for (int64_t g = 0; g < group; ++g) {
-        const T* in = x->data<T>() + (n * channels + g * cg) * isize;
-        if (!pointwise) {
-          ctx.pool().ParallelFor(rows, 8, [&](int64_t lo, int64_t hi) {
-            for (int64_t r = lo; r < hi; ++r) {
-              const T* plane = in + (r / ksize) * isize;
-              const int64_t* offsets = &table[(r % ksize) * osize];
-              T* dst = &col[r * osize];
-              for (int64_t o = 0; o < osize; ++o)
-                dst[o] = offsets[o] < 0 ? T{0} : plane[offsets[o]];
-            }
-          });
-        }
-        Gemm<T>(wt->data<T>() + g * mg * rows, pointwise ? in : col.data(),
-                out + (n * maps + g * mg) * osize, mg, osize, rows, false, false, T{1}, T{0},
-                ctx.pool());
-      }
-    }
+    Tensor result = NewTensor<T>(c.output, &out);
+    RunConv<T>(c, x->data<T>(), wt->data<T>(), out, ctx.pool());
     if (ctx.HasInput(2)) {
       const T* bias = ctx.input(2).data<T>();
-      for (int64_t n = 0; n < batch; ++n) {
-        for (int64_t m = 0; m < maps; ++m) {
-          T* plane = out + (n * maps + m) * osize;
+      for (int64_t n = 0; n < c.batch; ++n) {
+        for (int64_t m = 0; m < c.maps; ++m) {
+          T* plane = out + (n * c.maps + m) * osize;
           for (int64_t o = 0; o < osize; ++o) plane[o] += bias[m];
         }
       }

@@ -1,43 +1,58 @@
 // MatMul (numpy semantics, batched and broadcast) and Gemm.
+#include "runtime/ops/matmul.h"
+
 #include "core/status_macros.h"
 #include "runtime/gemm.h"
 #include "runtime/ops/op_util.h"
 
 namespace pare::runtime {
+
+absl::StatusOr<MatMulShape> ResolveMatMul(const KernelContext& ctx, const std::vector<int64_t>& a,
+                                          const std::vector<int64_t>& b) {
+  std::vector<int64_t> ad = a, bd = b;
+  if (ad.empty() || bd.empty()) return ctx.Error("inputs must be at least 1-D");
+  const bool a_vec = ad.size() == 1, b_vec = bd.size() == 1;
+  if (a_vec) ad.insert(ad.begin(), 1);
+  if (b_vec) bd.push_back(1);
+  MatMulShape s;
+  s.m = ad[ad.size() - 2];
+  s.k = ad.back();
+  s.n = bd.back();
+  if (bd[bd.size() - 2] != s.k) {
+    return ctx.Error(absl::StrCat("inner dimensions differ: A is [", absl::StrJoin(a, ","),
+                                  "], B is [", absl::StrJoin(b, ","), "]"));
+  }
+  const std::vector<int64_t> a_batch(ad.begin(), ad.end() - 2), b_batch(bd.begin(), bd.end() - 2);
+  auto batch = BroadcastShapes(a_batch, b_batch);
+  if (!batch.ok()) return ctx.Error(std::string(batch.status().message()));
+  s.output = *batch;
+  if (!a_vec) s.output.push_back(s.m);
+  if (!b_vec) s.output.push_back(s.n);
+  s.batches = Product(*batch);
+  s.a_offset.assign(s.batches, 0);
+  s.b_offset.assign(s.batches, 0);
+  if (!batch->empty()) {
+    ForEachBroadcast(
+        *batch, BroadcastStrides(a_batch, *batch), BroadcastStrides(b_batch, *batch),
+        [&](int64_t i, int64_t ai, int64_t bi) { s.a_offset[i] = ai, s.b_offset[i] = bi; });
+  }
+  return s;
+}
+
 namespace {
 
 absl::Status MatMul(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* a, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* b, ctx.RequireInput(1));
   if (a->dtype() != b->dtype()) return ctx.Error("A and B have different types");
-  std::vector<int64_t> ad = a->dims(), bd = b->dims();
-  if (ad.empty() || bd.empty()) return ctx.Error("inputs must be at least 1-D");
-  const bool a_vec = ad.size() == 1, b_vec = bd.size() == 1;
-  if (a_vec) ad.insert(ad.begin(), 1);
-  if (b_vec) bd.push_back(1);
-  const int64_t m = ad[ad.size() - 2], k = ad.back(), n = bd.back();
-  if (bd[bd.size() - 2] != k) {
-    return ctx.Error(absl::StrCat("inner dimensions differ: A is [", absl::StrJoin(a->dims(), ","),
-                                  "], B is [", absl::StrJoin(b->dims(), ","), "]"));
-  }
-  const std::vector<int64_t> a_batch(ad.begin(), ad.end() - 2), b_batch(bd.begin(), bd.end() - 2);
-  auto batch = BroadcastShapes(a_batch, b_batch);
-  if (!batch.ok()) return ctx.Error(std::string(batch.status().message()));
-  std::vector<int64_t> shape = *batch;
-  if (!a_vec) shape.push_back(m);
-  if (!b_vec) shape.push_back(n);
-  const int64_t batches = Product(*batch);
-  std::vector<int64_t> a_off(batches), b_off(batches);
-  ForEachBroadcast(*batch, BroadcastStrides(a_batch, *batch), BroadcastStrides(b_batch, *batch),
-                   [&](int64_t i, int64_t ai, int64_t bi) { a_off[i] = ai, b_off[i] = bi; });
-  if (batch->empty()) a_off = {0}, b_off = {0};
+  ASSIGN_OR_RETURN(MatMulShape s, ResolveMatMul(ctx, a->dims(), b->dims()));
   return VisitFloat(a->dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* out = nullptr;
-    Tensor result = NewTensor<T>(shape, &out);
-    for (int64_t i = 0; i < batches; ++i) {
-      Gemm<T>(a->data<T>() + a_off[i] * m * k, b->data<T>() + b_off[i] * k * n, out + i * m * n, m,
-              n, k, false, false, T{1}, T{0}, ctx.pool());
+    Tensor result = NewTensor<T>(s.output, &out);
+    for (int64_t i = 0; i < s.batches; ++i) {
+      Gemm<T>(a->data<T>() + s.a_offset[i] * s.m * s.k, b->data<T>() + s.b_offset[i] * s.k * s.n,
+              out + i * s.m * s.n, s.m, s.n, s.k, false, false, T{1}, T{0}, ctx.pool());
     }
     ctx.SetOutput(0, std::move(result));
     return absl::OkStatus();

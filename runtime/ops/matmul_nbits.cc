@@ -1,0 +1,144 @@
+// com.microsoft MatMulNBits: Y = A x dequant(B)^T with B block-quantized
+// along K, as ONNX Runtime lays it out:
+//   B            uint8 [N, k_blocks, blob]   codes packed low bits first
+//   scales       [N * k_blocks]              same type as A
+//   zero_points  optional: uint8 packed per column (row stride
+//                ceil(k_blocks * bits / 8)), or unpacked in A's type;
+//                default 2^(bits-1)
+//   g_idx        optional, unsupported unless absent or trivial
+//   bias         optional [N]
+// The kernel dequantizes one block of one column at a time into a small
+// buffer and reuses it across all rows of A; the full float weight is never
+// built.
+#include <cmath>
+
+#include "core/status_macros.h"
+#include "runtime/ops/op_util.h"
+
+namespace pare::runtime {
+namespace {
+
+struct NBitsShape {
+  int64_t k = 0, n = 0, bits = 4, block = 32, k_blocks = 0, blob = 0, m = 0;
+};
+
+// Code j of a block blob, bits wide, low bits first.
+inline int32_t Code(const uint8_t* blob, int64_t j, int64_t bits) {
+  if (bits == 8) return blob[j];
+  if (bits == 4) return (j & 1) ? blob[j / 2] >> 4 : blob[j / 2] & 0x0f;
+  // 2 and 3 bits: a code may straddle two bytes (3-bit blobs hold whole
+  // blocks, so the byte after a straddling code exists).
+  const int64_t bit = j * bits;
+  const int64_t byte = bit / 8;
+  uint32_t word = blob[byte];
+  if (bit % 8 + bits > 8) word |= static_cast<uint32_t>(blob[byte + 1]) << 8;
+  return static_cast<int32_t>((word >> (bit % 8)) & ((1u << bits) - 1));
+}
+
+absl::StatusOr<NBitsShape> Resolve(KernelContext& ctx, const Tensor& a, const Tensor& b) {
+  NBitsShape s;
+  s.k = ctx.GetInt("K", 0);
+  s.n = ctx.GetInt("N", 0);
+  s.bits = ctx.GetInt("bits", 4);
+  s.block = ctx.GetInt("block_size", 0);
+  if (s.bits != 2 && s.bits != 4 && s.bits != 8 && s.bits != 3) {
+    return ctx.Unsupported(absl::StrCat("bits=", s.bits));
+  }
+  if (s.block < 16 || (s.block & (s.block - 1)) != 0) {
+    return ctx.Error(absl::StrCat("block_size ", s.block, " must be a power of two >= 16"));
+  }
+  if (a.dims().empty() || a.dims().back() != s.k) {
+    return ctx.Error(absl::StrCat("A's last dimension must be K=", s.k));
+  }
+  s.k_blocks = (s.k + s.block - 1) / s.block;
+  s.blob = s.block * s.bits / 8;
+  if (b.dtype() != DataType::kUint8 ||
+      b.element_count() != static_cast<uint64_t>(s.n * s.k_blocks * s.blob)) {
+    return ctx.Error(absl::StrCat("B must be uint8 [", s.n, ",", s.k_blocks, ",", s.blob, "]"));
+  }
+  s.m = static_cast<int64_t>(a.element_count()) / std::max<int64_t>(s.k, 1);
+  return s;
+}
+
+// Zero point of (column n, block kb) as a float code offset.
+absl::StatusOr<std::vector<float>> ZeroPoints(KernelContext& ctx, const NBitsShape& s) {
+  std::vector<float> zp(static_cast<size_t>(s.n * s.k_blocks),
+                        static_cast<float>(1 << (s.bits - 1)));
+  if (!ctx.HasInput(3)) return zp;
+  const Tensor& z = ctx.input(3);
+  if (z.dtype() == DataType::kUint8) {
+    const int64_t stride = (s.k_blocks * s.bits + 7) / 8;
+    if (z.element_count() != static_cast<uint64_t>(s.n * stride)) {
+      return ctx.Error("packed zero_points have the wrong size");
+    }
+    for (int64_t n = 0; n < s.n; ++n) {
+      for (int64_t kb = 0; kb < s.k_blocks; ++kb) {
+        zp[n * s.k_blocks + kb] =
+            static_cast<float>(Code(z.data<uint8_t>() + n * stride, kb, s.bits));
+      }
+    }
+    return zp;
+  }
+  ASSIGN_OR_RETURN(zp, z.ToFloat32());
+  if (zp.size() != static_cast<size_t>(s.n * s.k_blocks)) return ctx.Error("zero_points size");
+  return zp;
+}
+
+absl::Status MatMulNBits(KernelContext& ctx) {
+  ASSIGN_OR_RETURN(const Tensor* a, ctx.RequireInput(0));
+  ASSIGN_OR_RETURN(const Tensor* b, ctx.RequireInput(1));
+  ASSIGN_OR_RETURN(const Tensor* scales_t, ctx.RequireInput(2));
+  if (a->dtype() != DataType::kFloat32) return ctx.Unsupported("A must be float32");
+  if (ctx.HasInput(4) && ctx.input(4).element_count() > 0) {
+    return ctx.Unsupported("g_idx (act-order) is not supported");
+  }
+  ASSIGN_OR_RETURN(NBitsShape s, Resolve(ctx, *a, *b));
+  ASSIGN_OR_RETURN(std::vector<float> scales, scales_t->ToFloat32());
+  if (scales.size() != static_cast<size_t>(s.n * s.k_blocks)) {
+    return ctx.Error(absl::StrCat("scales must hold N*k_blocks = ", s.n * s.k_blocks, " values"));
+  }
+  ASSIGN_OR_RETURN(std::vector<float> zp, ZeroPoints(ctx, s));
+  std::vector<float> bias;
+  if (ctx.HasInput(5)) {
+    ASSIGN_OR_RETURN(bias, ctx.input(5).ToFloat32());
+  }
+  std::vector<int64_t> shape = a->dims();
+  shape.back() = s.n;
+  float* out = nullptr;
+  Tensor result = NewTensor<float>(shape, &out);
+  const float* av = a->data<float>();
+  const uint8_t* bv = b->data<uint8_t>();
+  ctx.pool().ParallelFor(s.n, 8, [&](int64_t lo, int64_t hi) {
+    std::vector<float> w(s.block);
+    std::vector<double> acc(s.m);
+    for (int64_t n = lo; n < hi; ++n) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t kb = 0; kb < s.k_blocks; ++kb) {
+        const uint8_t* blob = bv + (n * s.k_blocks + kb) * s.blob;
+        const float scale = scales[n * s.k_blocks + kb], z = zp[n * s.k_blocks + kb];
+        const int64_t len = std::min(s.block, s.k - kb * s.block);
+        for (int64_t j = 0; j < len; ++j)
+          w[j] = (static_cast<float>(Code(blob, j, s.bits)) - z) * scale;
+        for (int64_t m = 0; m < s.m; ++m) {
+          const float* row = av + m * s.k + kb * s.block;
+          float dot = 0;
+          for (int64_t j = 0; j < len; ++j) dot += row[j] * w[j];
+          acc[m] += dot;
+        }
+      }
+      for (int64_t m = 0; m < s.m; ++m) {
+        out[m * s.n + n] = static_cast<float>(acc[m]) + (bias.empty() ? 0.0f : bias[n]);
+      }
+    }
+  });
+  ctx.SetOutput(0, std::move(result));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterMatMulNBitsOps(KernelRegistry& r) {
+  r.Add("com.microsoft", "MatMulNBits", 1, MatMulNBits);
+}
+
+}  // namespace pare::runtime

@@ -1,0 +1,52 @@
+// Helpers for quantized operators: reading and writing integer tensors of
+// any quantized type (int4/uint4 packed), and the layout of scales and zero
+// points (per tensor, per axis, or in blocks along an axis).
+#ifndef PARE_RUNTIME_OPS_QUANT_UTIL_H_
+#define PARE_RUNTIME_OPS_QUANT_UTIL_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/tensor.h"
+#include "runtime/kernel.h"
+
+namespace pare::runtime {
+
+// Values of an int8/uint8/int16/uint16/int32/int4/uint4 tensor.
+absl::StatusOr<std::vector<int32_t>> ReadQuantized(const Tensor& t);
+
+// Smallest and largest value of a quantized type.
+absl::StatusOr<std::pair<int32_t, int32_t>> QuantRange(DataType type);
+
+// Packs values (already in range) into a new tensor of `type`.
+Tensor WriteQuantized(DataType type, std::vector<int64_t> dims, const std::vector<int32_t>& values);
+
+// Where the scale (and zero point) of element e lives.
+struct QuantLayout {
+  int64_t dim = 1, inner = 1;  // along the quantization axis
+  int64_t block = 0;           // 0: one scale per axis index
+  int64_t scale_dim = 1;       // scales along the axis
+  bool per_tensor = true;
+
+  int64_t ScaleIndex(int64_t e) const {
+    if (per_tensor) return 0;
+    const int64_t outer = e / (dim * inner);
+    const int64_t a = (e / inner) % dim;
+    if (block == 0) return a;
+    return (outer * scale_dim + a / block) * inner + e % inner;
+  }
+};
+
+// Resolves the layout from x's shape, the scale's shape and the node's axis
+// and block_size attributes.
+absl::StatusOr<QuantLayout> ResolveQuantLayout(const KernelContext& ctx,
+                                               const std::vector<int64_t>& x,
+                                               const std::vector<int64_t>& scale);
+
+// Round half to even, as QuantizeLinear requires.
+inline float RoundEven(float v) { return __builtin_nearbyintf(v); }
+
+}  // namespace pare::runtime
+
+#endif  // PARE_RUNTIME_OPS_QUANT_UTIL_H_

@@ -1,0 +1,245 @@
+// ONNX quantization operators: QuantizeLinear and DequantizeLinear
+// (per-tensor, per-axis, blocked int4/uint4), DynamicQuantizeLinear,
+// MatMulInteger, ConvInteger, QLinearMatMul and QLinearConv. Integer
+// products accumulate in int32 through the shared GEMM; nothing is
+// dequantized to float before multiplying.
+#include <cmath>
+
+#include "core/float16.h"
+#include "core/status_macros.h"
+#include "runtime/gemm.h"
+#include "runtime/ops/conv.h"
+#include "runtime/ops/matmul.h"
+#include "runtime/ops/op_util.h"
+#include "runtime/ops/quant_util.h"
+
+namespace pare::runtime {
+namespace {
+
+// The zero point of element e, or 0 when there is none.
+int32_t ZeroPointAt(const std::vector<int32_t>& zp, const QuantLayout& layout, int64_t e) {
+  return zp.empty() ? 0 : zp[zp.size() == 1 ? 0 : layout.ScaleIndex(e)];
+}
+
+absl::Status QuantizeLinear(KernelContext& ctx) {
+  ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
+  ASSIGN_OR_RETURN(const Tensor* scale, ctx.RequireInput(1));
+  ASSIGN_OR_RETURN(QuantLayout layout, ResolveQuantLayout(ctx, x->dims(), scale->dims()));
+  ASSIGN_OR_RETURN(std::vector<float> scales, scale->ToFloat32());
+  ASSIGN_OR_RETURN(std::vector<float> values, x->ToFloat32());
+  DataType out_type = DataType::kUint8;
+  std::vector<int32_t> zp;
+  if (ctx.HasInput(2)) {
+    out_type = ctx.input(2).dtype();
+    ASSIGN_OR_RETURN(zp, ReadQuantized(ctx.input(2)));
+  } else if (ctx.GetInt("output_dtype", 0) != 0) {
+    out_type = static_cast<DataType>(ctx.GetInt("output_dtype", 0));
+  }
+  auto range = QuantRange(out_type);
+  if (!range.ok()) return ctx.Unsupported(std::string(range.status().message()));
+  std::vector<int32_t> q(values.size());
+  for (size_t e = 0; e < values.size(); ++e) {
+    const float s = scales[layout.ScaleIndex(e)];
+    const float v = RoundEven(values[e] / s) + static_cast<float>(ZeroPointAt(zp, layout, e));
+    q[e] = static_cast<int32_t>(
+        std::clamp(v, static_cast<float>(range->first), static_cast<float>(range->second)));
+  }
+  ctx.SetOutput(0, WriteQuantized(out_type, x->dims(), q));
+  return absl::OkStatus();
+}
+
+absl::Status DequantizeLinear(KernelContext& ctx) {
+  ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
+  ASSIGN_OR_RETURN(const Tensor* scale, ctx.RequireInput(1));
+  ASSIGN_OR_RETURN(QuantLayout layout, ResolveQuantLayout(ctx, x->dims(), scale->dims()));
+  ASSIGN_OR_RETURN(std::vector<float> scales, scale->ToFloat32());
+  auto q = ReadQuantized(*x);
+  if (!q.ok()) return ctx.Unsupported(std::string(q.status().message()));
+  std::vector<int32_t> zp;
+  if (ctx.HasInput(2)) {
+    ASSIGN_OR_RETURN(zp, ReadQuantized(ctx.input(2)));
+  }
+  const DataType out_type = scale->dtype();
+  float* out = nullptr;
+  uint16_t* out16 = nullptr;
+  Tensor result = out_type == DataType::kFloat32 ? NewTensor<float>(x->dims(), &out)
+                                                 : NewTensor<uint16_t>(x->dims(), &out16, out_type);
+  if (out_type != DataType::kFloat32 && out_type != DataType::kFloat16 &&
+      out_type != DataType::kBFloat16) {
+    return ctx.Unsupported("scale must be float, float16 or bfloat16");
+  }
+  for (size_t e = 0; e < q->size(); ++e) {
+    const float v =
+        static_cast<float>((*q)[e] - ZeroPointAt(zp, layout, e)) * scales[layout.ScaleIndex(e)];
+    if (out) {
+      out[e] = v;
+    } else {
+      out16[e] = out_type == DataType::kFloat16 ? Float32ToFloat16(v) : Float32ToBFloat16(v);
+    }
+  }
+  ctx.SetOutput(0, std::move(result));
+  return absl::OkStatus();
+}
+
+absl::Status DynamicQuantizeLinear(KernelContext& ctx) {
+  ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
+  ASSIGN_OR_RETURN(std::vector<float> v, x->ToFloat32());
+  float lo = 0, hi = 0;  // the range always includes zero
+  for (float f : v) lo = std::min(lo, f), hi = std::max(hi, f);
+  const float scale = (hi - lo) / 255.0f;
+  const float zp = scale == 0 ? 0 : std::clamp(RoundEven(-lo / scale), 0.0f, 255.0f);
+  std::vector<int32_t> q(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    q[i] = scale == 0
+               ? static_cast<int32_t>(zp)
+               : static_cast<int32_t>(std::clamp(RoundEven(v[i] / scale) + zp, 0.0f, 255.0f));
+  }
+  ctx.SetOutput(0, WriteQuantized(DataType::kUint8, x->dims(), q));
+  ctx.SetOutput(1, Tensor::FromVector<float>("", {}, {scale}));
+  ctx.SetOutput(2, WriteQuantized(DataType::kUint8, {}, {static_cast<int32_t>(zp)}));
+  return absl::OkStatus();
+}
+
+// x - zero point as int32, with the zero point per tensor or, when it has
+// `rows` values, one per row of `row_len` elements (A's rows, W's maps), or
+// one per column (`per_column`, B's columns).
+absl::StatusOr<std::vector<int32_t>> Centered(const Tensor& x, const Tensor* zp, int64_t row_len,
+                                              bool per_column) {
+  ASSIGN_OR_RETURN(std::vector<int32_t> v, ReadQuantized(x));
+  if (zp == nullptr) return v;
+  ASSIGN_OR_RETURN(std::vector<int32_t> z, ReadQuantized(*zp));
+  if (z.empty()) return v;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const int64_t e = static_cast<int64_t>(i);
+    const size_t at = z.size() == 1 ? 0
+                      : per_column  ? static_cast<size_t>(e % row_len) % z.size()
+                                    : static_cast<size_t>(e / row_len) % z.size();
+    v[i] -= z[at];
+  }
+  return v;
+}
+
+absl::StatusOr<std::vector<int32_t>> IntegerMatMul(KernelContext& ctx, const MatMulShape& s,
+                                                   const std::vector<int32_t>& a,
+                                                   const std::vector<int32_t>& b) {
+  std::vector<int32_t> out(static_cast<size_t>(s.batches * s.m * s.n));
+  for (int64_t i = 0; i < s.batches; ++i) {
+    Gemm<int32_t>(a.data() + s.a_offset[i] * s.m * s.k, b.data() + s.b_offset[i] * s.k * s.n,
+                  out.data() + i * s.m * s.n, s.m, s.n, s.k, false, false, 1, 0, ctx.pool());
+  }
+  return out;
+}
+
+absl::Status MatMulInteger(KernelContext& ctx) {
+  ASSIGN_OR_RETURN(const Tensor* a, ctx.RequireInput(0));
+  ASSIGN_OR_RETURN(const Tensor* b, ctx.RequireInput(1));
+  ASSIGN_OR_RETURN(MatMulShape s, ResolveMatMul(ctx, a->dims(), b->dims()));
+  ASSIGN_OR_RETURN(auto av, Centered(*a, ctx.HasInput(2) ? &ctx.input(2) : nullptr, s.k, false));
+  ASSIGN_OR_RETURN(auto bv, Centered(*b, ctx.HasInput(3) ? &ctx.input(3) : nullptr, s.n, true));
+  ASSIGN_OR_RETURN(std::vector<int32_t> out, IntegerMatMul(ctx, s, av, bv));
+  ctx.SetOutput(0, Tensor::FromVector<int32_t>("", s.output, out));
+  return absl::OkStatus();
+}
+
+// Requantizes int32 accumulators: y = saturate(round(acc * scale[c]) + zp).
+Tensor Requantize(const std::vector<int32_t>& acc, const std::vector<float>& scale,
+                  int64_t channel_len, int64_t channels, const Tensor* y_zp, DataType type,
+                  std::vector<int64_t> dims) {
+  const int32_t zp = y_zp ? ReadQuantized(*y_zp).value()[0] : 0;
+  const auto range = QuantRange(type).value();
+  std::vector<int32_t> q(acc.size());
+  for (size_t i = 0; i < acc.size(); ++i) {
+    const int64_t c = scale.size() == 1 ? 0 : (static_cast<int64_t>(i) / channel_len) % channels;
+    const float v = RoundEven(static_cast<float>(acc[i]) * scale[c]) + static_cast<float>(zp);
+    q[i] = static_cast<int32_t>(
+        std::clamp(v, static_cast<float>(range.first), static_cast<float>(range.second)));
+  }
+  return WriteQuantized(type, std::move(dims), q);
+}
+
+absl::Status QLinearMatMul(KernelContext& ctx) {
+  for (size_t i = 0; i < 8; ++i) RETURN_IF_ERROR(ctx.RequireInput(i).status());
+  const Tensor &a = ctx.input(0), &b = ctx.input(3);
+  ASSIGN_OR_RETURN(MatMulShape s, ResolveMatMul(ctx, a.dims(), b.dims()));
+  ASSIGN_OR_RETURN(auto av, Centered(a, &ctx.input(2), s.k, false));
+  ASSIGN_OR_RETURN(auto bv, Centered(b, &ctx.input(5), s.n, true));
+  ASSIGN_OR_RETURN(std::vector<int32_t> acc, IntegerMatMul(ctx, s, av, bv));
+  ASSIGN_OR_RETURN(std::vector<float> sa, ctx.input(1).ToFloat32());
+  ASSIGN_OR_RETURN(std::vector<float> sb, ctx.input(4).ToFloat32());
+  ASSIGN_OR_RETURN(std::vector<float> sy, ctx.input(6).ToFloat32());
+  // Per-column B scales become per-output-column scales.
+  std::vector<float> scale(sb.size());
+  for (size_t i = 0; i < sb.size(); ++i) scale[i] = sa[0] * sb[i] / sy[0];
+  std::vector<int32_t> acc_cols = acc;
+  Tensor out;
+  if (scale.size() == 1) {
+    out = Requantize(acc, scale, 1, 1, &ctx.input(7), ctx.input(7).dtype(), s.output);
+  } else {
+    // Column c of every row: index i has column i % n.
+    std::vector<float> per_elem(acc.size());
+    for (size_t i = 0; i < acc.size(); ++i) per_elem[i] = scale[i % s.n];
+    out = Requantize(acc, per_elem, 1, static_cast<int64_t>(acc.size()), &ctx.input(7),
+                     ctx.input(7).dtype(), s.output);
+  }
+  ctx.SetOutput(0, std::move(out));
+  return absl::OkStatus();
+}
+
+// Integer convolution of centered inputs; adds an int32 bias when given.
+absl::StatusOr<std::vector<int32_t>> IntegerConv(KernelContext& ctx, const ConvShape& c,
+                                                 const Tensor& x, const Tensor* x_zp,
+                                                 const Tensor& w, const Tensor* w_zp) {
+  const int64_t per_map = Product(w.dims(), 1);
+  ASSIGN_OR_RETURN(auto xv, Centered(x, x_zp, 1, false));
+  ASSIGN_OR_RETURN(auto wv, Centered(w, w_zp, per_map, false));
+  std::vector<int32_t> out(static_cast<size_t>(Product(c.output)));
+  RunConv<int32_t>(c, xv.data(), wv.data(), out.data(), ctx.pool());
+  return out;
+}
+
+absl::Status ConvInteger(KernelContext& ctx) {
+  ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
+  ASSIGN_OR_RETURN(const Tensor* w, ctx.RequireInput(1));
+  ASSIGN_OR_RETURN(ConvShape c, ResolveConv(ctx, x->dims(), w->dims()));
+  ASSIGN_OR_RETURN(std::vector<int32_t> out,
+                   IntegerConv(ctx, c, *x, ctx.HasInput(2) ? &ctx.input(2) : nullptr, *w,
+                               ctx.HasInput(3) ? &ctx.input(3) : nullptr));
+  ctx.SetOutput(0, Tensor::FromVector<int32_t>("", c.output, out));
+  return absl::OkStatus();
+}
+
+absl::Status QLinearConv(KernelContext& ctx) {
+  for (size_t i = 0; i < 8; ++i) RETURN_IF_ERROR(ctx.RequireInput(i).status());
+  const Tensor &x = ctx.input(0), &w = ctx.input(3);
+  ASSIGN_OR_RETURN(ConvShape c, ResolveConv(ctx, x.dims(), w.dims()));
+  ASSIGN_OR_RETURN(std::vector<int32_t> acc,
+                   IntegerConv(ctx, c, x, &ctx.input(2), w, &ctx.input(5)));
+  const int64_t osize = Product(c.window.output);
+  if (ctx.HasInput(8)) {
+    ASSIGN_OR_RETURN(std::vector<int32_t> bias, ReadQuantized(ctx.input(8)));
+    for (size_t i = 0; i < acc.size(); ++i)
+      acc[i] += bias[(static_cast<int64_t>(i) / osize) % c.maps];
+  }
+  ASSIGN_OR_RETURN(std::vector<float> sx, ctx.input(1).ToFloat32());
+  ASSIGN_OR_RETURN(std::vector<float> sw, ctx.input(4).ToFloat32());
+  ASSIGN_OR_RETURN(std::vector<float> sy, ctx.input(6).ToFloat32());
+  std::vector<float> scale(sw.size());
+  for (size_t i = 0; i < sw.size(); ++i) scale[i] = sx[0] * sw[i] / sy[0];
+  ctx.SetOutput(
+      0, Requantize(acc, scale, osize, c.maps, &ctx.input(7), ctx.input(7).dtype(), c.output));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterQuantizeOps(KernelRegistry& r) {
+  r.Add("", "QuantizeLinear", 10, QuantizeLinear);
+  r.Add("", "DequantizeLinear", 10, DequantizeLinear);
+  r.Add("", "DynamicQuantizeLinear", 11, DynamicQuantizeLinear);
+  r.Add("", "MatMulInteger", 10, MatMulInteger);
+  r.Add("", "ConvInteger", 10, ConvInteger);
+  r.Add("", "QLinearMatMul", 10, QLinearMatMul);
+  r.Add("", "QLinearConv", 10, QLinearConv);
+}
+
+}  // namespace pare::runtime

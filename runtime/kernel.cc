@@ -89,6 +89,8 @@ const KernelRegistry& KernelRegistry::Builtin() {
     RegisterNormalizationOps(*r);
     RegisterReduceOps(*r);
     RegisterQuantizeOps(*r);
+    RegisterControlFlowOps(*r);
+    RegisterLossOps(*r);
     RegisterMatMulNBitsOps(*r);
     return r;
   }();

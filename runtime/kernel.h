@@ -116,6 +116,8 @@ void RegisterPoolOps(KernelRegistry& r);
 void RegisterNormalizationOps(KernelRegistry& r);
 void RegisterReduceOps(KernelRegistry& r);
 void RegisterQuantizeOps(KernelRegistry& r);
+void RegisterControlFlowOps(KernelRegistry& r);
+void RegisterLossOps(KernelRegistry& r);
 void RegisterMatMulNBitsOps(KernelRegistry& r);
 
 }  // namespace pare::runtime

@@ -246,7 +246,8 @@ absl::StatusOr<std::vector<Tensor>> Session::RunSubgraph(
   }
   for (const Tensor& t : graph.initializers) values[t.name()] = t;
   RunStats nested;
-  GraphRunner runner(*this, RunOptions{}, nested);
+  const RunOptions no_observer;  // outlives the runner, which keeps a reference
+  GraphRunner runner(*this, no_observer, nested);
   RETURN_IF_ERROR(runner.Execute(plan->second, values, outer));
   std::vector<Tensor> outputs;
   for (const ValueInfo& v : graph.outputs) {

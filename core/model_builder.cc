@@ -3,6 +3,8 @@
 #include <cmath>
 #include <random>
 
+#include "absl/strings/str_cat.h"
+
 namespace pare {
 
 Tensor RandomTensor(std::string name, std::vector<int64_t> dims, uint64_t seed, float stddev) {
@@ -64,7 +66,7 @@ ValueInfo TensorValueInfo(std::string name, DataType type, const std::vector<int
   auto& shape = info.shape.emplace();
   for (size_t i = 0; i < dims.size(); ++i) {
     // Distinct symbols: a shared one would claim the dimensions are equal.
-    const std::string symbol = i == 0 ? "N" : "d" + std::to_string(i);
+    const std::string symbol = i == 0 ? "N" : absl::StrCat("d", i);
     shape.push_back(dims[i] < 0 ? Dim{std::nullopt, symbol} : Dim{dims[i], ""});
   }
   return info;

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -91,31 +92,21 @@ class Tensor {
   std::optional<ExternalSource> external_;
 };
 
+// The ONNX element type of a C++ type (kUndefined for others).
 template <typename T>
-constexpr DataType DataTypeOf();
-template <>
-constexpr DataType DataTypeOf<float>() {
-  return DataType::kFloat32;
-}
-template <>
-constexpr DataType DataTypeOf<double>() {
-  return DataType::kFloat64;
-}
-template <>
-constexpr DataType DataTypeOf<int8_t>() {
-  return DataType::kInt8;
-}
-template <>
-constexpr DataType DataTypeOf<uint8_t>() {
-  return DataType::kUint8;
-}
-template <>
-constexpr DataType DataTypeOf<int32_t>() {
-  return DataType::kInt32;
-}
-template <>
-constexpr DataType DataTypeOf<int64_t>() {
-  return DataType::kInt64;
+constexpr DataType DataTypeOf() {
+  if constexpr (std::is_same_v<T, bool>) return DataType::kBool;
+  if constexpr (std::is_same_v<T, float>) return DataType::kFloat32;
+  if constexpr (std::is_same_v<T, double>) return DataType::kFloat64;
+  if constexpr (std::is_same_v<T, int8_t>) return DataType::kInt8;
+  if constexpr (std::is_same_v<T, uint8_t>) return DataType::kUint8;
+  if constexpr (std::is_same_v<T, int16_t>) return DataType::kInt16;
+  if constexpr (std::is_same_v<T, uint16_t>) return DataType::kUint16;
+  if constexpr (std::is_same_v<T, int32_t>) return DataType::kInt32;
+  if constexpr (std::is_same_v<T, uint32_t>) return DataType::kUint32;
+  if constexpr (std::is_same_v<T, int64_t>) return DataType::kInt64;
+  if constexpr (std::is_same_v<T, uint64_t>) return DataType::kUint64;
+  return DataType::kUndefined;
 }
 
 template <typename T>

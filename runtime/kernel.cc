@@ -91,6 +91,7 @@ const KernelRegistry& KernelRegistry::Builtin() {
     RegisterQuantizeOps(*r);
     RegisterControlFlowOps(*r);
     RegisterLossOps(*r);
+    RegisterResizeOps(*r);
     RegisterMatMulNBitsOps(*r);
     return r;
   }();

@@ -118,6 +118,7 @@ void RegisterReduceOps(KernelRegistry& r);
 void RegisterQuantizeOps(KernelRegistry& r);
 void RegisterControlFlowOps(KernelRegistry& r);
 void RegisterLossOps(KernelRegistry& r);
+void RegisterResizeOps(KernelRegistry& r);
 void RegisterMatMulNBitsOps(KernelRegistry& r);
 
 }  // namespace pare::runtime

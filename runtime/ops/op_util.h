@@ -84,25 +84,9 @@ absl::Status VisitBytes(DataType type, Fn&& fn) {
   }
 }
 
-template <typename T>
-constexpr DataType DataTypeFor() {
-  if constexpr (std::is_same_v<T, bool>) return DataType::kBool;
-  if constexpr (std::is_same_v<T, float>) return DataType::kFloat32;
-  if constexpr (std::is_same_v<T, double>) return DataType::kFloat64;
-  if constexpr (std::is_same_v<T, int8_t>) return DataType::kInt8;
-  if constexpr (std::is_same_v<T, uint8_t>) return DataType::kUint8;
-  if constexpr (std::is_same_v<T, int16_t>) return DataType::kInt16;
-  if constexpr (std::is_same_v<T, uint16_t>) return DataType::kUint16;
-  if constexpr (std::is_same_v<T, int32_t>) return DataType::kInt32;
-  if constexpr (std::is_same_v<T, uint32_t>) return DataType::kUint32;
-  if constexpr (std::is_same_v<T, int64_t>) return DataType::kInt64;
-  if constexpr (std::is_same_v<T, uint64_t>) return DataType::kUint64;
-  return DataType::kUndefined;
-}
-
 // A new tensor of `dtype` (default: T's own) with uninitialized data.
 template <typename T>
-Tensor NewTensor(std::vector<int64_t> dims, T** data, DataType dtype = DataTypeFor<T>()) {
+Tensor NewTensor(std::vector<int64_t> dims, T** data, DataType dtype = DataTypeOf<T>()) {
   uint8_t* raw = nullptr;
   Tensor t = Tensor::Allocate(dtype, std::move(dims), &raw);
   *data = reinterpret_cast<T*>(raw);

@@ -92,6 +92,7 @@ const KernelRegistry& KernelRegistry::Builtin() {
     RegisterControlFlowOps(*r);
     RegisterLossOps(*r);
     RegisterResizeOps(*r);
+    RegisterRecurrentOps(*r);
     RegisterMatMulNBitsOps(*r);
     return r;
   }();

@@ -119,6 +119,7 @@ void RegisterQuantizeOps(KernelRegistry& r);
 void RegisterControlFlowOps(KernelRegistry& r);
 void RegisterLossOps(KernelRegistry& r);
 void RegisterResizeOps(KernelRegistry& r);
+void RegisterRecurrentOps(KernelRegistry& r);
 void RegisterMatMulNBitsOps(KernelRegistry& r);
 
 }  // namespace pare::runtime

@@ -93,6 +93,7 @@ const KernelRegistry& KernelRegistry::Builtin() {
     RegisterLossOps(*r);
     RegisterResizeOps(*r);
     RegisterRecurrentOps(*r);
+    RegisterMiscOps(*r);
     RegisterMatMulNBitsOps(*r);
     return r;
   }();

@@ -120,6 +120,7 @@ void RegisterControlFlowOps(KernelRegistry& r);
 void RegisterLossOps(KernelRegistry& r);
 void RegisterResizeOps(KernelRegistry& r);
 void RegisterRecurrentOps(KernelRegistry& r);
+void RegisterMiscOps(KernelRegistry& r);
 void RegisterMatMulNBitsOps(KernelRegistry& r);
 
 }  // namespace pare::runtime

@@ -372,6 +372,7 @@ void RegisterIndexingOps(KernelRegistry& r) {
   r.Add("", "GatherND", 11, GatherND);
   r.Add("", "ScatterND", 11, ScatterND);
   r.Add("", "ScatterElements", 11, ScatterElements);
+  r.Add("", "Scatter", 9, ScatterElements);  // the deprecated name, same semantics
   r.Add("", "Slice", 1, Slice);
   r.Add("", "Pad", 2, Pad);
   r.Add("", "NonZero", 9, NonZero);

@@ -97,7 +97,7 @@ absl::Status GemmOp(KernelContext& ctx) {
 
 void RegisterMatMulOps(KernelRegistry& r) {
   r.Add("", "MatMul", 1, MatMul);
-  r.Add("", "Gemm", 7, GemmOp);
+  r.Add("", "Gemm", 1, GemmOp);
 }
 
 }  // namespace pare::runtime

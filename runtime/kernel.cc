@@ -94,6 +94,7 @@ const KernelRegistry& KernelRegistry::Builtin() {
     RegisterResizeOps(*r);
     RegisterRecurrentOps(*r);
     RegisterMiscOps(*r);
+    RegisterSelectionOps(*r);
     RegisterMatMulNBitsOps(*r);
     return r;
   }();

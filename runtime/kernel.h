@@ -121,6 +121,7 @@ void RegisterLossOps(KernelRegistry& r);
 void RegisterResizeOps(KernelRegistry& r);
 void RegisterRecurrentOps(KernelRegistry& r);
 void RegisterMiscOps(KernelRegistry& r);
+void RegisterSelectionOps(KernelRegistry& r);
 void RegisterMatMulNBitsOps(KernelRegistry& r);
 
 }  // namespace pare::runtime

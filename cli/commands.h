@@ -13,6 +13,7 @@ namespace pare::cli {
 // Registers a subcommand; `run` is set to the function main calls when that
 // subcommand was chosen. It returns the process exit code.
 void RegisterInspect(CLI::App& app, std::function<int()>& run);
+void RegisterRun(CLI::App& app, std::function<int()>& run);
 
 }  // namespace pare::cli
 

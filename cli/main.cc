@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::function<int()> run;
   RegisterInspect(app, run);
+  RegisterRun(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -63,6 +63,9 @@ absl::StatusOr<Model> ParseModel(absl::Span<const uint8_t> bytes,
 absl::StatusOr<Tensor> LoadTensorProto(const std::filesystem::path& path,
                                        const LoadOptions& options = {});
 
+// Writes one tensor as a serialized TensorProto (raw_data), atomically.
+absl::Status SaveTensorProto(const Tensor& tensor, const std::filesystem::path& path);
+
 absl::Status SaveModel(const Model& model, const std::filesystem::path& path,
                        const SaveOptions& options = {});
 

@@ -112,6 +112,18 @@ absl::Status Save(const Model& model, const std::filesystem::path& path,
 
 }  // namespace
 
+absl::Status SaveTensorProto(const Tensor& tensor, const std::filesystem::path& path) {
+  onnx::TensorProto proto;
+  proto.set_name(tensor.name());
+  proto.set_data_type(static_cast<int32_t>(tensor.dtype()));
+  for (int64_t d : tensor.dims()) proto.add_dims(d);
+  internal::SetInlineData(tensor, &proto);
+  const std::string bytes = proto.SerializeAsString();
+  ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::Create(path));
+  RETURN_IF_ERROR(out.Write({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}));
+  return out.Commit();
+}
+
 absl::Status SaveModel(const Model& model, const std::filesystem::path& path,
                        const SaveOptions& options) {
   try {

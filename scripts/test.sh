@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/fetch_models.sh
+scripts/ort/fetch.sh
 scripts/build.sh
 (cd build && ctest --output-on-failure -j "$(nproc)")
 scripts/fuzz.sh "${PARE_FUZZ_SECONDS:-60}"

@@ -1,0 +1,121 @@
+#!/usr/bin/python3
+"""Cross-checks pare's executor against ONNX Runtime on real models.
+
+For each model: seeded random inputs (numpy) are written as .npy, run through
+`pare run` and through onnxruntime-node (scripts/ort/run.js), and every output
+is compared: max |pare - ort| must be within rtol * |ort| + atol * max|ort|.
+
+usage: crosscheck.py PARE_BINARY MODELS_DIR [--make-model PARE_MAKE_MODEL]
+Exits 77 (skipped) when onnxruntime-node or the models are missing.
+"""
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+ORT_MODULES = pathlib.Path(os.environ.get("PARE_CACHE", pathlib.Path.home() / ".cache/pare")) / "ort/node_modules"
+# The ONNX backend suite's rtol (1e-3): deep float32 CNNs such as PP-OCR det accumulate
+# ~1e-4 relative noise in large logits, which a sigmoid turns into ~1e-3 on tiny outputs.
+RTOL, ATOL = 1e-3, 1e-5
+
+# model file, {input name: (kind, shape)}. "document" inputs are synthetic
+# page images (dark text bars on white, normalized to [-1, 1] as PP-OCR
+# expects): uniform noise drives the detector into sigmoid underflow, where
+# outputs are ~1e-13 and even ONNX Runtime's own optimization levels differ
+# by 300% relatively.
+CASES = [
+    ("ppocr/ch_PP-OCRv4_det_infer.onnx", {"x": ("document", (1, 3, 320, 320))}),
+    ("ppocr/ch_PP-OCRv4_rec_infer.onnx", {"x": ("document", (1, 3, 48, 320))}),
+    ("ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx", {"x": ("document", (1, 3, 48, 192))}),
+]
+
+
+def document(rng, shape):
+    _, channels, height, width = shape
+    page = np.ones((height, width), np.float32)
+    for _ in range(max(1, height * width // 8000)):
+        y = rng.integers(0, max(1, height - 14))
+        x = rng.integers(0, max(1, width - 40))
+        page[y:y + min(14, height // 3), x:x + rng.integers(20, max(21, width // 3))] = 0.1
+    page += rng.normal(0, 0.05, page.shape).astype(np.float32)
+    return np.repeat(((page - 0.5) / 0.5)[None, None], channels, axis=1).astype(np.float32)
+
+
+def make_inputs(spec, work, seed):
+    rng = np.random.default_rng(seed)
+    args = []
+    for name, (dtype, shape) in spec.items():
+        if dtype == "int64":
+            value = rng.integers(0, 256, size=shape, dtype=np.int64)
+        elif dtype == "document":
+            value = document(rng, shape)
+        else:
+            value = rng.uniform(-1, 1, size=shape).astype(dtype)
+        path = work / f"in_{name}.npy"
+        np.save(path, value)
+        args.append(f"{name}={path}")
+    return args
+
+
+def compare(pare_dir, ort_dir):
+    worst = []
+    for ref_file in sorted(ort_dir.glob("*.npy")):
+        ref = np.load(ref_file)
+        got = np.load(pare_dir / ref_file.name)
+        if got.shape != ref.shape or got.dtype != ref.dtype:
+            return False, f"{ref_file.stem}: {got.dtype}{got.shape} vs {ref.dtype}{ref.shape}"
+        diff = np.abs(got.astype(np.float64) - ref.astype(np.float64))
+        scale = float(np.max(np.abs(ref))) if ref.size else 0.0
+        bound = RTOL * np.abs(ref) + ATOL * scale
+        ok = bool(np.all(diff <= bound))
+        rel = float(np.max(diff / np.maximum(np.abs(ref), 1e-3 * max(scale, 1e-30))))
+        worst.append(f"{ref_file.stem}: max abs diff {diff.max():.3g}, max rel {rel:.3g} "
+                     f"(output max {scale:.3g})"
+                     + ("" if ok else " EXCEEDS TOLERANCE"))
+        if not ok:
+            return False, "; ".join(worst)
+    return True, "; ".join(worst)
+
+
+def main():
+    pare, models = sys.argv[1], pathlib.Path(sys.argv[2])
+    cases = list(CASES)
+    if "--make-model" in sys.argv:
+        maker = sys.argv[sys.argv.index("--make-model") + 1]
+        built = pathlib.Path(tempfile.mkdtemp()) / "mlp_lm.onnx"
+        subprocess.run([maker, "--out", str(built), "--vocab", "256", "--dim", "64", "--layers", "3"], check=True)
+        cases.append((str(built), {"tokens": ("int64", (2, 16))}))
+    if not (ORT_MODULES / "onnxruntime-node").exists():
+        print("onnxruntime-node not installed (scripts/ort/fetch.sh): skipped")
+        sys.exit(77)
+    failures = checked = 0
+    for model, spec in cases:
+        path = pathlib.Path(model) if os.path.isabs(model) else models / model
+        if not path.exists():
+            print(f"FAIL {path}: missing (run scripts/fetch_models.sh)")
+            failures += 1
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            work = pathlib.Path(tmp)
+            inputs = make_inputs(spec, work, seed=7)
+            subprocess.run([pare, "run", str(path), "--output-dir", str(work / "pare")]
+                           + sum([["--input", a] for a in inputs], []), check=True,
+                           stdout=subprocess.DEVNULL)
+            subprocess.run(["node", str(HERE / "run.js"), str(path), str(work / "ort")] + inputs,
+                           check=True, env={**os.environ, "NODE_PATH": str(ORT_MODULES)})
+            ok, detail = compare(work / "pare", work / "ort")
+        checked += 1
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {path.name}: {detail}")
+    if checked == 0:
+        sys.exit(77)
+    print(f"{checked - failures} passed, {failures} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -33,6 +33,7 @@ struct RunFlags {
   std::string output_format = "npy";
   int repeat = 1;
   int threads = 0;
+  bool profile = false;
 };
 
 absl::StatusOr<std::pair<std::string, std::string>> SplitAssignment(const std::string& text,
@@ -45,11 +46,13 @@ absl::StatusOr<std::pair<std::string, std::string>> SplitAssignment(const std::s
 }
 
 // The input sets to run: one per --data folder, or one from --input/--random.
-absl::StatusOr<std::vector<std::vector<Tensor>>> GatherInputs(const RunFlags& f, const Model& model) {
+absl::StatusOr<std::vector<std::vector<Tensor>>> GatherInputs(const RunFlags& f,
+                                                              const Model& model) {
   std::vector<std::vector<Tensor>> sets;
   if (!f.data_dir.empty()) {
     const auto dirs = runtime::DataSets(f.data_dir);
-    if (dirs.empty()) return absl::NotFoundError(absl::StrCat(f.data_dir, ": no test_data_set_* folders"));
+    if (dirs.empty())
+      return absl::NotFoundError(absl::StrCat(f.data_dir, ": no test_data_set_* folders"));
     for (const fs::path& dir : dirs) {
       ASSIGN_OR_RETURN(std::vector<Tensor> set, runtime::LoadDataSet(model, dir));
       sets.push_back(std::move(set));
@@ -81,8 +84,8 @@ absl::StatusOr<std::vector<std::vector<Tensor>>> GatherInputs(const RunFlags& f,
 }
 
 std::string Describe(const Tensor& t) {
-  std::string text = absl::StrCat(t.name(), ": ", DataTypeName(t.dtype()), "[",
-                                  absl::StrJoin(t.dims(), ","), "]");
+  std::string text =
+      absl::StrCat(t.name(), ": ", DataTypeName(t.dtype()), "[", absl::StrJoin(t.dims(), ","), "]");
   auto values = t.ToFloat32();
   if (!values.ok() || values->empty()) return text;
   float lo = (*values)[0], hi = lo;
@@ -109,11 +112,24 @@ absl::Status WriteOutputs(const RunFlags& f, const std::vector<Tensor>& outputs,
       RETURN_IF_ERROR(SaveTensorProto(outputs[i], dir / absl::StrCat("output_", i, ".pb")));
     } else {
       std::string file = outputs[i].name();
-      std::replace_if(file.begin(), file.end(), [](char c) { return c == '/' || c == '\\' || c == ':'; }, '_');
+      std::replace_if(
+          file.begin(), file.end(), [](char c) { return c == '/' || c == '\\' || c == ':'; }, '_');
       RETURN_IF_ERROR(SaveNpy(outputs[i], dir / (file + ".npy")));
     }
   }
   return absl::OkStatus();
+}
+
+void PrintProfile(const runtime::RunStats& stats) {
+  std::vector<std::pair<double, std::string>> rows;
+  double total = 0;
+  for (const auto& [op, ms] : stats.op_milliseconds) rows.emplace_back(ms, op), total += ms;
+  std::sort(rows.rbegin(), rows.rend());
+  std::cout << "  time by operator (last run):\n";
+  for (const auto& [ms, op] : rows) {
+    std::cout << absl::StrFormat("    %-24s %9.3f ms %5.1f%%\n", op, ms,
+                                 total ? 100 * ms / total : 0);
+  }
 }
 
 absl::Status Run(const RunFlags& f) {
@@ -123,19 +139,27 @@ absl::Status Run(const RunFlags& f) {
   for (size_t s = 0; s < sets.size(); ++s) {
     std::vector<double> ms;
     absl::StatusOr<std::vector<Tensor>> outputs;
+    if (f.repeat > 1) {  // an untimed warm-up run, as ONNX Runtime benchmarks do
+      outputs = session->Run(sets[s]);
+      if (!outputs.ok()) return outputs.status();
+    }
     for (int r = 0; r < std::max(1, f.repeat); ++r) {
       const auto start = std::chrono::steady_clock::now();
-      outputs = session->Run(sets[s]);
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+      outputs = session->Run(sets[s], {.profile = f.profile});
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count());
       if (!outputs.ok()) return outputs.status();
     }
     if (sets.size() > 1) std::cout << "test_data_set_" << s << ":\n";
     for (const Tensor& t : *outputs) std::cout << "  " << Describe(t) << "\n";
     std::sort(ms.begin(), ms.end());
-    std::cout << absl::StrFormat("  latency: min %.3f ms, median %.3f ms over %d run(s); "
-                                 "peak activations %.1f KiB\n",
-                                 ms.front(), ms[ms.size() / 2], ms.size(),
-                                 session->last_run_stats().peak_activation_bytes / 1024.0);
+    std::cout << absl::StrFormat(
+        "  latency: min %.3f ms, median %.3f ms over %d run(s); "
+        "peak activations %.1f KiB\n",
+        ms.front(), ms[ms.size() / 2], ms.size(),
+        session->last_run_stats().peak_activation_bytes / 1024.0);
+    if (f.profile) PrintProfile(session->last_run_stats());
     RETURN_IF_ERROR(WriteOutputs(f, *outputs, s, sets.size()));
   }
   return absl::OkStatus();
@@ -153,19 +177,23 @@ void RegisterRun(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("model", f->model, "Path to the .onnx file")->required();
   cmd->add_option("--input", f->inputs, "NAME=FILE (.npy or TensorProto .pb); repeatable");
   cmd->add_option("--data", f->data_dir, "Folder with test_data_set_*/input_*.pb (runs every set)");
-  cmd->add_flag("--random-inputs", f->random, "Synthesize inputs from the declared types and shapes");
+  cmd->add_flag("--random-inputs", f->random,
+                "Synthesize inputs from the declared types and shapes");
   cmd->add_option("--seed", f->seed, "Seed for --random-inputs")->default_val(1);
   cmd->add_option("--dim", f->dims, "NAME=VALUE for a symbolic dimension (default 1); repeatable");
   cmd->add_option("--output-dir", f->output_dir, "Write outputs here");
-  cmd->add_option("--output-format", f->output_format, "npy (one NAME.npy each) or pb (output_N.pb)")
+  cmd->add_option("--output-format", f->output_format,
+                  "npy (one NAME.npy each) or pb (output_N.pb)")
       ->check(CLI::IsMember({"npy", "pb"}))
       ->default_val("npy");
-  cmd->add_option("--repeat", f->repeat, "Run N times and report min/median latency")
+  cmd->add_option("--repeat", f->repeat,
+                  "Run N timed times (after one warm-up) and report min/median latency")
       ->default_val(1)
       ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", f->threads, "Worker threads (0: one per core)")
       ->default_val(0)
       ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--profile", f->profile, "Print time per operator type for the last run");
   cmd->callback([f, &run] {
     run = [f] {
       const absl::Status status = Run(*f);

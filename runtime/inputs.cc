@@ -41,7 +41,8 @@ std::vector<fs::path> DataSets(const fs::path& dir) {
   auto number = [](const fs::path& p) {
     return std::atoi(p.filename().string().substr(14).c_str());
   };
-  std::sort(sets.begin(), sets.end(), [&](const fs::path& a, const fs::path& b) { return number(a) < number(b); });
+  std::sort(sets.begin(), sets.end(),
+            [&](const fs::path& a, const fs::path& b) { return number(a) < number(b); });
   if (sets.empty() && fs::exists(dir / "input_0.pb")) sets.push_back(dir);
   return sets;
 }
@@ -67,8 +68,8 @@ absl::StatusOr<std::vector<Tensor>> RandomInputs(const Model& model, uint64_t se
   std::vector<Tensor> inputs;
   for (const ValueInfo* v : FeedableInputs(model)) {
     if (!v->is_tensor || !v->shape) {
-      return absl::InvalidArgumentError(absl::StrCat("input '", v->name,
-                                                     "' has no declared tensor shape; pass it with --input"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("input '", v->name, "' has no declared tensor shape; pass it with --input"));
     }
     std::vector<int64_t> shape;
     for (const Dim& d : *v->shape) {
@@ -93,14 +94,15 @@ absl::StatusOr<std::vector<Tensor>> RandomInputs(const Model& model, uint64_t se
         inputs.push_back(Tensor::FromBytes(v->name, DataType::kFloat16, shape, bytes));
         break;
       }
-      case DataType::kInt64: case DataType::kInt32: {
+      case DataType::kInt64:
+      case DataType::kInt32: {
         std::vector<int64_t> values(count);
         for (auto& x : values) x = static_cast<int64_t>(rng() % 10);
         if (v->elem_type == DataType::kInt64) {
           inputs.push_back(Tensor::FromVector<int64_t>(v->name, shape, values));
         } else {
-          inputs.push_back(Tensor::FromVector<int32_t>(v->name, shape,
-                                                       std::vector<int32_t>(values.begin(), values.end())));
+          inputs.push_back(Tensor::FromVector<int32_t>(
+              v->name, shape, std::vector<int32_t>(values.begin(), values.end())));
         }
         break;
       }

@@ -25,7 +25,8 @@ absl::StatusOr<Tensor> LoadTensorFile(const std::filesystem::path& path, const s
 
 // Inputs of one test_data_set folder: input_0.pb, input_1.pb, ... bound to
 // the feedable inputs in order.
-absl::StatusOr<std::vector<Tensor>> LoadDataSet(const Model& model, const std::filesystem::path& dir);
+absl::StatusOr<std::vector<Tensor>> LoadDataSet(const Model& model,
+                                                const std::filesystem::path& dir);
 
 // The test_data_set_* folders of a data directory, in numeric order; the
 // directory itself when it holds input_*.pb files directly.

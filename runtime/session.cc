@@ -1,5 +1,7 @@
 #include "runtime/session.h"
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/graph.h"
@@ -99,7 +101,14 @@ class GraphRunner {
     ctx.set_subgraph_runner([this, &values, &outer](const Graph& g, const std::vector<Tensor>& in) {
       return RunNested(g, in, values, outer);
     });
+    const auto start = options_.profile ? std::chrono::steady_clock::now()
+                                        : std::chrono::steady_clock::time_point();
     absl::Status status = (*step.kernel)(ctx);
+    if (options_.profile) {
+      stats_.op_milliseconds[node.op_type] +=
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
+    }
     if (!status.ok()) {
       const std::string message(status.message());
       if (message.rfind("node '", 0) == 0) return status;

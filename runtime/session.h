@@ -11,6 +11,7 @@
 #define PARE_RUNTIME_SESSION_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,11 +37,14 @@ struct RunOptions {
   ValueObserver observer;
   // Values passed to the observer; empty means every node output.
   absl::flat_hash_set<std::string> watch;
+  // Time each node and total it per operator type in RunStats.
+  bool profile = false;
 };
 
 struct RunStats {
   uint64_t peak_activation_bytes = 0;  // largest sum of live intermediates
   uint64_t nodes_run = 0;
+  std::map<std::string, double> op_milliseconds;  // with RunOptions::profile
 };
 
 struct PlannedNode {

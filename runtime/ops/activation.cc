@@ -9,7 +9,8 @@
 namespace pare::runtime {
 namespace {
 
-constexpr int64_t kGrain = 1 << 14;
+// Below this many elements a pool wake-up costs more than it saves.
+constexpr int64_t kGrain = 1 << 16;
 
 // Applies fn(x, ctx-derived params) elementwise to a float/double tensor.
 template <typename Fn>

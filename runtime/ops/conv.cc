@@ -82,33 +82,66 @@ absl::StatusOr<ConvShape> ResolveConv(const KernelContext& ctx, const std::vecto
   return c;
 }
 
+// One group of one image: im2col into `col` (unless pointwise), then GEMM.
+template <typename T>
+void ConvGroup(const ConvShape& c, const std::vector<int64_t>& table, const T* in, const T* w,
+               T* out, std::vector<T>& col, ThreadPool& pool) {
+  const Window& win = c.window;
+  const int64_t cg = c.channels / c.group, mg = c.maps / c.group;
+  const int64_t ksize = Product(win.kernel), osize = Product(win.output),
+                isize = Product(win.input);
+  const int64_t rows = cg * ksize;
+  if (table.empty()) {  // pointwise: the input already is the column matrix
+    Gemm<T>(w, in, out, mg, osize, rows, false, false, T{1}, T{0}, pool);
+    return;
+  }
+  if (cg == 1 && mg == 1) {  // depthwise: a direct weighted sum of taps
+    std::fill(out, out + osize, T{0});
+    for (int64_t k = 0; k < ksize; ++k) {
+      const int64_t* offsets = &table[k * osize];
+      const T weight = w[k];
+      for (int64_t o = 0; o < osize; ++o) {
+        if (offsets[o] >= 0) out[o] += weight * in[offsets[o]];
+      }
+    }
+    return;
+  }
+  col.resize(rows * osize);
+  pool.ParallelFor(rows, 32, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      const T* plane = in + (r / ksize) * isize;
+      const int64_t* offsets = &table[(r % ksize) * osize];
+      T* dst = &col[r * osize];
+      for (int64_t o = 0; o < osize; ++o) dst[o] = offsets[o] < 0 ? T{0} : plane[offsets[o]];
+    }
+  });
+  Gemm<T>(w, col.data(), out, mg, osize, rows, false, false, T{1}, T{0}, pool);
+}
+
 template <typename T>
 void RunConv(const ConvShape& c, const T* x, const T* w, T* out, ThreadPool& pool) {
   const Window& win = c.window;
   const int64_t cg = c.channels / c.group, mg = c.maps / c.group;
   const int64_t ksize = Product(win.kernel), osize = Product(win.output),
                 isize = Product(win.input);
-  const int64_t rows = cg * ksize;
-  const bool pointwise = IsPointwise(win);
-  const std::vector<int64_t> table = pointwise ? std::vector<int64_t>{} : GatherTable(win);
-  std::vector<T> col(pointwise ? 0 : rows * osize);
-  for (int64_t n = 0; n < c.batch; ++n) {
-    for (int64_t g = 0; g < c.group; ++g) {
-      const T* in = x + (n * c.channels + g * cg) * isize;
-      if (!pointwise) {
-        pool.ParallelFor(rows, 8, [&](int64_t lo, int64_t hi) {
-          for (int64_t r = lo; r < hi; ++r) {
-            const T* plane = in + (r / ksize) * isize;
-            const int64_t* offsets = &table[(r % ksize) * osize];
-            T* dst = &col[r * osize];
-            for (int64_t o = 0; o < osize; ++o) dst[o] = offsets[o] < 0 ? T{0} : plane[offsets[o]];
-          }
-        });
-      }
-      Gemm<T>(w + g * mg * rows, pointwise ? in : col.data(), out + (n * c.maps + g * mg) * osize,
-              mg, osize, rows, false, false, T{1}, T{0}, pool);
-    }
+  const std::vector<int64_t> table = IsPointwise(win) ? std::vector<int64_t>{} : GatherTable(win);
+  auto group_at = [&](int64_t i, std::vector<T>& col, ThreadPool& inner) {
+    const int64_t n = i / c.group, g = i % c.group;
+    ConvGroup<T>(c, table, x + (n * c.channels + g * cg) * isize, w + g * mg * cg * ksize,
+                 out + (n * c.maps + g * mg) * osize, col, inner);
+  };
+  const int64_t units = c.batch * c.group;
+  if (c.group == 1) {  // one big GEMM per image: let it use the pool
+    std::vector<T> col;
+    for (int64_t i = 0; i < units; ++i) group_at(i, col, pool);
+    return;
   }
+  // Many small groups: spread whole groups over the threads, each serial.
+  pool.ParallelFor(units, 1, [&](int64_t lo, int64_t hi) {
+    ThreadPool serial(1);
+    std::vector<T> col;
+    for (int64_t i = lo; i < hi; ++i) group_at(i, col, serial);
+  });
 }
 
 template void RunConv<float>(const ConvShape&, const float*, const float*, float*, ThreadPool&);

@@ -10,7 +10,8 @@
 namespace pare::runtime {
 namespace {
 
-constexpr int64_t kParallelGrain = 1 << 15;
+// Memory-bound loops: below this many elements a pool wake-up costs more than it saves.
+constexpr int64_t kParallelGrain = 1 << 18;
 
 // out[i] = op(a[ai], b[bi]) over the broadcast of a and b.
 template <typename In, typename Out, typename Op>

@@ -7,12 +7,13 @@
 //                default 2^(bits-1)
 //   g_idx        optional, unsupported unless absent or trivial
 //   bias         optional [N]
-// The kernel dequantizes one block of one column at a time into a small
-// buffer and reuses it across all rows of A; the full float weight is never
-// built.
+// The kernels dequantize one block at a time (one column's block for small
+// M, one K block across all columns for larger M); the full float weight is
+// never built.
 #include <cmath>
 
 #include "core/status_macros.h"
+#include "runtime/gemm.h"
 #include "runtime/ops/op_util.h"
 
 namespace pare::runtime {
@@ -84,6 +85,102 @@ absl::StatusOr<std::vector<float>> ZeroPoints(KernelContext& ctx, const NBitsSha
   return zp;
 }
 
+// Rows of A up to which each output is a dot product over packed blocks
+// (decode-shaped work, bound by reading B once); above it, each K block is
+// dequantized for all N into a small panel and multiplied with the GEMM.
+constexpr int64_t kSmallM = 4;
+
+struct BlockDequantizer {
+  const NBitsShape& s;
+  const uint8_t* b;
+  const std::vector<float>& scales;
+  const std::vector<float>& zp;
+
+  // Writes the `len` dequantized values of column n, block kb, into w.
+  int64_t Column(int64_t n, int64_t kb, float* w) const {
+    const uint8_t* blob = b + (n * s.k_blocks + kb) * s.blob;
+    const float scale = scales[n * s.k_blocks + kb], z = zp[n * s.k_blocks + kb];
+    const int64_t len = std::min(s.block, s.k - kb * s.block);
+    for (int64_t j = 0; j < len; ++j)
+      w[j] = (static_cast<float>(Code(blob, j, s.bits)) - z) * scale;
+    return len;
+  }
+};
+
+// sum_j a[j] * code_j over one 4-bit blob of `len` values: bytes hold two
+// codes, low nibble first. Eight partial sums keep the loop vectorizable.
+inline float Dot4(const float* a, const uint8_t* blob, int64_t len) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= len; j += 8) {
+    const uint8_t* p = blob + j / 2;
+    for (int q = 0; q < 4; ++q) {
+      acc[2 * q] += a[j + 2 * q] * static_cast<float>(p[q] & 0x0f);
+      acc[2 * q + 1] += a[j + 2 * q + 1] * static_cast<float>(p[q] >> 4);
+    }
+  }
+  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; j < len; ++j)
+    sum += a[j] * static_cast<float>((j & 1) ? blob[j / 2] >> 4 : blob[j / 2] & 0x0f);
+  return sum;
+}
+
+// Small M: each output is sum over blocks of scale * (a·code - z * sum(a)),
+// reading the packed weights once and never materializing them.
+void DotKernel(const BlockDequantizer& dq, const float* a, float* out, ThreadPool& pool) {
+  const NBitsShape& s = dq.s;
+  // sum(a) per (row, block), shared by every column.
+  std::vector<float> block_sums(s.m * s.k_blocks, 0.0f);
+  for (int64_t m = 0; m < s.m; ++m) {
+    for (int64_t k = 0; k < s.k; ++k) block_sums[m * s.k_blocks + k / s.block] += a[m * s.k + k];
+  }
+  pool.ParallelFor(s.n, 8, [&](int64_t lo, int64_t hi) {
+    std::vector<float> w(s.block);
+    for (int64_t n = lo; n < hi; ++n) {
+      for (int64_t m = 0; m < s.m; ++m) {
+        const float* row = a + m * s.k;
+        double acc = 0;
+        for (int64_t kb = 0; kb < s.k_blocks; ++kb) {
+          const int64_t len = std::min(s.block, s.k - kb * s.block);
+          const float scale = dq.scales[n * s.k_blocks + kb], z = dq.zp[n * s.k_blocks + kb];
+          float codes_dot;
+          if (s.bits == 4) {
+            codes_dot = Dot4(row + kb * s.block, dq.b + (n * s.k_blocks + kb) * s.blob, len);
+          } else {
+            const uint8_t* blob = dq.b + (n * s.k_blocks + kb) * s.blob;
+            codes_dot = 0;
+            for (int64_t j = 0; j < len; ++j)
+              codes_dot += row[kb * s.block + j] * Code(blob, j, s.bits);
+          }
+          acc += scale * (codes_dot - z * block_sums[m * s.k_blocks + kb]);
+        }
+        out[m * s.n + n] = static_cast<float>(acc);
+      }
+    }
+  });
+}
+
+void PanelKernel(const BlockDequantizer& dq, const float* a, float* out, ThreadPool& pool) {
+  const NBitsShape& s = dq.s;
+  std::vector<float> panel(s.block * s.n);  // [len, N] for the current K block
+  std::vector<float> a_block(s.m * s.block);
+  for (int64_t kb = 0; kb < s.k_blocks; ++kb) {
+    const int64_t len = std::min(s.block, s.k - kb * s.block);
+    pool.ParallelFor(s.n, 64, [&](int64_t lo, int64_t hi) {
+      std::vector<float> w(s.block);
+      for (int64_t n = lo; n < hi; ++n) {
+        dq.Column(n, kb, w.data());
+        for (int64_t j = 0; j < len; ++j) panel[j * s.n + n] = w[j];
+      }
+    });
+    for (int64_t m = 0; m < s.m; ++m) {
+      std::copy_n(a + m * s.k + kb * s.block, len, &a_block[m * len]);
+    }
+    Gemm<float>(a_block.data(), panel.data(), out, s.m, s.n, len, false, false, 1.0f,
+                kb == 0 ? 0.0f : 1.0f, pool);
+  }
+}
+
 absl::Status MatMulNBits(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* a, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* b, ctx.RequireInput(1));
@@ -106,31 +203,17 @@ absl::Status MatMulNBits(KernelContext& ctx) {
   shape.back() = s.n;
   float* out = nullptr;
   Tensor result = NewTensor<float>(shape, &out);
-  const float* av = a->data<float>();
-  const uint8_t* bv = b->data<uint8_t>();
-  ctx.pool().ParallelFor(s.n, 8, [&](int64_t lo, int64_t hi) {
-    std::vector<float> w(s.block);
-    std::vector<double> acc(s.m);
-    for (int64_t n = lo; n < hi; ++n) {
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (int64_t kb = 0; kb < s.k_blocks; ++kb) {
-        const uint8_t* blob = bv + (n * s.k_blocks + kb) * s.blob;
-        const float scale = scales[n * s.k_blocks + kb], z = zp[n * s.k_blocks + kb];
-        const int64_t len = std::min(s.block, s.k - kb * s.block);
-        for (int64_t j = 0; j < len; ++j)
-          w[j] = (static_cast<float>(Code(blob, j, s.bits)) - z) * scale;
-        for (int64_t m = 0; m < s.m; ++m) {
-          const float* row = av + m * s.k + kb * s.block;
-          float dot = 0;
-          for (int64_t j = 0; j < len; ++j) dot += row[j] * w[j];
-          acc[m] += dot;
-        }
-      }
-      for (int64_t m = 0; m < s.m; ++m) {
-        out[m * s.n + n] = static_cast<float>(acc[m]) + (bias.empty() ? 0.0f : bias[n]);
-      }
+  const BlockDequantizer dq{s, b->data<uint8_t>(), scales, zp};
+  if (s.m <= kSmallM) {
+    DotKernel(dq, a->data<float>(), out, ctx.pool());
+  } else {
+    PanelKernel(dq, a->data<float>(), out, ctx.pool());
+  }
+  if (!bias.empty()) {
+    for (int64_t m = 0; m < s.m; ++m) {
+      for (int64_t n = 0; n < s.n; ++n) out[m * s.n + n] += bias[n];
     }
-  });
+  }
   ctx.SetOutput(0, std::move(result));
   return absl::OkStatus();
 }

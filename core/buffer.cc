@@ -23,7 +23,11 @@ absl::Span<const uint8_t> OwnedBuffer::bytes() const {
 constexpr std::align_val_t kAlignment{64};
 
 AlignedBuffer::AlignedBuffer(size_t size)
-    : data_(static_cast<uint8_t*>(::operator new(size ? size : 1, kAlignment))), size_(size) {}
+    : data_(static_cast<uint8_t*>(::operator new(size ? size : 64, kAlignment))), size_(size) {
+  // Empty buffers still own 64 zeroed bytes: a kernel that reads element 0
+  // of an empty tensor from a malformed model reads zero, not freed memory.
+  if (size == 0) std::memset(data_, 0, 64);
+}
 
 AlignedBuffer::~AlignedBuffer() { ::operator delete(data_, kAlignment); }
 

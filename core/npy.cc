@@ -71,7 +71,8 @@ absl::StatusOr<Tensor> LoadNpy(const std::filesystem::path& path, const std::str
     offset = 10;
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) return bad("truncated header");
-    header_len = bytes[8] | (bytes[9] << 8) | (bytes[10] << 16) | (static_cast<size_t>(bytes[11]) << 24);
+    header_len =
+        bytes[8] | (bytes[9] << 8) | (bytes[10] << 16) | (static_cast<size_t>(bytes[11]) << 24);
     offset = 12;
   } else {
     return bad(absl::StrCat("unsupported .npy version ", major));
@@ -81,7 +82,8 @@ absl::StatusOr<Tensor> LoadNpy(const std::filesystem::path& path, const std::str
   const std::string descr = HeaderValue(header, "descr");
   auto type = Descriptors().find(descr);
   if (type == Descriptors().end()) return bad(absl::StrCat("unsupported dtype '", descr, "'"));
-  if (HeaderValue(header, "fortran_order") != "False") return bad("Fortran-order arrays are not supported");
+  if (HeaderValue(header, "fortran_order") != "False")
+    return bad("Fortran-order arrays are not supported");
   auto dims = ParseShape(HeaderValue(header, "shape"));
   if (!dims.ok()) return bad("cannot read the shape");
   ASSIGN_OR_RETURN(uint64_t count, ElementCount(*dims));
@@ -100,8 +102,8 @@ absl::Status SaveNpy(const Tensor& tensor, const std::filesystem::path& path) {
     if (type == tensor.dtype()) descr = d;
   }
   if (descr.empty()) {
-    return absl::UnimplementedError(absl::StrCat("tensor '", tensor.name(), "': ",
-                                                 DataTypeName(tensor.dtype()),
+    return absl::UnimplementedError(absl::StrCat("tensor '", tensor.name(),
+                                                 "': ", DataTypeName(tensor.dtype()),
                                                  " cannot be written as .npy"));
   }
   std::string shape = absl::StrJoin(tensor.dims(), ", ");

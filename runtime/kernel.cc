@@ -15,6 +15,15 @@ std::string Canonical(const std::string& domain) { return domain == "ai.onnx" ? 
 
 }  // namespace
 
+const Tensor& EmptyTensor() {
+  static const Tensor* empty = [] {
+    uint8_t* data = nullptr;
+    Tensor* t = new Tensor(Tensor::Allocate(DataType::kFloat32, {0}, &data));
+    return t;
+  }();
+  return *empty;
+}
+
 absl::StatusOr<const Tensor*> KernelContext::RequireInput(size_t i) const {
   if (!HasInput(i)) return Error(absl::StrCat("input ", i, " is required but missing"));
   return inputs_[i];

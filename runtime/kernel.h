@@ -27,6 +27,9 @@
 
 namespace pare::runtime {
 
+// A float tensor of shape [0] over zeroed storage.
+const Tensor& EmptyTensor();
+
 class KernelContext {
  public:
   KernelContext(const Node& node, int64_t opset, std::vector<const Tensor*> inputs,
@@ -44,12 +47,17 @@ class KernelContext {
   size_t input_count() const { return inputs_.size(); }
   // True when input i exists and is not an omitted optional ("").
   bool HasInput(size_t i) const { return i < inputs_.size() && inputs_[i] != nullptr; }
-  // REQUIRES: HasInput(i); use RequireInput for inputs that may be missing.
-  const Tensor& input(size_t i) const { return *inputs_[i]; }
+  // Input i; an omitted or absent input reads as an empty tensor (no
+  // elements) so that a malformed node cannot make a kernel dereference
+  // null. Use HasInput or RequireInput to tell the cases apart.
+  const Tensor& input(size_t i) const { return HasInput(i) ? *inputs_[i] : EmptyTensor(); }
   absl::StatusOr<const Tensor*> RequireInput(size_t i) const;
 
   size_t output_count() const { return outputs_.size(); }
-  void SetOutput(size_t i, Tensor t) { outputs_[i] = std::move(t); }
+  // Outputs past those the node declares are dropped (optional outputs).
+  void SetOutput(size_t i, Tensor t) {
+    if (i < outputs_.size()) outputs_[i] = std::move(t);
+  }
   std::vector<Tensor>& outputs() { return outputs_; }
 
   // Attribute accessors: the default when absent; an error when present with

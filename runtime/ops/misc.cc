@@ -246,7 +246,11 @@ absl::Status MaxUnpool(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* idx, ctx.RequireInput(1));
   ASSIGN_OR_RETURN(std::vector<int64_t> indices, ReadInts(*idx));
+  if (indices.size() != x->element_count() || x->dims().size() < 3) {
+    return ctx.Error("I must have one index per element of X, and X must be N-D with N >= 3");
+  }
   const auto kernel = ctx.GetInts("kernel_shape");
+  if (kernel.size() != x->dims().size() - 2) return ctx.Error("kernel_shape does not match X");
   auto strides = ctx.GetInts("strides");
   auto pads = ctx.GetInts("pads");
   const size_t n = kernel.size();

@@ -74,6 +74,11 @@ absl::Status InstanceNorm(KernelContext& ctx) {
   if (x->dims().size() < 3) return ctx.Error("input must be at least 3-D");
   const int64_t channels = x->dims()[1], inner = Product(x->dims(), 2);
   const int64_t rows = x->dims()[0] * channels;
+  if (static_cast<int64_t>(scale->element_count()) != channels ||
+      static_cast<int64_t>(bias->element_count()) != channels || scale->dtype() != x->dtype() ||
+      bias->dtype() != x->dtype()) {
+    return ctx.Error("scale and B must hold one value per channel, of X's type");
+  }
   return VisitFloat(x->dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* out = nullptr;
@@ -145,6 +150,12 @@ absl::Status GroupNorm(KernelContext& ctx) {
   const int64_t rows = x->dims()[0] * groups, cols = channels / groups * inner;
   // Opset 18 has one scale per group, 21 one per channel.
   const bool per_channel = static_cast<int64_t>(scale->element_count()) == channels;
+  const int64_t params = per_channel ? channels : groups;
+  if (static_cast<int64_t>(scale->element_count()) != params ||
+      static_cast<int64_t>(bias->element_count()) != params || scale->dtype() != x->dtype() ||
+      bias->dtype() != x->dtype()) {
+    return ctx.Error("scale and bias must hold one value per group or per channel");
+  }
   return VisitFloat(x->dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* out = nullptr;

@@ -65,7 +65,10 @@ absl::StatusOr<std::pair<std::vector<std::string>, std::string>> ParseEinsum(
 
 absl::Status Einsum(KernelContext& ctx) {
   ASSIGN_OR_RETURN(auto parsed, ParseEinsum(ctx, ctx.GetString("equation", "")));
-  const auto& [terms, out_labels] = parsed;
+  // Plain references: lambdas below capture them (clang < 16 cannot capture
+  // structured bindings).
+  const std::vector<std::string>& terms = parsed.first;
+  const std::string& out_labels = parsed.second;
   std::map<char, int64_t> size;
   for (size_t i = 0; i < terms.size(); ++i) {
     const auto& dims = ctx.input(i).dims();

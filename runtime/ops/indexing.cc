@@ -47,20 +47,33 @@ absl::Status Gather(KernelContext& ctx) {
   return absl::OkStatus();
 }
 
+// For GatherElements/ScatterElements: the offset into `data` of each index
+// element with its own coordinate along `axis` set to 0.
+absl::StatusOr<std::vector<int64_t>> AxisBaseOffsets(const KernelContext& ctx, const Tensor& data,
+                                                     const Tensor& idx, int64_t axis) {
+  if (idx.dims().size() != data.dims().size()) return ctx.Error("indices and data differ in rank");
+  for (size_t d = 0; d < idx.dims().size(); ++d) {
+    if (static_cast<int64_t>(d) != axis && idx.dims()[d] > data.dims()[d]) {
+      return ctx.Error("indices are larger than data outside the axis");
+    }
+  }
+  std::vector<int64_t> no_axis = Strides(data.dims());
+  no_axis[axis] = 0;
+  std::vector<int64_t> base(idx.element_count());
+  ForEachBroadcast(idx.dims(), no_axis, no_axis,
+                   [&](int64_t i, int64_t off, int64_t) { base[i] = off; });
+  return base;
+}
+
 absl::Status GatherElements(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* data, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* idx, ctx.RequireInput(1));
   const int64_t rank = static_cast<int64_t>(data->dims().size());
-  if (static_cast<int64_t>(idx->dims().size()) != rank) return ctx.Error("ranks differ");
   auto axis = NormalizeAxis(ctx.GetInt("axis", 0), rank);
   if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
   ASSIGN_OR_RETURN(std::vector<int64_t> indices, ReadInts(*idx));
   const std::vector<int64_t> strides = Strides(data->dims());
-  std::vector<int64_t> no_axis = strides;
-  no_axis[*axis] = 0;
-  std::vector<int64_t> base(indices.size());
-  ForEachBroadcast(idx->dims(), no_axis, no_axis,
-                   [&](int64_t i, int64_t off, int64_t) { base[i] = off; });
+  ASSIGN_OR_RETURN(std::vector<int64_t> base, AxisBaseOffsets(ctx, *data, *idx, *axis));
   return VisitBytes(data->dtype(), [&](auto tag) -> absl::Status {
     using T = typename decltype(tag)::type;
     T* out = nullptr;
@@ -161,11 +174,10 @@ absl::Status ScatterElements(KernelContext& ctx) {
   ASSIGN_OR_RETURN(std::vector<int64_t> indices, ReadInts(*idx));
   const std::string mode = ctx.GetString("reduction", "none");
   const std::vector<int64_t> strides = Strides(data->dims());
-  std::vector<int64_t> no_axis = strides;
-  no_axis[*axis] = 0;
-  std::vector<int64_t> base(indices.size());
-  ForEachBroadcast(idx->dims(), no_axis, no_axis,
-                   [&](int64_t i, int64_t off, int64_t) { base[i] = off; });
+  ASSIGN_OR_RETURN(std::vector<int64_t> base, AxisBaseOffsets(ctx, *data, *idx, *axis));
+  if (upd->dims() != idx->dims() || upd->dtype() != data->dtype()) {
+    return ctx.Error("updates must match indices in shape and data in type");
+  }
   return VisitAll(data->dtype(), [&](auto tag) -> absl::Status {
     using T = typename decltype(tag)::type;
     T* out = nullptr;

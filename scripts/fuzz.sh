@@ -8,6 +8,8 @@
 #              trust malformed shapes: not clean yet, see issue 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Let ccache reuse objects across clones in different folders (CI clones fresh).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 seconds=${1:-60}
 target=${2:-load_model_fuzzer}
 build=build-fuzz

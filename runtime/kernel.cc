@@ -1,6 +1,7 @@
 #include "runtime/kernel.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace pare::runtime {
 namespace {
@@ -52,6 +53,16 @@ std::vector<int64_t> KernelContext::GetInts(const std::string& name) const {
 std::vector<float> KernelContext::GetFloats(const std::string& name) const {
   const Attribute* a = node_.FindAttribute(name);
   return a ? a->floats : std::vector<float>{};
+}
+
+absl::Status KernelContext::CheckOutputSize(DataType type, const std::vector<int64_t>& dims) const {
+  auto count = ElementCount(dims);
+  auto bytes = count.ok() ? StorageBytes(type, *count) : count.status();
+  if (!bytes.ok() || *bytes > max_tensor_bytes_) {
+    return Error(absl::StrCat("output of shape [", absl::StrJoin(dims, ","),
+                              "] exceeds the limit of ", max_tensor_bytes_, " bytes"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status KernelContext::Error(const std::string& message) const {

@@ -41,6 +41,12 @@ class KernelContext {
         pool_(pool) {}
 
   const Node& node() const { return node_; }
+  // Largest output a kernel may allocate from shapes computed at run time.
+  uint64_t max_tensor_bytes() const { return max_tensor_bytes_; }
+  void set_max_tensor_bytes(uint64_t bytes) { max_tensor_bytes_ = bytes; }
+  // InvalidArgument when an output of `dims` elements of `type` would exceed
+  // max_tensor_bytes (or overflow): call before allocating data-driven shapes.
+  absl::Status CheckOutputSize(DataType type, const std::vector<int64_t>& dims) const;
   int64_t opset() const { return opset_; }
   ThreadPool& pool() { return pool_; }
 
@@ -92,6 +98,7 @@ class KernelContext {
   std::vector<Tensor> outputs_;
   ThreadPool& pool_;
   SubgraphRunner run_subgraph_;
+  uint64_t max_tensor_bytes_ = uint64_t{1} << 36;
 };
 
 using KernelFn = std::function<absl::Status(KernelContext&)>;

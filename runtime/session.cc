@@ -98,6 +98,7 @@ class GraphRunner {
       inputs.push_back(ot->second);
     }
     KernelContext ctx(node, step.opset, std::move(inputs), session_.pool());
+    ctx.set_max_tensor_bytes(session_.options().max_tensor_bytes);
     ctx.set_subgraph_runner([this, &values, &outer](const Graph& g, const std::vector<Tensor>& in) {
       return RunNested(g, in, values, outer);
     });
@@ -149,12 +150,14 @@ class GraphRunner {
 
 }  // namespace
 
-Session::Session(Model model, int threads)
-    : model_(std::move(model)), pool_(std::make_unique<ThreadPool>(threads)) {}
+Session::Session(Model model, const SessionOptions& options)
+    : model_(std::move(model)),
+      options_(options),
+      pool_(std::make_unique<ThreadPool>(options.threads)) {}
 
 absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Model& model,
                                                          const SessionOptions& options) {
-  std::unique_ptr<Session> session(new Session(model, options.threads));
+  std::unique_ptr<Session> session(new Session(model, options));
   RETURN_IF_ERROR(session->Plan());
   return session;
 }

@@ -27,6 +27,10 @@ namespace pare::runtime {
 
 struct SessionOptions {
   int threads = 0;  // 0: one per core
+  // Cap on any tensor an operator sizes from run-time data (ConstantOfShape,
+  // Expand, Tile, Range, Resize, ...): a malformed model fails with an error
+  // instead of exhausting memory.
+  uint64_t max_tensor_bytes = uint64_t{1} << 36;  // 64 GiB
 };
 
 // Called with each watched value right after the node producing it ran.
@@ -66,6 +70,7 @@ class Session {
 
   const Model& model() const { return model_; }
   const RunStats& last_run_stats() const { return stats_; }
+  const SessionOptions& options() const { return options_; }
   ThreadPool& pool() { return *pool_; }
 
   // Runs a subgraph with outer-scope values visible (If, Loop bodies).
@@ -74,11 +79,12 @@ class Session {
       const absl::flat_hash_map<std::string, const Tensor*>& outer);
 
  private:
-  explicit Session(Model model, int threads);
+  Session(Model model, const SessionOptions& options);
   absl::Status Plan();
   absl::Status CheckInputs(const std::vector<Tensor>& inputs) const;
 
   Model model_;
+  SessionOptions options_;
   std::unique_ptr<ThreadPool> pool_;
   std::vector<PlannedNode> plan_;
   absl::flat_hash_map<std::string, Tensor> constants_;  // initializers

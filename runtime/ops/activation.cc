@@ -116,8 +116,8 @@ absl::Status Clip(KernelContext& ctx) {
       lo = static_cast<T>(ctx.GetFloat("min", static_cast<float>(lo)));
       hi = static_cast<T>(ctx.GetFloat("max", static_cast<float>(hi)));
     } else {
-      if (ctx.HasInput(1)) lo = ctx.input(1).data<T>()[0];
-      if (ctx.HasInput(2)) hi = ctx.input(2).data<T>()[0];
+      ASSIGN_OR_RETURN(lo, ScalarInput<T>(ctx, 1, lo));
+      ASSIGN_OR_RETURN(hi, ScalarInput<T>(ctx, 2, hi));
     }
     T* out = nullptr;
     Tensor result = NewTensor<T>(x->dims(), &out);
@@ -132,6 +132,7 @@ absl::Status Clip(KernelContext& ctx) {
 absl::Status PRelu(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* slope_in, ctx.RequireInput(1));
+  RETURN_IF_ERROR(RequireSameType(ctx, {0, 1}));
   // Before opset 7 a 1-D slope held one value per channel (axis 1).
   Tensor slope_view = *slope_in;
   if (ctx.opset() < 7 && x->dims().size() > 2 && slope_in->dims().size() == 1 &&

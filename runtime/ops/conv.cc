@@ -155,6 +155,8 @@ absl::Status Conv(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* wt, ctx.RequireInput(1));
   ASSIGN_OR_RETURN(ConvShape c, ResolveConv(ctx, x->dims(), wt->dims()));
+  if (wt->dtype() != x->dtype()) return ctx.Error("W must have X's type");
+  RETURN_IF_ERROR(ctx.CheckOutputSize(x->dtype(), c.output));
   const int64_t osize = Product(c.window.output);
   return VisitFloat(x->dtype(), [&](auto tag) -> absl::Status {
     using T = typename decltype(tag)::type;
@@ -162,6 +164,7 @@ absl::Status Conv(KernelContext& ctx) {
     Tensor result = NewTensor<T>(c.output, &out);
     RunConv<T>(c, x->data<T>(), wt->data<T>(), out, ctx.pool());
     if (ctx.HasInput(2)) {
+      if (!Holds<T>(ctx.input(2), c.maps)) return ctx.Error("B must hold one value per output map");
       const T* bias = ctx.input(2).data<T>();
       for (int64_t n = 0; n < c.batch; ++n) {
         for (int64_t m = 0; m < c.maps; ++m) {
@@ -181,7 +184,10 @@ absl::StatusOr<Window> TransposeWindow(const KernelContext& ctx, const std::vect
   const size_t n = in.size();
   Window w;
   w.input = in;
-  w.kernel = ctx.GetInts("kernel_shape").empty() ? kernel : ctx.GetInts("kernel_shape");
+  w.kernel = kernel;
+  if (!ctx.GetInts("kernel_shape").empty() && ctx.GetInts("kernel_shape") != kernel) {
+    return ctx.Error("kernel_shape does not match the weights");
+  }
   w.strides = ctx.GetInts("strides");
   w.dilations = ctx.GetInts("dilations");
   std::vector<int64_t> pads = ctx.GetInts("pads"), out_pad = ctx.GetInts("output_padding");
@@ -190,8 +196,15 @@ absl::StatusOr<Window> TransposeWindow(const KernelContext& ctx, const std::vect
   if (w.dilations.empty()) w.dilations.assign(n, 1);
   if (pads.empty()) pads.assign(2 * n, 0);
   if (out_pad.empty()) out_pad.assign(n, 0);
-  if (w.kernel.size() != n || w.strides.size() != n || pads.size() != 2 * n) {
-    return ctx.Error("kernel_shape, strides or pads do not match the spatial rank");
+  if (w.kernel.size() != n || w.strides.size() != n || w.dilations.size() != n ||
+      pads.size() != 2 * n || out_pad.size() != n || (!out_shape.empty() && out_shape.size() < n)) {
+    return ctx.Error(
+        "kernel_shape, strides, dilations, pads or output_padding do not match the spatial rank");
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (w.strides[i] <= 0 || w.dilations[i] <= 0 || pads[i] < 0 || pads[n + i] < 0) {
+      return ctx.Error("strides and dilations must be positive, pads not negative");
+    }
   }
   w.pad_begin.assign(pads.begin(), pads.begin() + n);
   w.pad_end.assign(pads.begin() + n, pads.end());
@@ -212,6 +225,7 @@ absl::StatusOr<Window> TransposeWindow(const KernelContext& ctx, const std::vect
     } else {
       w.output[i] = full - w.pad_begin[i] - w.pad_end[i];
     }
+    if (w.output[i] <= 0) return ctx.Error("the output would be empty");
   }
   return w;
 }
@@ -228,6 +242,10 @@ absl::Status ConvTranspose(KernelContext& ctx) {
   const int64_t mg = wd[1], maps = mg * group, cg = channels / group;
   ASSIGN_OR_RETURN(Window w, TransposeWindow(ctx, std::vector<int64_t>(xd.begin() + 2, xd.end()),
                                              std::vector<int64_t>(wd.begin() + 2, wd.end())));
+  std::vector<int64_t> checked_shape = {batch, maps};
+  checked_shape.insert(checked_shape.end(), w.output.begin(), w.output.end());
+  RETURN_IF_ERROR(ctx.CheckOutputSize(x->dtype(), checked_shape));
+  if (wt->dtype() != x->dtype()) return ctx.Error("W must have X's type");
   // Scatter viewed as a gather: swap roles so that GatherTable maps each
   // (kernel position, input position) to the output position it adds to.
   Window scatter = w;
@@ -237,7 +255,7 @@ absl::Status ConvTranspose(KernelContext& ctx) {
   const int64_t ksize = Product(w.kernel), isize = Product(w.input), osize = Product(w.output);
   std::vector<int64_t> shape = {batch, maps};
   shape.insert(shape.end(), w.output.begin(), w.output.end());
-  return VisitFloat(x->dtype(), [&](auto tag) {
+  return VisitFloat(x->dtype(), [&](auto tag) -> absl::Status {
     using T = typename decltype(tag)::type;
     T* out = nullptr;
     Tensor result = NewTensor<T>(shape, &out);
@@ -258,6 +276,7 @@ absl::Status ConvTranspose(KernelContext& ctx) {
       }
     }
     if (ctx.HasInput(2)) {
+      if (!Holds<T>(ctx.input(2), maps)) return ctx.Error("B must hold one value per output map");
       for (int64_t n = 0; n < batch; ++n) {
         for (int64_t m = 0; m < maps; ++m) {
           for (int64_t o = 0; o < osize; ++o)

@@ -219,6 +219,7 @@ absl::Status Pow(KernelContext& ctx) {
 absl::Status Mod(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* a, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* b, ctx.RequireInput(1));
+  RETURN_IF_ERROR(RequireSameType(ctx, {0, 1}));
   ASSIGN_OR_RETURN(std::vector<int64_t> shape, BroadcastShapes(a->dims(), b->dims()));
   const bool fmod = ctx.GetInt("fmod", 0) != 0;
   return VisitNumeric(a->dtype(), [&](auto tag) {
@@ -288,6 +289,7 @@ KernelFn Bitwise(Bit op) {
   return [op](KernelContext& ctx) -> absl::Status {
     ASSIGN_OR_RETURN(const Tensor* a, ctx.RequireInput(0));
     ASSIGN_OR_RETURN(const Tensor* b, ctx.RequireInput(1));
+    RETURN_IF_ERROR(RequireSameType(ctx, {0, 1}));
     ASSIGN_OR_RETURN(std::vector<int64_t> shape, BroadcastShapes(a->dims(), b->dims()));
     return VisitNumeric(a->dtype(), [&](auto tag) -> absl::Status {
       using T = typename decltype(tag)::type;

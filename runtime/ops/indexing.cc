@@ -137,6 +137,7 @@ absl::Status ScatterND(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* data, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* idx, ctx.RequireInput(1));
   ASSIGN_OR_RETURN(const Tensor* upd, ctx.RequireInput(2));
+  RETURN_IF_ERROR(RequireSameType(ctx, {0, 2}));
   ASSIGN_OR_RETURN(std::vector<int64_t> indices, ReadInts(*idx));
   const std::string mode = ctx.GetString("reduction", "none");
   const auto& dd = data->dims();
@@ -284,13 +285,17 @@ absl::Status Pad(KernelContext& ctx) {
   const std::string mode = ctx.GetString("mode", "constant");
   std::vector<int64_t> shape(rank);
   for (int64_t d = 0; d < rank; ++d) shape[d] = x->dims()[d] + before[d] + after[d];
+  for (int64_t d : shape) {
+    if (d < 0) return ctx.Error("pads remove more than the dimension");
+  }
+  RETURN_IF_ERROR(ctx.CheckOutputSize(x->dtype(), shape));
   return VisitAll(x->dtype(), [&](auto tag) -> absl::Status {
     using T = typename decltype(tag)::type;
     T value{};
     if (ctx.opset() < 11) {
       value = static_cast<T>(ctx.GetFloat("value", 0));
     } else if (ctx.HasInput(2) && ctx.input(2).element_count() > 0) {
-      value = ctx.input(2).data<T>()[0];
+      ASSIGN_OR_RETURN(value, ScalarInput<T>(ctx, 2, value));
     }
     T* out = nullptr;
     Tensor result = NewTensor<T>(shape, &out, x->dtype());

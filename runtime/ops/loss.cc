@@ -17,6 +17,13 @@ absl::StatusOr<Tensor> Nll(KernelContext& ctx, const T* log_prob, const std::vec
   const std::string reduction = ctx.GetString("reduction", "mean");
   std::vector<int64_t> shape(dims);
   shape.erase(shape.begin() + 1);
+  if (static_cast<int64_t>(target.size()) != batch * inner) {
+    return ctx.Error("target must have the input's shape without the class dimension");
+  }
+  if (weight && (static_cast<int64_t>(weight->element_count()) != classes ||
+                 weight->dtype() != DataTypeOf<T>())) {
+    return ctx.Error("weight must hold one value per class, of the input's type");
+  }
   std::vector<T> loss(static_cast<size_t>(batch * inner));
   double total = 0, weight_sum = 0;
   for (int64_t n = 0; n < batch; ++n) {

@@ -62,6 +62,7 @@ absl::Status MatMul(KernelContext& ctx) {
 absl::Status GemmOp(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* a, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* b, ctx.RequireInput(1));
+  RETURN_IF_ERROR(RequireSameType(ctx, {0, 1, 2}));
   if (a->dims().size() != 2 || b->dims().size() != 2) return ctx.Error("A and B must be 2-D");
   const bool ta = ctx.GetInt("transA", 0) != 0, tb = ctx.GetInt("transB", 0) != 0;
   const int64_t m = ta ? a->dims()[1] : a->dims()[0];

@@ -11,6 +11,7 @@ namespace {
 absl::Status BitShift(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* a, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* b, ctx.RequireInput(1));
+  RETURN_IF_ERROR(RequireSameType(ctx, {0, 1}));
   ASSIGN_OR_RETURN(std::vector<int64_t> shape, BroadcastShapes(a->dims(), b->dims()));
   const bool left = ctx.GetString("direction", "") == "LEFT";
   return VisitNumeric(a->dtype(), [&](auto tag) -> absl::Status {
@@ -42,6 +43,9 @@ absl::Status OneHot(KernelContext& ctx) {
   ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(ctx.GetInt("axis", -1), rank));
   std::vector<int64_t> shape = idx->dims();
   shape.insert(shape.begin() + axis, depth);
+  if (depth < 0) return ctx.Error("depth must not be negative");
+  RETURN_IF_ERROR(ctx.CheckOutputSize(values->dtype(), shape));
+  if (values->element_count() < 2) return ctx.Error("values must hold [off, on]");
   const int64_t outer = Product(idx->dims(), 0, axis), inner = Product(idx->dims(), axis);
   return VisitAll(values->dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -256,6 +260,7 @@ absl::Status MaxUnpool(KernelContext& ctx) {
   const size_t n = kernel.size();
   if (strides.empty()) strides.assign(n, 1);
   if (pads.empty()) pads.assign(2 * n, 0);
+  if (strides.size() != n || pads.size() != 2 * n) return ctx.Error("strides or pads do not match");
   // Indices are flat positions in the shape MaxPool saw; with an explicit
   // output_shape they are re-placed at the same coordinates in it.
   std::vector<int64_t> inferred = {x->dims()[0], x->dims()[1]};
@@ -266,6 +271,7 @@ absl::Status MaxUnpool(KernelContext& ctx) {
   if (ctx.HasInput(2)) {
     ASSIGN_OR_RETURN(shape, ReadInts(ctx.input(2)));
     if (shape.size() != inferred.size()) return ctx.Error("output_shape has the wrong rank");
+    RETURN_IF_ERROR(ctx.CheckOutputSize(x->dtype(), shape));
     const auto from = Strides(inferred), to = Strides(shape);
     for (int64_t& index : indices) {
       int64_t moved = 0;

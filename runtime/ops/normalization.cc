@@ -23,7 +23,7 @@ absl::Status BatchNorm(KernelContext& ctx) {
   return VisitFloat(x->dtype(), [&](auto tag) -> absl::Status {
     using T = typename decltype(tag)::type;
     for (size_t i = 1; i < 5; ++i) {
-      if (static_cast<int64_t>(ctx.input(i).element_count()) != channels) {
+      if (!Holds<T>(ctx.input(i), channels)) {
         return ctx.Error("scale, B, mean and var must have one value per channel");
       }
     }
@@ -97,6 +97,7 @@ absl::Status InstanceNorm(KernelContext& ctx) {
 absl::Status LayerNorm(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* scale, ctx.RequireInput(1));
+  RETURN_IF_ERROR(RequireSameType(ctx, {0, 1, 2}));
   const int64_t rank = static_cast<int64_t>(x->dims().size());
   auto axis = NormalizeAxis(ctx.GetInt("axis", -1), rank);
   if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
@@ -178,6 +179,8 @@ absl::Status GroupNorm(KernelContext& ctx) {
 absl::Status Lrn(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
   const int64_t size = ctx.GetInt("size", 1);
+  if (x->dims().size() < 3 || size <= 0)
+    return ctx.Error("LRN needs an N-D input (N >= 3) and size > 0");
   const double alpha = ctx.GetFloat("alpha", 1e-4f), beta = ctx.GetFloat("beta", 0.75f),
                bias = ctx.GetFloat("bias", 1.0f);
   const int64_t channels = x->dims()[1], inner = Product(x->dims(), 2);

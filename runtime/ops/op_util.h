@@ -4,6 +4,7 @@
 #define PARE_RUNTIME_OPS_OP_UTIL_H_
 
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -91,6 +92,43 @@ Tensor NewTensor(std::vector<int64_t> dims, T** data, DataType dtype = DataTypeO
   Tensor t = Tensor::Allocate(dtype, std::move(dims), &raw);
   *data = reinterpret_cast<T*>(raw);
   return t;
+}
+
+// True when `t` holds exactly `count` values of C++ type T.
+template <typename T>
+bool Holds(const Tensor& t, uint64_t count) {
+  return t.dtype() == DataTypeOf<T>() && t.element_count() == count &&
+         t.bytes().size() == count * sizeof(T);
+}
+
+// The single value of input i as T, or `fallback` when the input is absent.
+// InvalidArgument when present with another type or more than one value.
+template <typename T>
+absl::StatusOr<T> ScalarInput(const KernelContext& ctx, size_t i, T fallback) {
+  if (!ctx.HasInput(i)) return fallback;
+  const Tensor& t = ctx.input(i);
+  if (!Holds<T>(t, 1)) {
+    return ctx.Error(
+        absl::StrCat("input ", i, " must be one ", DataTypeName(DataTypeOf<T>()), " value"));
+  }
+  return t.data<T>()[0];
+}
+
+// InvalidArgument unless the present inputs among `indices` share one type.
+inline absl::Status RequireSameType(const KernelContext& ctx,
+                                    std::initializer_list<size_t> indices) {
+  const Tensor* first = nullptr;
+  for (size_t i : indices) {
+    if (!ctx.HasInput(i)) continue;
+    if (first == nullptr) {
+      first = &ctx.input(i);
+    } else if (ctx.input(i).dtype() != first->dtype()) {
+      return ctx.Error(absl::StrCat("inputs must share one type; input ", i, " is ",
+                                    DataTypeName(ctx.input(i).dtype()), ", not ",
+                                    DataTypeName(first->dtype())));
+    }
+  }
+  return absl::OkStatus();
 }
 
 // Values of an int32 or int64 tensor (shape, axes, indices inputs).

@@ -35,6 +35,9 @@ absl::Status QuantizeLinear(KernelContext& ctx) {
   } else if (ctx.GetInt("output_dtype", 0) != 0) {
     out_type = static_cast<DataType>(ctx.GetInt("output_dtype", 0));
   }
+  if (!zp.empty() && zp.size() != 1 && zp.size() != scales.size()) {
+    return ctx.Error("the zero point must match the scale in size");
+  }
   auto range = QuantRange(out_type);
   if (!range.ok()) return ctx.Unsupported(std::string(range.status().message()));
   std::vector<int32_t> q(values.size());
@@ -58,6 +61,9 @@ absl::Status DequantizeLinear(KernelContext& ctx) {
   std::vector<int32_t> zp;
   if (ctx.HasInput(2)) {
     ASSIGN_OR_RETURN(zp, ReadQuantized(ctx.input(2)));
+  }
+  if (!zp.empty() && zp.size() != 1 && zp.size() != scales.size()) {
+    return ctx.Error("the zero point must match the scale in size");
   }
   const DataType out_type = scale->dtype();
   float* out = nullptr;

@@ -132,6 +132,7 @@ KernelFn ArgExtreme(bool is_max) {
     const bool last = ctx.GetInt("select_last_index", 0) != 0;
     const int64_t outer = Product(x->dims(), 0, *axis), dim = x->dims()[*axis],
                   inner = Product(x->dims(), *axis + 1);
+    if (dim == 0) return ctx.Error("cannot take the index of an extreme over an empty axis");
     std::vector<int64_t> shape = x->dims();
     if (keep) {
       shape[*axis] = 1;

@@ -153,6 +153,10 @@ absl::Status RunResize(KernelContext& ctx, const Tensor& x, const ResizeMode& mo
           static_cast<int64_t>(std::floor(x.dims()[d] * (roi[rank + d] - roi[d]) * scales[d]));
     }
   }
+  for (int64_t d : out_dims) {
+    if (d < 0) return ctx.Error("output size must not be negative");
+  }
+  RETURN_IF_ERROR(ctx.CheckOutputSize(x.dtype(), out_dims));
   return VisitNumeric(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     std::vector<T> data(x.data<T>(), x.data<T>() + x.element_count());

@@ -197,8 +197,22 @@ KernelFn Recurrent(Cell cell) {
     ASSIGN_OR_RETURN(RnnSpec s, Resolve(ctx, cell, *x_in));
     const bool reverse_only = ctx.GetString("direction", "forward") == "reverse";
     const int64_t G = Gates(cell), H = s.hidden, B = s.batch;
-    if (w->dims() != std::vector<int64_t>{s.dirs, G * H, s.input})
+    if (w->dims() != std::vector<int64_t>{s.dirs, G * H, s.input}) {
       return ctx.Error("W has the wrong shape");
+    }
+    if (!Holds<float>(*r, s.dirs * G * H * H))
+      return ctx.Error("R must be [dirs, gates*hidden, hidden]");
+    if (ctx.HasInput(3) && !Holds<float>(ctx.input(3), s.dirs * 2 * G * H)) {
+      return ctx.Error("B must be [dirs, 2*gates*hidden]");
+    }
+    for (size_t state : {5, 6}) {
+      if (ctx.HasInput(state) && !Holds<float>(ctx.input(state), s.dirs * B * H)) {
+        return ctx.Error("initial states must be [dirs, batch, hidden]");
+      }
+    }
+    if (cell == Cell::kLstm && ctx.HasInput(7) && !Holds<float>(ctx.input(7), s.dirs * 3 * H)) {
+      return ctx.Error("P must be [dirs, 3*hidden]");
+    }
     // Time-major copy of X so every step's rows are contiguous.
     std::vector<float> x(x_in->data<float>(), x_in->data<float>() + x_in->element_count());
     if (s.layout_batch_first) {
@@ -213,6 +227,10 @@ KernelFn Recurrent(Cell cell) {
     if (ctx.HasInput(4)) {
       ASSIGN_OR_RETURN(lens, ReadInts(ctx.input(4)));
     }
+    if (!lens.empty() && static_cast<int64_t>(lens.size()) != B) {
+      return ctx.Error("sequence_lens must hold one length per batch entry");
+    }
+    for (int64_t& len : lens) len = std::clamp<int64_t>(len, 0, s.seq);
     const int state_in = 5, cell_in = 6, peep_in = 7;
     std::vector<int64_t> y_shape = s.layout_batch_first ? std::vector<int64_t>{B, s.seq, s.dirs, H}
                                                         : std::vector<int64_t>{s.seq, s.dirs, B, H};

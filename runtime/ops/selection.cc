@@ -64,6 +64,8 @@ absl::StatusOr<std::pair<std::vector<std::string>, std::string>> ParseEinsum(
 }
 
 absl::Status Einsum(KernelContext& ctx) {
+  for (size_t i = 0; i < ctx.input_count(); ++i) RETURN_IF_ERROR(ctx.RequireInput(i).status());
+  for (size_t i = 1; i < ctx.input_count(); ++i) RETURN_IF_ERROR(RequireSameType(ctx, {0, i}));
   ASSIGN_OR_RETURN(auto parsed, ParseEinsum(ctx, ctx.GetString("equation", "")));
   // Plain references: lambdas below capture them (clang < 16 cannot capture
   // structured bindings).

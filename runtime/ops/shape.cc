@@ -166,6 +166,7 @@ absl::Status Expand(KernelContext& ctx) {
   ASSIGN_OR_RETURN(std::vector<int64_t> target, ReadInts(*s));
   auto shape = BroadcastShapes(x->dims(), target);
   if (!shape.ok()) return ctx.Error(std::string(shape.status().message()));
+  RETURN_IF_ERROR(ctx.CheckOutputSize(x->dtype(), *shape));
   return VisitBytes(x->dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* out = nullptr;
@@ -182,6 +183,9 @@ absl::Status Tile(KernelContext& ctx) {
   ASSIGN_OR_RETURN(std::vector<int64_t> repeats, ReadInts(*r));
   const size_t rank = x->dims().size();
   if (repeats.size() != rank) return ctx.Error("repeats must have one entry per dimension");
+  for (int64_t r : repeats) {
+    if (r < 0) return ctx.Error("repeats must not be negative");
+  }
   // View the output as [r0, d0, r1, d1, ...] so tiling is a broadcast copy.
   std::vector<int64_t> split_shape, split_strides, shape;
   const std::vector<int64_t> strides = Strides(x->dims());
@@ -190,6 +194,7 @@ absl::Status Tile(KernelContext& ctx) {
     split_strides.insert(split_strides.end(), {0, strides[i]});
     shape.push_back(repeats[i] * x->dims()[i]);
   }
+  RETURN_IF_ERROR(ctx.CheckOutputSize(x->dtype(), shape));
   return VisitBytes(x->dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* out = nullptr;

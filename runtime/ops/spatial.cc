@@ -10,6 +10,9 @@ absl::StatusOr<Window> ResolveWindow(const KernelContext& ctx, std::vector<int64
   const size_t n = input.size();
   w.input = std::move(input);
   std::vector<int64_t> attr_kernel = ctx.GetInts("kernel_shape");
+  if (!attr_kernel.empty() && !kernel.empty() && attr_kernel != kernel) {
+    return ctx.Error("kernel_shape does not match the weights");
+  }
   w.kernel = attr_kernel.empty() ? std::move(kernel) : attr_kernel;
   w.strides = ctx.GetInts("strides");
   w.dilations = ctx.GetInts("dilations");
@@ -43,6 +46,7 @@ absl::StatusOr<Window> ResolveWindow(const KernelContext& ctx, std::vector<int64
     const int64_t span = w.input[i] + w.pad_begin[i] + w.pad_end[i] - extent;
     if (span < 0) return ctx.Error("the kernel is larger than the padded input");
     w.output[i] = (ceil_mode ? (span + w.strides[i] - 1) / w.strides[i] : span / w.strides[i]) + 1;
+    if (w.pad_begin[i] < 0 || w.pad_end[i] < 0) return ctx.Error("pads must not be negative");
     // A ceil-mode window must start inside the input or its left padding.
     if (ceil_mode && (w.output[i] - 1) * w.strides[i] >= w.input[i] + w.pad_begin[i]) {
       --w.output[i];

@@ -138,6 +138,10 @@ absl::Status ConstantOfShape(KernelContext& ctx) {
   for (int64_t d : shape) {
     if (d < 0) return ctx.Error("shape has a negative dimension");
   }
+  const Attribute* fill_attr = ctx.FindAttribute("value");
+  RETURN_IF_ERROR(ctx.CheckOutputSize(
+      fill_attr && !fill_attr->tensors.empty() ? fill_attr->tensors[0].dtype() : DataType::kFloat32,
+      shape));
   const Attribute* value = ctx.FindAttribute("value");
   const Tensor fill = value && !value->tensors.empty() ? value->tensors[0]
                                                        : Tensor::FromVector<float>("", {1}, {0.0f});
@@ -154,12 +158,14 @@ absl::Status Range(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* start, ctx.RequireInput(0));
   return VisitNumeric(start->dtype(), [&](auto tag) -> absl::Status {
     using T = typename decltype(tag)::type;
-    const T s = start->data<T>()[0];
-    const T limit = ctx.input(1).data<T>()[0];
-    const T delta = ctx.input(2).data<T>()[0];
+    ASSIGN_OR_RETURN(const T s, ScalarInput<T>(ctx, 0, T{}));
+    ASSIGN_OR_RETURN(const T limit, ScalarInput<T>(ctx, 1, T{}));
+    ASSIGN_OR_RETURN(const T delta, ScalarInput<T>(ctx, 2, T{}));
     if (delta == 0) return ctx.Error("delta cannot be 0");
     const double count = std::ceil((static_cast<double>(limit) - s) / static_cast<double>(delta));
+    if (!(count < 1e15)) return ctx.Error("range is too long");  // also catches NaN
     const int64_t n = std::max<int64_t>(0, static_cast<int64_t>(count));
+    RETURN_IF_ERROR(ctx.CheckOutputSize(start->dtype(), {n}));
     T* out = nullptr;
     Tensor result = NewTensor<T>({n}, &out);
     for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(s + i * delta);

@@ -33,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.max_tensor_bytes = 1 << 20;
   auto model = pare::ParseModel({data, size}, std::filesystem::temp_directory_path(), options);
   if (!model.ok()) return 0;
-  auto session = pare::runtime::Session::Create(*model, {.threads = 1});
+  auto session =
+      pare::runtime::Session::Create(*model, {.threads = 1, .max_tensor_bytes = 1 << 26});
   if (!session.ok() || !SmallStaticInputs(*model)) return 0;
   auto inputs = pare::runtime::RandomInputs(*model, 1, {});
   if (!inputs.ok()) return 0;

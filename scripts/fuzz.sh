@@ -28,6 +28,8 @@ while read -r f; do
 done < <(find /usr/share/libonnx-testdata/data/node -name model.onnx -size -8k 2>/dev/null | sort)
 echo "fuzzing with $target for ${seconds}s from $n seed models"
 log=$(mktemp)
+# Undefined behaviour is a failure too, with a stack to find it by.
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 trap 'rm -rf "$corpus" "$log"' EXIT
 if ! "$build/tests/fuzz/$target" "$corpus" -max_total_time="$seconds" -max_len=65536 \
     -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then

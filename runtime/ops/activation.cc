@@ -113,8 +113,11 @@ absl::Status Clip(KernelContext& ctx) {
     using T = typename decltype(tag)::type;
     T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
     if (ctx.opset() < 11) {
-      lo = static_cast<T>(ctx.GetFloat("min", static_cast<float>(lo)));
-      hi = static_cast<T>(ctx.GetFloat("max", static_cast<float>(hi)));
+      // Old Clip is float-only; attributes apply only when present.
+      if constexpr (std::is_floating_point_v<T>) {
+        if (ctx.FindAttribute("min")) lo = static_cast<T>(ctx.GetFloat("min", 0.0f));
+        if (ctx.FindAttribute("max")) hi = static_cast<T>(ctx.GetFloat("max", 0.0f));
+      }
     } else {
       ASSIGN_OR_RETURN(lo, ScalarInput<T>(ctx, 1, lo));
       ASSIGN_OR_RETURN(hi, ScalarInput<T>(ctx, 2, hi));

@@ -98,7 +98,7 @@ void ConvGroup(const ConvShape& c, const std::vector<int64_t>& table, const T* i
   if (cg == 1 && mg == 1) {  // depthwise: a direct weighted sum of taps
     std::fill(out, out + osize, T{0});
     for (int64_t k = 0; k < ksize; ++k) {
-      const int64_t* offsets = &table[k * osize];
+      const int64_t* offsets = table.data() + (k * osize);
       const T weight = w[k];
       for (int64_t o = 0; o < osize; ++o) {
         if (offsets[o] >= 0) out[o] += weight * in[offsets[o]];
@@ -110,7 +110,7 @@ void ConvGroup(const ConvShape& c, const std::vector<int64_t>& table, const T* i
   pool.ParallelFor(rows, 32, [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       const T* plane = in + (r / ksize) * isize;
-      const int64_t* offsets = &table[(r % ksize) * osize];
+      const int64_t* offsets = table.data() + ((r % ksize) * osize);
       T* dst = &col[r * osize];
       for (int64_t o = 0; o < osize; ++o) dst[o] = offsets[o] < 0 ? T{0} : plane[offsets[o]];
     }
@@ -268,7 +268,7 @@ absl::Status ConvTranspose(KernelContext& ctx) {
                 col.data(), mg * ksize, isize, cg, true, false, T{1}, T{0}, ctx.pool());
         for (int64_t r = 0; r < mg * ksize; ++r) {
           T* plane = out + (n * maps + g * mg + r / ksize) * osize;
-          const int64_t* offsets = &table[(r % ksize) * isize];
+          const int64_t* offsets = table.data() + ((r % ksize) * isize);
           for (int64_t i = 0; i < isize; ++i) {
             if (offsets[i] >= 0) plane[offsets[i]] += col[r * isize + i];
           }

@@ -95,7 +95,13 @@ absl::Status GatherND(KernelContext& ctx) {
   const auto& id = idx->dims();
   if (id.empty()) return ctx.Error("indices must have rank >= 1");
   const int64_t k = id.back();
-  if (batch + k > static_cast<int64_t>(dd.size())) return ctx.Error("indices too deep");
+  if (batch < 0 || k < 0 || batch + k > static_cast<int64_t>(dd.size()) ||
+      batch >= static_cast<int64_t>(id.size())) {
+    return ctx.Error("batch_dims and the index depth do not fit the inputs");
+  }
+  for (int64_t d = 0; d < batch; ++d) {
+    if (id[d] != dd[d]) return ctx.Error("batch dimensions of data and indices differ");
+  }
   ASSIGN_OR_RETURN(std::vector<int64_t> indices, ReadInts(*idx));
   std::vector<int64_t> shape(id.begin(), id.end() - 1);
   shape.insert(shape.end(), dd.begin() + batch + k, dd.end());

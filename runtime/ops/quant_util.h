@@ -4,6 +4,7 @@
 #ifndef PARE_RUNTIME_OPS_QUANT_UTIL_H_
 #define PARE_RUNTIME_OPS_QUANT_UTIL_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -46,6 +47,13 @@ absl::StatusOr<QuantLayout> ResolveQuantLayout(const KernelContext& ctx,
 
 // Round half to even, as QuantizeLinear requires.
 inline float RoundEven(float v) { return __builtin_nearbyintf(v); }
+
+// Clamps a rounded value into [lo, hi]; NaN (from NaN inputs or a zero
+// scale) becomes `nan_value`, since converting NaN to int is undefined.
+inline int32_t Saturate(float v, int32_t lo, int32_t hi, int32_t nan_value) {
+  if (v != v) return nan_value;
+  return static_cast<int32_t>(std::clamp(v, static_cast<float>(lo), static_cast<float>(hi)));
+}
 
 }  // namespace pare::runtime
 

@@ -43,9 +43,8 @@ absl::Status QuantizeLinear(KernelContext& ctx) {
   std::vector<int32_t> q(values.size());
   for (size_t e = 0; e < values.size(); ++e) {
     const float s = scales[layout.ScaleIndex(e)];
-    const float v = RoundEven(values[e] / s) + static_cast<float>(ZeroPointAt(zp, layout, e));
-    q[e] = static_cast<int32_t>(
-        std::clamp(v, static_cast<float>(range->first), static_cast<float>(range->second)));
+    const int32_t z = ZeroPointAt(zp, layout, e);
+    q[e] = Saturate(RoundEven(values[e] / s) + static_cast<float>(z), range->first, range->second, z);
   }
   ctx.SetOutput(0, WriteQuantized(out_type, x->dims(), q));
   return absl::OkStatus();
@@ -93,12 +92,15 @@ absl::Status DynamicQuantizeLinear(KernelContext& ctx) {
   float lo = 0, hi = 0;  // the range always includes zero
   for (float f : v) lo = std::min(lo, f), hi = std::max(hi, f);
   const float scale = (hi - lo) / 255.0f;
-  const float zp = scale == 0 ? 0 : std::clamp(RoundEven(-lo / scale), 0.0f, 255.0f);
+  // Infinite inputs make the scale infinite or NaN; the zero point then is 0.
+  const float zp = scale == 0 || !std::isfinite(scale)
+                       ? 0
+                       : static_cast<float>(Saturate(RoundEven(-lo / scale), 0, 255, 0));
   std::vector<int32_t> q(v.size());
   for (size_t i = 0; i < v.size(); ++i) {
     q[i] = scale == 0
                ? static_cast<int32_t>(zp)
-               : static_cast<int32_t>(std::clamp(RoundEven(v[i] / scale) + zp, 0.0f, 255.0f));
+               : Saturate(RoundEven(v[i] / scale) + zp, 0, 255, static_cast<int32_t>(zp));
   }
   ctx.SetOutput(0, WriteQuantized(DataType::kUint8, x->dims(), q));
   ctx.SetOutput(1, Tensor::FromVector<float>("", {}, {scale}));
@@ -147,20 +149,27 @@ absl::Status MatMulInteger(KernelContext& ctx) {
   return absl::OkStatus();
 }
 
-// Requantizes int32 accumulators: y = saturate(round(acc * scale[c]) + zp).
-Tensor Requantize(const std::vector<int32_t>& acc, const std::vector<float>& scale,
-                  int64_t channel_len, int64_t channels, const Tensor* y_zp, DataType type,
-                  std::vector<int64_t> dims) {
-  const int32_t zp = y_zp ? ReadQuantized(*y_zp).value()[0] : 0;
-  const auto range = QuantRange(type).value();
+// Requantizes int32 accumulators: y = saturate(round(acc * scale[c]) + zp),
+// with one scale per tensor or per channel (`channels` runs of `channel_len`).
+absl::StatusOr<Tensor> Requantize(const KernelContext& ctx, const std::vector<int32_t>& acc,
+                                  const std::vector<float>& scale, int64_t channel_len,
+                                  int64_t channels, const Tensor& y_zp,
+                                  std::vector<int64_t> dims) {
+  ASSIGN_OR_RETURN(std::vector<int32_t> zps, ReadQuantized(y_zp));
+  auto range = QuantRange(y_zp.dtype());
+  if (!range.ok()) return ctx.Unsupported(std::string(range.status().message()));
+  if (zps.size() != 1) return ctx.Error("the output zero point must hold one value");
+  if (scale.size() != 1 && static_cast<int64_t>(scale.size()) != channels) {
+    return ctx.Error("scales must be per tensor or per output channel");
+  }
+  const int32_t zp = zps[0];
   std::vector<int32_t> q(acc.size());
   for (size_t i = 0; i < acc.size(); ++i) {
     const int64_t c = scale.size() == 1 ? 0 : (static_cast<int64_t>(i) / channel_len) % channels;
-    const float v = RoundEven(static_cast<float>(acc[i]) * scale[c]) + static_cast<float>(zp);
-    q[i] = static_cast<int32_t>(
-        std::clamp(v, static_cast<float>(range.first), static_cast<float>(range.second)));
+    q[i] = Saturate(RoundEven(static_cast<float>(acc[i]) * scale[c]) + static_cast<float>(zp),
+                    range->first, range->second, zp);
   }
-  return WriteQuantized(type, std::move(dims), q);
+  return WriteQuantized(y_zp.dtype(), std::move(dims), q);
 }
 
 absl::Status QLinearMatMul(KernelContext& ctx) {
@@ -173,20 +182,15 @@ absl::Status QLinearMatMul(KernelContext& ctx) {
   ASSIGN_OR_RETURN(std::vector<float> sa, ctx.input(1).ToFloat32());
   ASSIGN_OR_RETURN(std::vector<float> sb, ctx.input(4).ToFloat32());
   ASSIGN_OR_RETURN(std::vector<float> sy, ctx.input(6).ToFloat32());
-  // Per-column B scales become per-output-column scales.
+  if (sa.size() != 1 || sy.size() != 1 ||
+      (sb.size() != 1 && static_cast<int64_t>(sb.size()) != s.n)) {
+    return ctx.Error("scales must be per tensor (B's may be per column)");
+  }
   std::vector<float> scale(sb.size());
   for (size_t i = 0; i < sb.size(); ++i) scale[i] = sa[0] * sb[i] / sy[0];
-  std::vector<int32_t> acc_cols = acc;
-  Tensor out;
-  if (scale.size() == 1) {
-    out = Requantize(acc, scale, 1, 1, &ctx.input(7), ctx.input(7).dtype(), s.output);
-  } else {
-    // Column c of every row: index i has column i % n.
-    std::vector<float> per_elem(acc.size());
-    for (size_t i = 0; i < acc.size(); ++i) per_elem[i] = scale[i % s.n];
-    out = Requantize(acc, per_elem, 1, static_cast<int64_t>(acc.size()), &ctx.input(7),
-                     ctx.input(7).dtype(), s.output);
-  }
+  // Output element i lies in column i % n, so per-column scales repeat every n.
+  ASSIGN_OR_RETURN(Tensor out, Requantize(ctx, acc, scale, 1, scale.size() == 1 ? 1 : s.n,
+                                          ctx.input(7), s.output));
   ctx.SetOutput(0, std::move(out));
   return absl::OkStatus();
 }
@@ -229,10 +233,11 @@ absl::Status QLinearConv(KernelContext& ctx) {
   ASSIGN_OR_RETURN(std::vector<float> sx, ctx.input(1).ToFloat32());
   ASSIGN_OR_RETURN(std::vector<float> sw, ctx.input(4).ToFloat32());
   ASSIGN_OR_RETURN(std::vector<float> sy, ctx.input(6).ToFloat32());
+  if (sx.size() != 1 || sy.size() != 1) return ctx.Error("x and y scales must be per tensor");
   std::vector<float> scale(sw.size());
   for (size_t i = 0; i < sw.size(); ++i) scale[i] = sx[0] * sw[i] / sy[0];
-  ctx.SetOutput(
-      0, Requantize(acc, scale, osize, c.maps, &ctx.input(7), ctx.input(7).dtype(), c.output));
+  ASSIGN_OR_RETURN(Tensor out, Requantize(ctx, acc, scale, osize, c.maps, ctx.input(7), c.output));
+  ctx.SetOutput(0, std::move(out));
   return absl::OkStatus();
 }
 

@@ -225,6 +225,10 @@ absl::Status NonMaxSuppression(KernelContext& ctx) {
   const bool center = ctx.GetInt("center_point_box", 0) != 0;
   ASSIGN_OR_RETURN(std::vector<float> boxes, boxes_t->ToFloat32());
   ASSIGN_OR_RETURN(std::vector<float> scores, scores_t->ToFloat32());
+  if (scores_t->dims().size() != 3 || boxes_t->dims().size() != 3 || boxes_t->dims()[2] != 4 ||
+      boxes_t->dims()[0] != scores_t->dims()[0] || boxes_t->dims()[1] != scores_t->dims()[2]) {
+    return ctx.Error("boxes must be [batch, boxes, 4] and scores [batch, classes, boxes]");
+  }
   const int64_t batches = scores_t->dims()[0], classes = scores_t->dims()[1],
                 count = scores_t->dims()[2];
   auto corners = [&](int64_t b, int64_t i) {

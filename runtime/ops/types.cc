@@ -1,6 +1,7 @@
 // Type conversion and constant producers: Cast CastLike Constant
 // ConstantOfShape Range EyeLike.
 #include <cmath>
+#include <limits>
 
 #include "core/float16.h"
 #include "core/status_macros.h"
@@ -34,7 +35,13 @@ T FromDouble(double v) {
     return v != 0;
   } else if constexpr (std::is_integral_v<T>) {
     if (std::isnan(v)) return 0;
-    return static_cast<T>(static_cast<int64_t>(v));  // truncation toward zero
+    // Truncate toward zero, saturating out-of-range values (converting
+    // those directly would be undefined behaviour).
+    const double lo = static_cast<double>(std::numeric_limits<T>::lowest());
+    const double hi = static_cast<double>(std::numeric_limits<T>::max());
+    if (v <= lo) return std::numeric_limits<T>::lowest();
+    if (v >= hi) return std::numeric_limits<T>::max();
+    return static_cast<T>(static_cast<int64_t>(v));
   } else {
     return static_cast<T>(v);
   }

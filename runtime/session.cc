@@ -1,6 +1,8 @@
 #include "runtime/session.h"
 
 #include <chrono>
+#include <exception>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -54,6 +56,18 @@ absl::StatusOr<std::vector<PlannedNode>> PlanGraph(const Model& model, const Gra
   return plan;
 }
 
+// Kernels report errors as statuses; a standard container that throws
+// (length_error, bad_alloc on a shape no check caught) becomes one too.
+absl::Status RunKernel(const KernelFn& kernel, KernelContext& ctx) {
+  try {
+    return kernel(ctx);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory");
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("unexpected exception: ", e.what()));
+  }
+}
+
 // Executes a planned graph over an environment of named values.
 class GraphRunner {
  public:
@@ -104,7 +118,7 @@ class GraphRunner {
     });
     const auto start = options_.profile ? std::chrono::steady_clock::now()
                                         : std::chrono::steady_clock::time_point();
-    absl::Status status = (*step.kernel)(ctx);
+    absl::Status status = RunKernel(*step.kernel, ctx);
     if (options_.profile) {
       stats_.op_milliseconds[node.op_type] +=
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)

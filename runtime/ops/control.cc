@@ -29,6 +29,9 @@ absl::Status If(KernelContext& ctx) {
 absl::StatusOr<Tensor> Stack(const std::vector<Tensor>& parts, int64_t axis, bool reverse) {
   if (parts.empty()) return absl::InvalidArgumentError("nothing to stack");
   const Tensor& first = parts[0];
+  if (!StorageBytes(first.dtype(), 0).ok()) {
+    return absl::UnimplementedError("scan outputs of this type cannot be stacked");
+  }
   std::vector<int64_t> shape = first.dims();
   const int64_t count = static_cast<int64_t>(parts.size());
   shape.insert(shape.begin() + axis, count);
@@ -42,7 +45,7 @@ absl::StatusOr<Tensor> Stack(const std::vector<Tensor>& parts, int64_t axis, boo
       return absl::InvalidArgumentError("scan outputs differ in shape between iterations");
     }
     for (int64_t o = 0; o < outer; ++o) {
-      std::memcpy(out + (o * count + i) * chunk, part.bytes().data() + o * chunk, chunk);
+      CopyBytes(out + (o * count + i) * chunk, part.bytes().data() + o * chunk, chunk);
     }
   }
   return result;
@@ -63,6 +66,11 @@ absl::Status Loop(KernelContext& ctx) {
     ASSIGN_OR_RETURN(const Tensor* t, ctx.RequireInput(i + 2));
     state.push_back(*t);
   }
+  if (body->outputs.size() < 1 + carried || body->inputs.size() != 2 + carried) {
+    return ctx.Error(
+        "the body must take (iteration, condition, state...) and return "
+        "(condition, state..., scan outputs...)");
+  }
   const size_t scans = body->outputs.size() - 1 - carried;
   std::vector<std::vector<Tensor>> scan_parts(scans);
   for (int64_t iter = 0; iter < max_trips && cond; ++iter) {
@@ -79,11 +87,11 @@ absl::Status Loop(KernelContext& ctx) {
   for (size_t i = 0; i < scans; ++i) {
     if (scan_parts[i].empty()) {
       // No iteration ran: an empty scan output of the body's declared type.
-      const DataType type = body->outputs[1 + carried + i].elem_type;
+      DataType type = body->outputs[1 + carried + i].elem_type;
+      if (type == DataType::kUndefined) type = DataType::kFloat32;
+      if (!StorageBytes(type, 0).ok()) return ctx.Unsupported("empty scan output of this type");
       uint8_t* unused = nullptr;
-      ctx.SetOutput(
-          carried + i,
-          Tensor::Allocate(type == DataType::kUndefined ? DataType::kFloat32 : type, {0}, &unused));
+      ctx.SetOutput(carried + i, Tensor::Allocate(type, {0}, &unused));
       continue;
     }
     ASSIGN_OR_RETURN(Tensor stacked, Stack(scan_parts[i], 0, false));
@@ -93,6 +101,7 @@ absl::Status Loop(KernelContext& ctx) {
 }
 
 // Slice t[index] along `axis` (dropping that axis).
+// REQUIRES: t has a fixed-size element type (checked by Scan).
 Tensor SliceAxis(const Tensor& t, int64_t axis, int64_t index) {
   std::vector<int64_t> shape = t.dims();
   const int64_t dim = shape[axis];
@@ -102,7 +111,7 @@ Tensor SliceAxis(const Tensor& t, int64_t axis, int64_t index) {
   uint8_t* out = nullptr;
   Tensor result = Tensor::Allocate(t.dtype(), shape, &out);
   for (int64_t o = 0; o < outer; ++o) {
-    std::memcpy(out + o * chunk, t.bytes().data() + (o * dim + index) * chunk, chunk);
+    CopyBytes(out + o * chunk, t.bytes().data() + (o * dim + index) * chunk, chunk);
   }
   return result;
 }
@@ -113,7 +122,13 @@ absl::Status Scan(KernelContext& ctx) {
   const int64_t num_scan = ctx.GetInt("num_scan_inputs", 0);
   const int64_t num_state = static_cast<int64_t>(ctx.input_count()) - num_scan;
   const int64_t num_scan_out = static_cast<int64_t>(body->outputs.size()) - num_state;
-  if (num_scan <= 0 || num_state < 0 || num_scan_out < 0) return ctx.Error("bad scan arity");
+  if (num_scan <= 0 || num_state < 0 || num_scan_out < 0 ||
+      static_cast<int64_t>(body->inputs.size()) != num_state + num_scan) {
+    return ctx.Error("the body's inputs and outputs do not match the scan's states and inputs");
+  }
+  for (int64_t i = 0; i < static_cast<int64_t>(ctx.input_count()); ++i) {
+    RETURN_IF_ERROR(ctx.RequireInput(i).status());
+  }
   auto list = [&](const char* name, int64_t n) {
     std::vector<int64_t> v = ctx.GetInts(name);
     v.resize(static_cast<size_t>(n), 0);
@@ -129,6 +144,7 @@ absl::Status Scan(KernelContext& ctx) {
   int64_t steps = -1;
   for (int64_t i = 0; i < num_scan; ++i) {
     const Tensor& t = ctx.input(num_state + i);
+    if (!StorageBytes(t.dtype(), 0).ok()) return ctx.Unsupported("scan inputs of this type");
     ASSIGN_OR_RETURN(axes[i], NormalizeAxis(in_axes[i], static_cast<int64_t>(t.dims().size())));
     const int64_t len = t.dims()[axes[i]];
     if (steps >= 0 && len != steps) return ctx.Error("scan inputs differ in length");

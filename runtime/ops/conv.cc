@@ -77,6 +77,12 @@ absl::StatusOr<ConvShape> ResolveConv(const KernelContext& ctx, const std::vecto
   }
   ASSIGN_OR_RETURN(c.window, ResolveWindow(ctx, std::vector<int64_t>(xd.begin() + 2, xd.end()),
                                            std::vector<int64_t>(wd.begin() + 2, wd.end())));
+  // The im2col gather table holds kernel x output offsets.
+  if (static_cast<double>(Product(c.window.kernel)) *
+          static_cast<double>(Product(c.window.output)) >
+      1e8) {
+    return ctx.Error("kernel size times output size exceeds the limit of 1e8");
+  }
   c.output = {c.batch, c.maps};
   c.output.insert(c.output.end(), c.window.output.begin(), c.window.output.end());
   return c;

@@ -38,11 +38,23 @@ Tensor Broadcast(KernelContext& ctx, const Tensor& a, const Tensor& b,
   return result;
 }
 
+enum class Arith { kAdd, kSub, kMul, kDiv, kMin, kMax };
+
+// Integer +, -, * wrap around like two's complement hardware (as other
+// runtimes behave) instead of overflowing, which C++ leaves undefined.
+template <typename T>
+T Wrap(Arith op, T a, T b);
+
 template <typename T>
 T IntegerPow(T base, T exp) {
-  if (exp < 0) return base == 1 ? 1 : 0;
+  if (exp < 0) return base == 1 ? 1 : (base == -1 ? (exp % 2 ? -1 : 1) : 0);
   T r = 1;
-  while (exp-- > 0) r *= base;
+  // Square-and-multiply: at most 64 steps whatever the exponent.
+  while (exp > 0) {
+    if (exp & 1) r = Wrap(Arith::kMul, r, base);
+    base = Wrap(Arith::kMul, base, base);
+    exp >>= 1;
+  }
   return r;
 }
 
@@ -61,10 +73,22 @@ T FloorMod(T a, T b) {
   }
 }
 
-enum class Arith { kAdd, kSub, kMul, kDiv, kMin, kMax };
+template <typename T>
+T Wrap(Arith op, T a, T b) {
+  using U = std::make_unsigned_t<T>;
+  const U x = static_cast<U>(a), y = static_cast<U>(b);
+  const U r = op == Arith::kAdd   ? static_cast<U>(x + y)
+              : op == Arith::kSub ? static_cast<U>(x - y)
+                                  : static_cast<U>(x * y);
+  return static_cast<T>(r);
+}
 
 template <typename T>
 T ApplyArith(Arith op, T a, T b) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (op == Arith::kAdd || op == Arith::kSub || op == Arith::kMul) return Wrap(op, a, b);
+    if (op == Arith::kDiv && std::is_signed_v<T> && b == -1) return Wrap(Arith::kSub, T{0}, a);
+  }
   switch (op) {
     case Arith::kAdd:
       return static_cast<T>(a + b);

@@ -40,7 +40,7 @@ absl::Status Gather(KernelContext& ctx) {
   const int64_t row = inner * elem;
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t j = 0; j < n; ++j) {
-      std::memcpy(out + (o * n + j) * row, in + (o * dim + indices[j]) * row, row);
+      CopyBytes(out + (o * n + j) * row, in + (o * dim + indices[j]) * row, row);
     }
   }
   ctx.SetOutput(0, std::move(result));
@@ -122,7 +122,7 @@ absl::Status GatherND(KernelContext& ctx) {
           ASSIGN_OR_RETURN(int64_t v, WrapIndex(ctx, ix[d], dd[batch + d]));
           offset += v * strides[batch + d];
         }
-        std::memcpy(out + (b * per_batch + j) * slice, data->data<T>() + offset, slice * sizeof(T));
+        CopyBytes(out + (b * per_batch + j) * slice, data->data<T>() + offset, slice * sizeof(T));
       }
     }
     ctx.SetOutput(0, std::move(result));
@@ -155,7 +155,7 @@ absl::Status ScatterND(KernelContext& ctx) {
     using T = typename decltype(tag)::type;
     T* out = nullptr;
     Tensor result = NewTensor<T>(dd, &out, data->dtype());
-    std::memcpy(out, data->data<T>(), data->bytes().size());
+    CopyBytes(out, data->data<T>(), data->bytes().size());
     for (int64_t j = 0; j < count; ++j) {
       int64_t offset = 0;
       for (int64_t d = 0; d < k; ++d) {
@@ -189,7 +189,7 @@ absl::Status ScatterElements(KernelContext& ctx) {
     using T = typename decltype(tag)::type;
     T* out = nullptr;
     Tensor result = NewTensor<T>(data->dims(), &out, data->dtype());
-    std::memcpy(out, data->data<T>(), data->bytes().size());
+    CopyBytes(out, data->data<T>(), data->bytes().size());
     for (size_t i = 0; i < indices.size(); ++i) {
       ASSIGN_OR_RETURN(int64_t k, WrapIndex(ctx, indices[i], data->dims()[*axis]));
       T& slot = out[base[i] + k * strides[*axis]];

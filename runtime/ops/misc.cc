@@ -80,14 +80,15 @@ absl::Status Compress(KernelContext& ctx) {
   std::vector<int64_t> shape = input.dims();
   shape[axis] = static_cast<int64_t>(keep.size());
   const int64_t outer = Product(input.dims(), 0, axis), inner = Product(input.dims(), axis + 1);
-  const int64_t elem = static_cast<int64_t>(StorageBytes(x->dtype(), 1).value_or(1));
+  const int64_t elem = static_cast<int64_t>(StorageBytes(x->dtype(), 1).value_or(0));
+  if (elem == 0 || Info(x->dtype()).bits < 8) return ctx.Unsupported("this element type");
   uint8_t* out = nullptr;
   Tensor result = Tensor::Allocate(x->dtype(), shape, &out);
   const int64_t n = static_cast<int64_t>(keep.size());
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t j = 0; j < n; ++j) {
-      std::memcpy(out + (o * n + j) * inner * elem,
-                  input.bytes().data() + (o * dim + keep[j]) * inner * elem, inner * elem);
+      CopyBytes(out + (o * n + j) * inner * elem,
+                input.bytes().data() + (o * dim + keep[j]) * inner * elem, inner * elem);
     }
   }
   ctx.SetOutput(0, std::move(result));
@@ -103,7 +104,7 @@ absl::Status Shrink(KernelContext& ctx) {
     Tensor result = NewTensor<T>(x->dims(), &out);
     for (uint64_t i = 0; i < x->element_count(); ++i) {
       const double v = static_cast<double>(x->data<T>()[i]);
-      out[i] = static_cast<T>(v < -lambd ? v + bias : v > lambd ? v - bias : 0.0);
+      out[i] = SaturateCast<T>(v < -lambd ? v + bias : v > lambd ? v - bias : 0.0);
     }
     ctx.SetOutput(0, std::move(result));
     return absl::OkStatus();
@@ -115,8 +116,17 @@ absl::Status ReverseSequence(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* lens_t, ctx.RequireInput(1));
   ASSIGN_OR_RETURN(std::vector<int64_t> lens, ReadInts(*lens_t));
   const int64_t batch_axis = ctx.GetInt("batch_axis", 1), time_axis = ctx.GetInt("time_axis", 0);
+  if (x->dims().size() < 2 || batch_axis < 0 || batch_axis > 1 || time_axis < 0 || time_axis > 1 ||
+      batch_axis == time_axis) {
+    return ctx.Error(
+        "batch_axis and time_axis must be 0 and 1 (in some order) of a rank >= 2 input");
+  }
   const std::vector<int64_t> strides = Strides(x->dims());
-  const int64_t elem = static_cast<int64_t>(StorageBytes(x->dtype(), 1).value_or(1));
+  const int64_t elem = static_cast<int64_t>(StorageBytes(x->dtype(), 1).value_or(0));
+  if (elem == 0 || Info(x->dtype()).bits < 8) return ctx.Unsupported("this element type");
+  if (static_cast<int64_t>(lens.size()) != x->dims()[batch_axis]) {
+    return ctx.Error("sequence_lens must hold one length per batch entry");
+  }
   uint8_t* out = nullptr;
   Tensor result = Tensor::Allocate(x->dtype(), x->dims(), &out);
   for (uint64_t i = 0; i < x->element_count(); ++i) {
@@ -124,7 +134,7 @@ absl::Status ReverseSequence(KernelContext& ctx) {
     const int64_t b = (e / strides[batch_axis]) % x->dims()[batch_axis];
     const int64_t t = (e / strides[time_axis]) % x->dims()[time_axis];
     const int64_t src = t < lens[b] ? e + (lens[b] - 1 - 2 * t) * strides[time_axis] : e;
-    std::memcpy(out + e * elem, x->bytes().data() + src * elem, elem);
+    CopyBytes(out + e * elem, x->bytes().data() + src * elem, elem);
   }
   ctx.SetOutput(0, std::move(result));
   return absl::OkStatus();

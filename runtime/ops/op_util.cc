@@ -7,7 +7,7 @@ namespace pare::runtime {
 absl::StatusOr<std::vector<int64_t>> ReadInts(const Tensor& t) {
   std::vector<int64_t> out(t.element_count());
   if (t.dtype() == DataType::kInt64) {
-    if (!out.empty()) std::memcpy(out.data(), t.bytes().data(), out.size() * 8);
+    if (!out.empty()) CopyBytes(out.data(), t.bytes().data(), out.size() * 8);
   } else if (t.dtype() == DataType::kInt32) {
     for (size_t i = 0; i < out.size(); ++i) out[i] = t.data<int32_t>()[i];
   } else {

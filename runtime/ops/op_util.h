@@ -4,7 +4,10 @@
 #define PARE_RUNTIME_OPS_OP_UTIL_H_
 
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
+#include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -83,6 +86,31 @@ absl::Status VisitBytes(DataType type, Fn&& fn) {
       return absl::UnimplementedError(
           absl::StrCat("element type ", DataTypeName(type), " is not supported here"));
   }
+}
+
+// double to T: integers truncate toward zero and saturate, NaN becomes 0
+// (a plain cast of an out-of-range value is undefined behaviour); bool is
+// "not zero"; floats convert normally.
+template <typename T>
+T SaturateCast(double v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v != 0;
+  } else if constexpr (std::is_integral_v<T>) {
+    if (v != v) return 0;
+    if (v <= static_cast<double>(std::numeric_limits<T>::lowest()))
+      return std::numeric_limits<T>::lowest();
+    if (v >= static_cast<double>(std::numeric_limits<T>::max()))
+      return std::numeric_limits<T>::max();
+    return static_cast<T>(v);
+  } else {
+    return static_cast<T>(v);
+  }
+}
+
+// memcpy that accepts empty ranges (whose pointers may be null): passing
+// null to memcpy is undefined even for zero bytes.
+inline void CopyBytes(void* dst, const void* src, size_t n) {
+  if (n > 0) std::memcpy(dst, src, n);
 }
 
 // A new tensor of `dtype` (default: T's own) with uninitialized data.

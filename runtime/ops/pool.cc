@@ -73,12 +73,26 @@ KernelFn Pool(PoolKind kind, bool global) {
            std::vector<int64_t>(spatial.size(), 1)};
     } else {
       ASSIGN_OR_RETURN(w, ResolveWindow(ctx, spatial, {}, ctx.GetInt("ceil_mode", 0) != 0));
+      for (size_t d = 0; d < w.rank(); ++d) {
+        if (w.pad_begin[d] >= w.kernel[d] || w.pad_end[d] >= w.kernel[d]) {
+          return ctx.Error("pads must be smaller than the kernel");
+        }
+      }
     }
     const bool include_pad = ctx.GetInt("count_include_pad", 0) != 0;
     const int64_t p = ctx.GetInt("p", 2);
     const int64_t planes = xd[0] * xd[1], isize = Product(spatial), osize = Product(w.output);
     std::vector<int64_t> shape = {xd[0], xd[1]};
     shape.insert(shape.end(), w.output.begin(), w.output.end());
+    RETURN_IF_ERROR(ctx.CheckOutputSize(x->dtype(), shape));
+    // The window table holds every (output, cell) pair of one plane; real
+    // models stay orders of magnitude below this, malformed ones could ask
+    // for terabytes.
+    const double cells =
+        static_cast<double>(Product(w.output)) * static_cast<double>(Product(w.kernel));
+    if (cells > 1e8 || cells * static_cast<double>(xd[0] * xd[1]) > 1e10) {
+      return ctx.Error("pooling windows times outputs exceed the work limit");
+    }
     const bool want_indices =
         kind == PoolKind::kMax && ctx.output_count() > 1 && !ctx.node().outputs[1].empty();
     const bool column_major = ctx.GetInt("storage_order", 0) != 0;

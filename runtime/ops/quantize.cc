@@ -44,7 +44,8 @@ absl::Status QuantizeLinear(KernelContext& ctx) {
   for (size_t e = 0; e < values.size(); ++e) {
     const float s = scales[layout.ScaleIndex(e)];
     const int32_t z = ZeroPointAt(zp, layout, e);
-    q[e] = Saturate(RoundEven(values[e] / s) + static_cast<float>(z), range->first, range->second, z);
+    q[e] =
+        Saturate(RoundEven(values[e] / s) + static_cast<float>(z), range->first, range->second, z);
   }
   ctx.SetOutput(0, WriteQuantized(out_type, x->dims(), q));
   return absl::OkStatus();
@@ -98,9 +99,8 @@ absl::Status DynamicQuantizeLinear(KernelContext& ctx) {
                        : static_cast<float>(Saturate(RoundEven(-lo / scale), 0, 255, 0));
   std::vector<int32_t> q(v.size());
   for (size_t i = 0; i < v.size(); ++i) {
-    q[i] = scale == 0
-               ? static_cast<int32_t>(zp)
-               : Saturate(RoundEven(v[i] / scale) + zp, 0, 255, static_cast<int32_t>(zp));
+    q[i] = scale == 0 ? static_cast<int32_t>(zp)
+                      : Saturate(RoundEven(v[i] / scale) + zp, 0, 255, static_cast<int32_t>(zp));
   }
   ctx.SetOutput(0, WriteQuantized(DataType::kUint8, x->dims(), q));
   ctx.SetOutput(1, Tensor::FromVector<float>("", {}, {scale}));
@@ -153,8 +153,7 @@ absl::Status MatMulInteger(KernelContext& ctx) {
 // with one scale per tensor or per channel (`channels` runs of `channel_len`).
 absl::StatusOr<Tensor> Requantize(const KernelContext& ctx, const std::vector<int32_t>& acc,
                                   const std::vector<float>& scale, int64_t channel_len,
-                                  int64_t channels, const Tensor& y_zp,
-                                  std::vector<int64_t> dims) {
+                                  int64_t channels, const Tensor& y_zp, std::vector<int64_t> dims) {
   ASSIGN_OR_RETURN(std::vector<int32_t> zps, ReadQuantized(y_zp));
   auto range = QuantRange(y_zp.dtype());
   if (!range.ok()) return ctx.Unsupported(std::string(range.status().message()));

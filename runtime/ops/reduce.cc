@@ -20,13 +20,13 @@ template <typename T>
 T Finish(Reduction kind, double acc, int64_t n) {
   switch (kind) {
     case Reduction::kMean:
-      return static_cast<T>(acc / static_cast<double>(n));
+      return SaturateCast<T>(acc / static_cast<double>(n));
     case Reduction::kL2:
-      return static_cast<T>(std::sqrt(acc));
+      return SaturateCast<T>(std::sqrt(acc));
     case Reduction::kLogSum:
-      return static_cast<T>(std::log(acc));
+      return SaturateCast<T>(std::log(acc));
     default:
-      return static_cast<T>(acc);
+      return SaturateCast<T>(acc);
   }
 }
 
@@ -113,7 +113,7 @@ KernelFn Reduce(Reduction kind) {
       T* out = nullptr;
       Tensor result = NewTensor<T>(shape, &out);
       for (int64_t o = 0; o < out_count; ++o) {
-        out[o] = kind == Reduction::kLogSumExp ? static_cast<T>(std::log(acc[o]) + max_for_lse[o])
+        out[o] = kind == Reduction::kLogSumExp ? SaturateCast<T>(std::log(acc[o]) + max_for_lse[o])
                                                : Finish<T>(kind, acc[o], n);
       }
       ctx.SetOutput(0, std::move(result));

@@ -127,7 +127,7 @@ std::vector<T> ResizeAxis(const std::vector<T>& in, const std::vector<int64_t>& 
           acc += taps.weight[j * taps.per_output + t] *
                  static_cast<double>(in[(o * in_len + src) * inner + i]);
         }
-        dst[i] = nearest ? in[(o * in_len + taps.index[j]) * inner + i] : static_cast<T>(acc);
+        dst[i] = nearest ? in[(o * in_len + taps.index[j]) * inner + i] : SaturateCast<T>(acc);
       }
     }
   }

@@ -197,7 +197,8 @@ KernelFn Recurrent(Cell cell) {
     ASSIGN_OR_RETURN(RnnSpec s, Resolve(ctx, cell, *x_in));
     const bool reverse_only = ctx.GetString("direction", "forward") == "reverse";
     const int64_t G = Gates(cell), H = s.hidden, B = s.batch;
-    if (w->dims() != std::vector<int64_t>{s.dirs, G * H, s.input} || w->dtype() != DataType::kFloat32) {
+    if (w->dims() != std::vector<int64_t>{s.dirs, G * H, s.input} ||
+        w->dtype() != DataType::kFloat32) {
       return ctx.Error("W has the wrong shape");
     }
     if (!Holds<float>(*r, s.dirs * G * H * H))

@@ -227,7 +227,8 @@ absl::Status Concat(KernelContext& ctx) {
   const int64_t outer = Product(shape, 0, *axis);
   const int64_t inner = Product(shape, *axis + 1);
   const size_t elem = StorageBytes(first->dtype(), 1).value_or(0);
-  if (elem == 0) return ctx.Unsupported("type cannot be concatenated");
+  if (elem == 0 || Info(first->dtype()).bits < 8)
+    return ctx.Unsupported("type cannot be concatenated");
   uint8_t* out = nullptr;
   Tensor result = Tensor::Allocate(first->dtype(), shape, &out);
   const int64_t row = shape[*axis] * inner * static_cast<int64_t>(elem);
@@ -236,7 +237,7 @@ absl::Status Concat(KernelContext& ctx) {
     const Tensor& t = ctx.input(i);
     const int64_t chunk = t.dims()[*axis] * inner * static_cast<int64_t>(elem);
     for (int64_t o = 0; o < outer; ++o) {
-      std::memcpy(out + o * row + offset, t.bytes().data() + o * chunk, chunk);
+      CopyBytes(out + o * row + offset, t.bytes().data() + o * chunk, chunk);
     }
     offset += chunk;
   }
@@ -269,6 +270,7 @@ absl::Status Split(KernelContext& ctx) {
   const int64_t outer = Product(x->dims(), 0, *axis);
   const int64_t inner = Product(x->dims(), *axis + 1);
   const int64_t elem = static_cast<int64_t>(StorageBytes(x->dtype(), 1).value_or(0));
+  if (elem == 0 || Info(x->dtype()).bits < 8) return ctx.Unsupported("this element type");
   int64_t offset = 0;
   for (int64_t p = 0; p < parts; ++p) {
     std::vector<int64_t> shape = x->dims();
@@ -277,7 +279,7 @@ absl::Status Split(KernelContext& ctx) {
     Tensor part = Tensor::Allocate(x->dtype(), shape, &out);
     const int64_t chunk = sizes[p] * inner * elem;
     for (int64_t o = 0; o < outer; ++o) {
-      std::memcpy(out + o * chunk, x->bytes().data() + o * dim * inner * elem + offset, chunk);
+      CopyBytes(out + o * chunk, x->bytes().data() + o * dim * inner * elem + offset, chunk);
     }
     offset += chunk;
     ctx.SetOutput(p, std::move(part));

@@ -29,24 +29,6 @@ absl::StatusOr<std::vector<double>> AsDoubles(const Tensor& t) {
   return out;
 }
 
-template <typename T>
-T FromDouble(double v) {
-  if constexpr (std::is_same_v<T, bool>) {
-    return v != 0;
-  } else if constexpr (std::is_integral_v<T>) {
-    if (std::isnan(v)) return 0;
-    // Truncate toward zero, saturating out-of-range values (converting
-    // those directly would be undefined behaviour).
-    const double lo = static_cast<double>(std::numeric_limits<T>::lowest());
-    const double hi = static_cast<double>(std::numeric_limits<T>::max());
-    if (v <= lo) return std::numeric_limits<T>::lowest();
-    if (v >= hi) return std::numeric_limits<T>::max();
-    return static_cast<T>(static_cast<int64_t>(v));
-  } else {
-    return static_cast<T>(v);
-  }
-}
-
 absl::StatusOr<Tensor> CastTo(const Tensor& x, DataType to) {
   if (x.dtype() == to) return x.WithDims(x.dims());
   // Integer-to-integer casts keep exact 64-bit values; others go via double.
@@ -82,7 +64,7 @@ absl::StatusOr<Tensor> CastTo(const Tensor& x, DataType to) {
     using T = typename decltype(tag)::type;
     T* data = nullptr;
     out = NewTensor<T>(x.dims(), &data, to);
-    for (size_t i = 0; i < values.size(); ++i) data[i] = FromDouble<T>(values[i]);
+    for (size_t i = 0; i < values.size(); ++i) data[i] = SaturateCast<T>(values[i]);
     return absl::OkStatus();
   }));
   return out;
@@ -153,10 +135,13 @@ absl::Status ConstantOfShape(KernelContext& ctx) {
   const Tensor fill = value && !value->tensors.empty() ? value->tensors[0]
                                                        : Tensor::FromVector<float>("", {1}, {0.0f});
   const size_t elem = fill.bytes().size();
+  if (fill.element_count() != 1 || !StorageBytes(fill.dtype(), 1).ok() ||
+      Info(fill.dtype()).bits < 8) {
+    return ctx.Error("value must be one element of a fixed-size type");
+  }
   uint8_t* out = nullptr;
   Tensor result = Tensor::Allocate(fill.dtype(), shape, &out);
-  for (int64_t i = 0; i < Product(shape); ++i)
-    std::memcpy(out + i * elem, fill.bytes().data(), elem);
+  for (int64_t i = 0; i < Product(shape); ++i) CopyBytes(out + i * elem, fill.bytes().data(), elem);
   ctx.SetOutput(0, std::move(result));
   return absl::OkStatus();
 }

@@ -171,11 +171,11 @@ KernelFn SoftmaxFamily(SoftmaxKind kind) {
     ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
     const int64_t rank = static_cast<int64_t>(x->dims().size());
     const bool legacy = ctx.opset() < 13;
-    auto axis = NormalizeAxis(ctx.GetInt("axis", legacy ? 1 : -1), std::max<int64_t>(rank, 1));
-    if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
-    const int64_t outer = Product(x->dims(), 0, *axis);
-    const int64_t n = legacy ? Product(x->dims(), *axis) : (rank ? x->dims()[*axis] : 1);
-    const int64_t inner = legacy ? 1 : Product(x->dims(), *axis + 1);
+    ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(ctx.GetInt("axis", legacy ? 1 : -1),
+                                                       std::max<int64_t>(rank, 1)));
+    const int64_t outer = Product(x->dims(), 0, axis);
+    const int64_t n = legacy ? Product(x->dims(), axis) : (rank ? x->dims()[axis] : 1);
+    const int64_t inner = legacy ? 1 : Product(x->dims(), axis + 1);
     return VisitFloat(x->dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       T* out = nullptr;

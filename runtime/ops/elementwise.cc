@@ -47,7 +47,9 @@ T Wrap(Arith op, T a, T b);
 
 template <typename T>
 T IntegerPow(T base, T exp) {
-  if (exp < 0) return base == 1 ? 1 : (base == -1 ? (exp % 2 ? -1 : 1) : 0);
+  if constexpr (std::is_signed_v<T>) {
+    if (exp < 0) return base == 1 ? 1 : (base == -1 ? (exp % 2 ? -1 : 1) : 0);
+  }
   T r = 1;
   // Square-and-multiply: at most 64 steps whatever the exponent.
   while (exp > 0) {
@@ -87,7 +89,10 @@ template <typename T>
 T ApplyArith(Arith op, T a, T b) {
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
     if (op == Arith::kAdd || op == Arith::kSub || op == Arith::kMul) return Wrap(op, a, b);
-    if (op == Arith::kDiv && std::is_signed_v<T> && b == -1) return Wrap(Arith::kSub, T{0}, a);
+    if constexpr (std::is_signed_v<T>) {
+      // INT_MIN / -1 overflows; dividing by -1 is negation, which wraps.
+      if (op == Arith::kDiv && b == -1) return Wrap(Arith::kSub, T{0}, a);
+    }
   }
   switch (op) {
     case Arith::kAdd:

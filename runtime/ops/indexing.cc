@@ -17,15 +17,14 @@ absl::Status Gather(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* data, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* idx, ctx.RequireInput(1));
   const int64_t rank = static_cast<int64_t>(data->dims().size());
-  auto axis = NormalizeAxis(ctx.GetInt("axis", 0), rank);
-  if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
+  ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(ctx.GetInt("axis", 0), rank));
   ASSIGN_OR_RETURN(std::vector<int64_t> indices, ReadInts(*idx));
-  std::vector<int64_t> shape(data->dims().begin(), data->dims().begin() + *axis);
+  std::vector<int64_t> shape(data->dims().begin(), data->dims().begin() + axis);
   shape.insert(shape.end(), idx->dims().begin(), idx->dims().end());
-  shape.insert(shape.end(), data->dims().begin() + *axis + 1, data->dims().end());
-  const int64_t outer = Product(data->dims(), 0, *axis);
-  const int64_t dim = data->dims()[*axis];
-  const int64_t inner = Product(data->dims(), *axis + 1);
+  shape.insert(shape.end(), data->dims().begin() + axis + 1, data->dims().end());
+  const int64_t outer = Product(data->dims(), 0, axis);
+  const int64_t dim = data->dims()[axis];
+  const int64_t inner = Product(data->dims(), axis + 1);
   for (int64_t& i : indices) {
     ASSIGN_OR_RETURN(i, WrapIndex(ctx, i, dim));
   }
@@ -69,18 +68,17 @@ absl::Status GatherElements(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* data, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* idx, ctx.RequireInput(1));
   const int64_t rank = static_cast<int64_t>(data->dims().size());
-  auto axis = NormalizeAxis(ctx.GetInt("axis", 0), rank);
-  if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
+  ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(ctx.GetInt("axis", 0), rank));
   ASSIGN_OR_RETURN(std::vector<int64_t> indices, ReadInts(*idx));
   const std::vector<int64_t> strides = Strides(data->dims());
-  ASSIGN_OR_RETURN(std::vector<int64_t> base, AxisBaseOffsets(ctx, *data, *idx, *axis));
+  ASSIGN_OR_RETURN(std::vector<int64_t> base, AxisBaseOffsets(ctx, *data, *idx, axis));
   return VisitBytes(data->dtype(), [&](auto tag) -> absl::Status {
     using T = typename decltype(tag)::type;
     T* out = nullptr;
     Tensor result = NewTensor<T>(idx->dims(), &out, data->dtype());
     for (size_t i = 0; i < indices.size(); ++i) {
-      ASSIGN_OR_RETURN(int64_t k, WrapIndex(ctx, indices[i], data->dims()[*axis]));
-      out[i] = data->data<T>()[base[i] + k * strides[*axis]];
+      ASSIGN_OR_RETURN(int64_t k, WrapIndex(ctx, indices[i], data->dims()[axis]));
+      out[i] = data->data<T>()[base[i] + k * strides[axis]];
     }
     ctx.SetOutput(0, std::move(result));
     return absl::OkStatus();
@@ -176,12 +174,11 @@ absl::Status ScatterElements(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* idx, ctx.RequireInput(1));
   ASSIGN_OR_RETURN(const Tensor* upd, ctx.RequireInput(2));
   const int64_t rank = static_cast<int64_t>(data->dims().size());
-  auto axis = NormalizeAxis(ctx.GetInt("axis", 0), rank);
-  if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
+  ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(ctx.GetInt("axis", 0), rank));
   ASSIGN_OR_RETURN(std::vector<int64_t> indices, ReadInts(*idx));
   const std::string mode = ctx.GetString("reduction", "none");
   const std::vector<int64_t> strides = Strides(data->dims());
-  ASSIGN_OR_RETURN(std::vector<int64_t> base, AxisBaseOffsets(ctx, *data, *idx, *axis));
+  ASSIGN_OR_RETURN(std::vector<int64_t> base, AxisBaseOffsets(ctx, *data, *idx, axis));
   if (upd->dims() != idx->dims() || upd->dtype() != data->dtype()) {
     return ctx.Error("updates must match indices in shape and data in type");
   }
@@ -191,8 +188,8 @@ absl::Status ScatterElements(KernelContext& ctx) {
     Tensor result = NewTensor<T>(data->dims(), &out, data->dtype());
     CopyBytes(out, data->data<T>(), data->bytes().size());
     for (size_t i = 0; i < indices.size(); ++i) {
-      ASSIGN_OR_RETURN(int64_t k, WrapIndex(ctx, indices[i], data->dims()[*axis]));
-      T& slot = out[base[i] + k * strides[*axis]];
+      ASSIGN_OR_RETURN(int64_t k, WrapIndex(ctx, indices[i], data->dims()[axis]));
+      T& slot = out[base[i] + k * strides[axis]];
       slot = Reduce(mode, slot, upd->data<T>()[i]);
     }
     ctx.SetOutput(0, std::move(result));
@@ -228,9 +225,8 @@ absl::Status Slice(KernelContext& ctx) {
   }
   std::vector<int64_t> begin(rank, 0), step(rank, 1), shape = x->dims();
   for (size_t i = 0; i < starts.size(); ++i) {
-    auto axis = NormalizeAxis(axes[i], rank);
-    if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
-    const int64_t dim = x->dims()[*axis];
+    ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(axes[i], rank));
+    const int64_t dim = x->dims()[axis];
     const int64_t s = steps[i];
     if (s == 0) return ctx.Error("step cannot be 0");
     int64_t b = starts[i] < 0 ? starts[i] + dim : starts[i];
@@ -238,14 +234,14 @@ absl::Status Slice(KernelContext& ctx) {
     if (s > 0) {
       b = std::clamp<int64_t>(b, 0, dim);
       e = std::clamp<int64_t>(e, 0, dim);
-      shape[*axis] = e > b ? (e - b + s - 1) / s : 0;
+      shape[axis] = e > b ? (e - b + s - 1) / s : 0;
     } else {
       b = std::clamp<int64_t>(b, 0, dim - 1);
       e = std::clamp<int64_t>(e, -1, dim - 1);
-      shape[*axis] = b > e ? (b - e - s - 1) / -s : 0;
+      shape[axis] = b > e ? (b - e - s - 1) / -s : 0;
     }
-    begin[*axis] = b;
-    step[*axis] = s;
+    begin[axis] = b;
+    step[axis] = s;
   }
   const std::vector<int64_t> strides = Strides(x->dims());
   int64_t offset = 0;
@@ -283,10 +279,9 @@ absl::Status Pad(KernelContext& ctx) {
   if (pads.size() != 2 * axes.size()) return ctx.Error("pads must have two entries per axis");
   std::vector<int64_t> before(rank, 0), after(rank, 0);
   for (size_t i = 0; i < axes.size(); ++i) {
-    auto axis = NormalizeAxis(axes[i], rank);
-    if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
-    before[*axis] = pads[i];
-    after[*axis] = pads[i + axes.size()];
+    ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(axes[i], rank));
+    before[axis] = pads[i];
+    after[axis] = pads[i + axes.size()];
   }
   const std::string mode = ctx.GetString("mode", "constant");
   std::vector<int64_t> shape(rank);

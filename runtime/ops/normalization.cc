@@ -99,12 +99,11 @@ absl::Status LayerNorm(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* scale, ctx.RequireInput(1));
   RETURN_IF_ERROR(RequireSameType(ctx, {0, 1, 2}));
   const int64_t rank = static_cast<int64_t>(x->dims().size());
-  auto axis = NormalizeAxis(ctx.GetInt("axis", -1), rank);
-  if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
-  const int64_t rows = Product(x->dims(), 0, *axis), cols = Product(x->dims(), *axis);
-  std::vector<int64_t> stat_shape(x->dims().begin(), x->dims().begin() + *axis);
+  ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(ctx.GetInt("axis", -1), rank));
+  const int64_t rows = Product(x->dims(), 0, axis), cols = Product(x->dims(), axis);
+  std::vector<int64_t> stat_shape(x->dims().begin(), x->dims().begin() + axis);
   stat_shape.resize(rank, 1);
-  const std::vector<int64_t> norm_shape(x->dims().begin() + *axis, x->dims().end());
+  const std::vector<int64_t> norm_shape(x->dims().begin() + axis, x->dims().end());
   return VisitFloat(x->dtype(), [&](auto tag) -> absl::Status {
     using T = typename decltype(tag)::type;
     T *out = nullptr, *means = nullptr, *inv = nullptr;

@@ -97,14 +97,13 @@ absl::StatusOr<QuantLayout> ResolveQuantLayout(const KernelContext& ctx,
   if (scale_count == 1 && block == 0) return layout;
   layout.per_tensor = false;
   const int64_t rank = static_cast<int64_t>(x.size());
-  auto axis = NormalizeAxis(ctx.GetInt("axis", 1), rank);
-  if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
-  layout.dim = x[*axis];
-  layout.inner = Product(x, *axis + 1);
+  ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(ctx.GetInt("axis", 1), rank));
+  layout.dim = x[axis];
+  layout.inner = Product(x, axis + 1);
   if (block > 0) {
     layout.block = block;
     layout.scale_dim = (layout.dim + block - 1) / block;
-    if (scale.size() != x.size() || scale[*axis] != layout.scale_dim) {
+    if (scale.size() != x.size() || scale[axis] != layout.scale_dim) {
       return ctx.Error(absl::StrCat("blocked scale shape [", absl::StrJoin(scale, ","),
                                     "] does not match input [", absl::StrJoin(x, ","),
                                     "] with block_size ", block));
@@ -112,7 +111,7 @@ absl::StatusOr<QuantLayout> ResolveQuantLayout(const KernelContext& ctx,
     return layout;
   }
   if (scale.size() != 1 || scale[0] != layout.dim) {
-    return ctx.Error(absl::StrCat("per-axis scale has ", scale_count, " values but axis ", *axis,
+    return ctx.Error(absl::StrCat("per-axis scale has ", scale_count, " values but axis ", axis,
                                   " has ", layout.dim));
   }
   layout.scale_dim = layout.dim;

@@ -47,9 +47,8 @@ KernelFn Reduce(Reduction kind) {
     }
     std::vector<bool> reduced(rank, axes.empty());
     for (int64_t a : axes) {
-      auto axis = NormalizeAxis(a, rank);
-      if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
-      reduced[*axis] = true;
+      ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(a, rank));
+      reduced[axis] = true;
     }
     std::vector<int64_t> shape, kept_shape, out_strides(rank, 0);
     const std::vector<int64_t> dims = x->dims();
@@ -126,18 +125,17 @@ KernelFn ArgExtreme(bool is_max) {
   return [is_max](KernelContext& ctx) -> absl::Status {
     ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
     const int64_t rank = static_cast<int64_t>(x->dims().size());
-    auto axis = NormalizeAxis(ctx.GetInt("axis", 0), rank);
-    if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
+    ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(ctx.GetInt("axis", 0), rank));
     const bool keep = ctx.GetInt("keepdims", 1) != 0;
     const bool last = ctx.GetInt("select_last_index", 0) != 0;
-    const int64_t outer = Product(x->dims(), 0, *axis), dim = x->dims()[*axis],
-                  inner = Product(x->dims(), *axis + 1);
+    const int64_t outer = Product(x->dims(), 0, axis), dim = x->dims()[axis],
+                  inner = Product(x->dims(), axis + 1);
     if (dim == 0) return ctx.Error("cannot take the index of an extreme over an empty axis");
     std::vector<int64_t> shape = x->dims();
     if (keep) {
-      shape[*axis] = 1;
+      shape[axis] = 1;
     } else {
-      shape.erase(shape.begin() + *axis);
+      shape.erase(shape.begin() + axis);
     }
     return VisitNumeric(x->dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
@@ -171,14 +169,13 @@ absl::Status TopK(KernelContext& ctx) {
     k = kv[0];
   }
   const int64_t rank = static_cast<int64_t>(x->dims().size());
-  auto axis = NormalizeAxis(ctx.GetInt("axis", -1), rank);
-  if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
-  const int64_t dim = x->dims()[*axis];
+  ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(ctx.GetInt("axis", -1), rank));
+  const int64_t dim = x->dims()[axis];
   if (k < 0 || k > dim) return ctx.Error(absl::StrCat("K=", k, " is out of range for ", dim));
   const bool largest = ctx.GetInt("largest", 1) != 0;
-  const int64_t outer = Product(x->dims(), 0, *axis), inner = Product(x->dims(), *axis + 1);
+  const int64_t outer = Product(x->dims(), 0, axis), inner = Product(x->dims(), axis + 1);
   std::vector<int64_t> shape = x->dims();
-  shape[*axis] = k;
+  shape[axis] = k;
   return VisitNumeric(x->dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* values = nullptr;
@@ -211,11 +208,11 @@ absl::Status CumSum(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* a, ctx.RequireInput(1));
   ASSIGN_OR_RETURN(std::vector<int64_t> av, ReadInts(*a));
   if (av.size() != 1) return ctx.Error("axis must hold one value");
-  auto axis = NormalizeAxis(av[0], static_cast<int64_t>(x->dims().size()));
-  if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
+  ASSIGN_OR_RETURN(const int64_t axis,
+                   NormalizeAxis(av[0], static_cast<int64_t>(x->dims().size())));
   const bool exclusive = ctx.GetInt("exclusive", 0) != 0, reverse = ctx.GetInt("reverse", 0) != 0;
-  const int64_t outer = Product(x->dims(), 0, *axis), dim = x->dims()[*axis],
-                inner = Product(x->dims(), *axis + 1);
+  const int64_t outer = Product(x->dims(), 0, axis), dim = x->dims()[axis],
+                inner = Product(x->dims(), axis + 1);
   return VisitNumeric(x->dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* out = nullptr;

@@ -90,10 +90,9 @@ absl::Status Squeeze(KernelContext& ctx) {
   const int64_t rank = static_cast<int64_t>(x->dims().size());
   std::vector<bool> drop(rank, false);
   for (int64_t a : axes) {
-    auto axis = NormalizeAxis(a, rank);
-    if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
-    if (x->dims()[*axis] != 1) return ctx.Error("cannot squeeze a dimension that is not 1");
-    drop[*axis] = true;
+    ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(a, rank));
+    if (x->dims()[axis] != 1) return ctx.Error("cannot squeeze a dimension that is not 1");
+    drop[axis] = true;
   }
   std::vector<int64_t> shape;
   for (int64_t i = 0; i < rank; ++i) {
@@ -110,10 +109,9 @@ absl::Status Unsqueeze(KernelContext& ctx) {
   const int64_t rank = static_cast<int64_t>(x->dims().size() + axes.size());
   std::vector<bool> added(rank, false);
   for (int64_t a : axes) {
-    auto axis = NormalizeAxis(a, rank);
-    if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
-    if (added[*axis]) return ctx.Error("repeated axis");
-    added[*axis] = true;
+    ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(a, rank));
+    if (added[axis]) return ctx.Error("repeated axis");
+    added[axis] = true;
   }
   std::vector<int64_t> shape;
   size_t next = 0;
@@ -208,34 +206,33 @@ absl::Status Tile(KernelContext& ctx) {
 absl::Status Concat(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* first, ctx.RequireInput(0));
   const int64_t rank = static_cast<int64_t>(first->dims().size());
-  auto axis = NormalizeAxis(ctx.GetInt("axis", 0), rank);
-  if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
+  ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(ctx.GetInt("axis", 0), rank));
   std::vector<int64_t> shape = first->dims();
-  shape[*axis] = 0;
+  shape[axis] = 0;
   for (size_t i = 0; i < ctx.input_count(); ++i) {
     ASSIGN_OR_RETURN(const Tensor* t, ctx.RequireInput(i));
     if (t->dtype() != first->dtype() || static_cast<int64_t>(t->dims().size()) != rank) {
       return ctx.Error(absl::StrCat("input ", i, " differs in type or rank"));
     }
     for (int64_t d = 0; d < rank; ++d) {
-      if (d != *axis && t->dims()[d] != first->dims()[d]) {
+      if (d != axis && t->dims()[d] != first->dims()[d]) {
         return ctx.Error(absl::StrCat("input ", i, " differs in dimension ", d));
       }
     }
-    shape[*axis] += t->dims()[*axis];
+    shape[axis] += t->dims()[axis];
   }
-  const int64_t outer = Product(shape, 0, *axis);
-  const int64_t inner = Product(shape, *axis + 1);
+  const int64_t outer = Product(shape, 0, axis);
+  const int64_t inner = Product(shape, axis + 1);
   const size_t elem = StorageBytes(first->dtype(), 1).value_or(0);
   if (elem == 0 || Info(first->dtype()).bits < 8)
     return ctx.Unsupported("type cannot be concatenated");
   uint8_t* out = nullptr;
   Tensor result = Tensor::Allocate(first->dtype(), shape, &out);
-  const int64_t row = shape[*axis] * inner * static_cast<int64_t>(elem);
+  const int64_t row = shape[axis] * inner * static_cast<int64_t>(elem);
   int64_t offset = 0;
   for (size_t i = 0; i < ctx.input_count(); ++i) {
     const Tensor& t = ctx.input(i);
-    const int64_t chunk = t.dims()[*axis] * inner * static_cast<int64_t>(elem);
+    const int64_t chunk = t.dims()[axis] * inner * static_cast<int64_t>(elem);
     for (int64_t o = 0; o < outer; ++o) {
       CopyBytes(out + o * row + offset, t.bytes().data() + o * chunk, chunk);
     }
@@ -248,9 +245,8 @@ absl::Status Concat(KernelContext& ctx) {
 absl::Status Split(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
   const int64_t rank = static_cast<int64_t>(x->dims().size());
-  auto axis = NormalizeAxis(ctx.GetInt("axis", 0), rank);
-  if (!axis.ok()) return ctx.Error(std::string(axis.status().message()));
-  const int64_t dim = x->dims()[*axis];
+  ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(ctx.GetInt("axis", 0), rank));
+  const int64_t dim = x->dims()[axis];
   const int64_t parts = static_cast<int64_t>(ctx.output_count());
   std::vector<int64_t> sizes = ctx.opset() < 13 ? ctx.GetInts("split") : std::vector<int64_t>{};
   if (ctx.opset() >= 13 && ctx.HasInput(1)) {
@@ -267,14 +263,14 @@ absl::Status Split(KernelContext& ctx) {
   int64_t total = 0;
   for (int64_t s : sizes) total += s;
   if (total != dim) return ctx.Error("split sizes do not add up to the dimension");
-  const int64_t outer = Product(x->dims(), 0, *axis);
-  const int64_t inner = Product(x->dims(), *axis + 1);
+  const int64_t outer = Product(x->dims(), 0, axis);
+  const int64_t inner = Product(x->dims(), axis + 1);
   const int64_t elem = static_cast<int64_t>(StorageBytes(x->dtype(), 1).value_or(0));
   if (elem == 0 || Info(x->dtype()).bits < 8) return ctx.Unsupported("this element type");
   int64_t offset = 0;
   for (int64_t p = 0; p < parts; ++p) {
     std::vector<int64_t> shape = x->dims();
-    shape[*axis] = sizes[p];
+    shape[axis] = sizes[p];
     uint8_t* out = nullptr;
     Tensor part = Tensor::Allocate(x->dtype(), shape, &out);
     const int64_t chunk = sizes[p] * inner * elem;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "core/graph.h"
 #include "core/status_macros.h"
+#include "runtime/fusion.h"
 
 namespace pare::runtime {
 namespace {
@@ -177,6 +178,9 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Model& model,
 }
 
 absl::Status Session::Plan() {
+  if (options_.fuse) {
+    for (std::string& v : FuseConvActivations(model_, model_.graph)) fused_away_.insert(v);
+  }
   for (const Tensor& t : model_.graph.initializers) constants_[t.name()] = t;
   ASSIGN_OR_RETURN(plan_, PlanGraph(model_, model_.graph));
   // Subgraphs are planned now too, so unsupported ops inside them fail early.
@@ -226,6 +230,12 @@ absl::Status Session::CheckInputs(const std::vector<Tensor>& inputs) const {
 absl::StatusOr<std::vector<Tensor>> Session::Run(const std::vector<Tensor>& inputs,
                                                  const RunOptions& options) {
   RETURN_IF_ERROR(CheckInputs(inputs));
+  for (const std::string& name : options.watch) {
+    if (fused_away_.contains(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "value '", name, "' was fused away; create the session with fusion off to watch it"));
+    }
+  }
   absl::flat_hash_map<std::string, Tensor> values;
   for (const Tensor& t : inputs) values[t.name()] = t;
   absl::flat_hash_map<std::string, const Tensor*> outer;

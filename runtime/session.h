@@ -31,6 +31,10 @@ struct SessionOptions {
   // Expand, Tile, Range, Resize, ...): a malformed model fails with an error
   // instead of exhausting memory.
   uint64_t max_tensor_bytes = uint64_t{1} << 36;  // 64 GiB
+  // Fuse operator chains (Conv + activation) into one kernel. The values
+  // fused away can no longer be watched; sessions that must observe every
+  // intermediate (calibration, per-layer analysis) turn this off.
+  bool fuse = true;
 };
 
 // Called with each watched value right after the node producing it ran.
@@ -89,6 +93,7 @@ class Session {
   std::vector<PlannedNode> plan_;
   absl::flat_hash_map<std::string, Tensor> constants_;  // initializers
   absl::flat_hash_map<const Graph*, std::vector<PlannedNode>> subgraph_plans_;
+  absl::flat_hash_set<std::string> fused_away_;  // values removed by fusion
   RunStats stats_;
 };
 

@@ -49,7 +49,11 @@ KernelFn NumericUnary(Fn fn) {
       using T = typename decltype(tag)::type;
       T* out = nullptr;
       Tensor result = NewTensor<T>(x->dims(), &out);
-      for (uint64_t i = 0; i < x->element_count(); ++i) out[i] = fn(x->data<T>()[i]);
+      const T* in = x->data<T>();  // hoisted: the loop then vectorizes
+      ctx.pool().ParallelFor(static_cast<int64_t>(x->element_count()), kGrain,
+                             [&](int64_t lo, int64_t hi) {
+                               for (int64_t i = lo; i < hi; ++i) out[i] = fn(in[i]);
+                             });
       ctx.SetOutput(0, std::move(result));
       return absl::OkStatus();
     });
@@ -124,9 +128,12 @@ absl::Status Clip(KernelContext& ctx) {
     }
     T* out = nullptr;
     Tensor result = NewTensor<T>(x->dims(), &out);
-    for (uint64_t i = 0; i < x->element_count(); ++i) {
-      out[i] = std::min(hi, std::max(lo, x->data<T>()[i]));
-    }
+    const T* in = x->data<T>();
+    ctx.pool().ParallelFor(static_cast<int64_t>(x->element_count()), kGrain,
+                           [&](int64_t first, int64_t last) {
+                             for (int64_t i = first; i < last; ++i)
+                               out[i] = std::min(hi, std::max(lo, in[i]));
+                           });
     ctx.SetOutput(0, std::move(result));
     return absl::OkStatus();
   });

@@ -3,6 +3,7 @@
 #include "runtime/ops/conv.h"
 
 #include "core/status_macros.h"
+#include "runtime/fusion.h"
 #include "runtime/gemm.h"
 #include "runtime/ops/op_util.h"
 
@@ -97,30 +98,23 @@ void ConvGroup(const ConvShape& c, const std::vector<int64_t>& table, const T* i
   const int64_t ksize = Product(win.kernel), osize = Product(win.output),
                 isize = Product(win.input);
   const int64_t rows = cg * ksize;
-  if (table.empty()) {  // pointwise: the input already is the column matrix
+  if (IsPointwise(win)) {  // the input already is the column matrix
     Gemm<T>(w, in, out, mg, osize, rows, false, false, T{1}, T{0}, pool);
     return;
   }
-  if (cg == 1 && mg == 1) {  // depthwise: a direct weighted sum of taps
-    std::fill(out, out + osize, T{0});
-    for (int64_t k = 0; k < ksize; ++k) {
-      const int64_t* offsets = table.data() + (k * osize);
-      const T weight = w[k];
-      for (int64_t o = 0; o < osize; ++o) {
-        if (offsets[o] >= 0) out[o] += weight * in[offsets[o]];
-      }
-    }
-    return;
-  }
   col.resize(rows * osize);
-  pool.ParallelFor(rows, 32, [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; ++r) {
-      const T* plane = in + (r / ksize) * isize;
-      const int64_t* offsets = table.data() + ((r % ksize) * osize);
-      T* dst = &col[r * osize];
-      for (int64_t o = 0; o < osize; ++o) dst[o] = offsets[o] < 0 ? T{0} : plane[offsets[o]];
-    }
-  });
+  if (win.rank() == 2) {
+    Im2Col2D<T>(win, in, cg, col.data(), pool);
+  } else {
+    pool.ParallelFor(rows, 32, [&](int64_t lo, int64_t hi) {
+      for (int64_t r = lo; r < hi; ++r) {
+        const T* plane = in + (r / ksize) * isize;
+        const int64_t* offsets = table.data() + ((r % ksize) * osize);
+        T* dst = &col[r * osize];
+        for (int64_t o = 0; o < osize; ++o) dst[o] = offsets[o] < 0 ? T{0} : plane[offsets[o]];
+      }
+    });
+  }
   Gemm<T>(w, col.data(), out, mg, osize, rows, false, false, T{1}, T{0}, pool);
 }
 
@@ -130,7 +124,13 @@ void RunConv(const ConvShape& c, const T* x, const T* w, T* out, ThreadPool& poo
   const int64_t cg = c.channels / c.group, mg = c.maps / c.group;
   const int64_t ksize = Product(win.kernel), osize = Product(win.output),
                 isize = Product(win.input);
-  const std::vector<int64_t> table = IsPointwise(win) ? std::vector<int64_t>{} : GatherTable(win);
+  if (win.rank() == 2 && cg == 1 && mg == 1) {
+    Depthwise2D<T>(win, x, w, out, c.batch * c.channels, c.channels, pool);
+    return;
+  }
+  // Only N-D windows other than 2-D gather through a precomputed table.
+  const std::vector<int64_t> table =
+      IsPointwise(win) || win.rank() == 2 ? std::vector<int64_t>{} : GatherTable(win);
   auto group_at = [&](int64_t i, std::vector<T>& col, ThreadPool& inner) {
     const int64_t n = i / c.group, g = i % c.group;
     ConvGroup<T>(c, table, x + (n * c.channels + g * cg) * isize, w + g * mg * cg * ksize,
@@ -157,6 +157,63 @@ template void RunConv<int32_t>(const ConvShape&, const int32_t*, const int32_t*,
 
 namespace {
 
+// Bias and the activation a fused Conv applies to its output (fusion.h).
+struct Epilogue {
+  enum Kind { kNone, kRelu, kClip, kLeakyRelu, kHardSigmoid, kSigmoid } kind = kNone;
+  float alpha = 0, beta = 0;
+};
+
+absl::StatusOr<Epilogue> FusedEpilogue(const KernelContext& ctx) {
+  const std::string kind = ctx.GetString(kFusedActivation, "");
+  Epilogue e{Epilogue::kNone, ctx.GetFloat(kFusedAlpha, 0), ctx.GetFloat(kFusedBeta, 0)};
+  if (kind.empty()) return e;
+  static const std::pair<const char*, Epilogue::Kind> kKinds[] = {
+      {"Relu", Epilogue::kRelu},
+      {"Clip", Epilogue::kClip},
+      {"LeakyRelu", Epilogue::kLeakyRelu},
+      {"HardSigmoid", Epilogue::kHardSigmoid},
+      {"Sigmoid", Epilogue::kSigmoid}};
+  for (const auto& [name, k] : kKinds) {
+    if (kind == name) {
+      e.kind = k;
+      return e;
+    }
+  }
+  return ctx.Error(absl::StrCat("unknown fused activation '", kind, "'"));
+}
+
+template <typename T>
+void ApplyEpilogue(const Epilogue& e, T bias, T* v, int64_t n) {
+  const T a = static_cast<T>(e.alpha), b = static_cast<T>(e.beta);
+  switch (e.kind) {
+    case Epilogue::kNone:
+      if (bias != T{0}) {
+        for (int64_t i = 0; i < n; ++i) v[i] += bias;
+      }
+      break;
+    case Epilogue::kRelu:
+      for (int64_t i = 0; i < n; ++i) v[i] = std::max(v[i] + bias, T{0});
+      break;
+    case Epilogue::kClip:
+      for (int64_t i = 0; i < n; ++i) v[i] = std::min(std::max(v[i] + bias, a), b);
+      break;
+    case Epilogue::kLeakyRelu:
+      for (int64_t i = 0; i < n; ++i) {
+        const T x = v[i] + bias;
+        v[i] = x < T{0} ? a * x : x;
+      }
+      break;
+    case Epilogue::kHardSigmoid:
+      for (int64_t i = 0; i < n; ++i) {
+        v[i] = std::min(std::max(a * (v[i] + bias) + b, T{0}), T{1});
+      }
+      break;
+    case Epilogue::kSigmoid:
+      for (int64_t i = 0; i < n; ++i) v[i] = T{1} / (T{1} + std::exp(-(v[i] + bias)));
+      break;
+  }
+}
+
 absl::Status Conv(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* wt, ctx.RequireInput(1));
@@ -169,16 +226,17 @@ absl::Status Conv(KernelContext& ctx) {
     T* out = nullptr;
     Tensor result = NewTensor<T>(c.output, &out);
     RunConv<T>(c, x->data<T>(), wt->data<T>(), out, ctx.pool());
+    const T* bias = nullptr;
     if (ctx.HasInput(2)) {
       if (!Holds<T>(ctx.input(2), c.maps)) return ctx.Error("B must hold one value per output map");
-      const T* bias = ctx.input(2).data<T>();
-      for (int64_t n = 0; n < c.batch; ++n) {
-        for (int64_t m = 0; m < c.maps; ++m) {
-          T* plane = out + (n * c.maps + m) * osize;
-          for (int64_t o = 0; o < osize; ++o) plane[o] += bias[m];
-        }
-      }
+      bias = ctx.input(2).data<T>();
     }
+    ASSIGN_OR_RETURN(const Epilogue epilogue, FusedEpilogue(ctx));
+    ctx.pool().ParallelFor(c.batch * c.maps, 4, [&](int64_t lo, int64_t hi) {
+      for (int64_t p = lo; p < hi; ++p) {
+        ApplyEpilogue(epilogue, bias ? bias[p % c.maps] : T{0}, out + p * osize, osize);
+      }
+    });
     ctx.SetOutput(0, std::move(result));
     return absl::OkStatus();
   });

@@ -32,8 +32,33 @@ Tensor Broadcast(KernelContext& ctx, const Tensor& a, const Tensor& b,
       for (int64_t i = lo; i < hi; ++i) out[i] = op(x[i], s);
     });
   } else {
-    ForEachBroadcast(shape, BroadcastStrides(a.dims(), shape), BroadcastStrides(b.dims(), shape),
-                     [&](int64_t i, int64_t ai, int64_t bi) { out[i] = op(x[ai], y[bi]); });
+    const BroadcastRows rows(shape, BroadcastStrides(a.dims(), shape),
+                             BroadcastStrides(b.dims(), shape));
+    const int64_t inner = rows.inner, sa = rows.inner_a, sb = rows.inner_b;
+    ctx.pool().ParallelFor(n / std::max<int64_t>(inner, 1),
+                           std::max<int64_t>(1, kParallelGrain / inner),
+                           [&](int64_t lo, int64_t hi) {
+                             for (int64_t r = lo; r < hi; ++r) {
+                               int64_t ai, bi;
+                               rows.Offsets(r, &ai, &bi);
+                               const In* xa = x + ai;
+                               const In* yb = y + bi;
+                               Out* o = out + r * inner;
+                               // The common shapes get loops the compiler vectorizes.
+                               if (sa == 1 && sb == 0) {
+                                 const In s = yb[0];
+                                 for (int64_t j = 0; j < inner; ++j) o[j] = op(xa[j], s);
+                               } else if (sa == 0 && sb == 1) {
+                                 const In s = xa[0];
+                                 for (int64_t j = 0; j < inner; ++j) o[j] = op(s, yb[j]);
+                               } else if (sa == 1 && sb == 1) {
+                                 for (int64_t j = 0; j < inner; ++j) o[j] = op(xa[j], yb[j]);
+                               } else {
+                                 for (int64_t j = 0; j < inner; ++j)
+                                   o[j] = op(xa[j * sa], yb[j * sb]);
+                               }
+                             }
+                           });
   }
   return result;
 }
@@ -199,7 +224,8 @@ KernelFn Variadic(Arith op, bool mean) {
         T* out = nullptr;
         Tensor scaled = NewTensor<T>(acc.dims(), &out);
         const T n = static_cast<T>(ctx.input_count());
-        for (uint64_t i = 0; i < acc.element_count(); ++i) out[i] = acc.data<T>()[i] / n;
+        const T* in = acc.data<T>();
+        for (uint64_t i = 0; i < acc.element_count(); ++i) out[i] = in[i] / n;
         acc = std::move(scaled);
         return absl::OkStatus();
       }));
@@ -368,7 +394,8 @@ absl::Status Not(KernelContext& ctx) {
   if (x->dtype() != DataType::kBool) return ctx.Error("input must be bool");
   bool* out = nullptr;
   Tensor result = NewTensor<bool>(x->dims(), &out);
-  for (uint64_t i = 0; i < x->element_count(); ++i) out[i] = !x->data<bool>()[i];
+  const bool* in = x->data<bool>();
+  for (uint64_t i = 0; i < x->element_count(); ++i) out[i] = !in[i];
   ctx.SetOutput(0, std::move(result));
   return absl::OkStatus();
 }

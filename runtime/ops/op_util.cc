@@ -63,6 +63,29 @@ std::vector<int64_t> BroadcastStrides(const std::vector<int64_t>& dims,
   return s;
 }
 
+BroadcastRows::BroadcastRows(const std::vector<int64_t>& shape, const std::vector<int64_t>& as,
+                             const std::vector<int64_t>& bs) {
+  // Walk from the innermost dimension, merging while both strides continue.
+  std::vector<int64_t> d, sa, sb;
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
+    if (shape[i] == 1) continue;  // contributes nothing to any offset
+    if (!d.empty() && as[i] == sa.back() * d.back() && bs[i] == sb.back() * d.back()) {
+      d.back() *= shape[i];
+    } else {
+      d.push_back(shape[i]);
+      sa.push_back(as[i]);
+      sb.push_back(bs[i]);
+    }
+  }
+  if (d.empty()) return;  // a single element
+  inner = d.front();
+  inner_a = sa.front();
+  inner_b = sb.front();
+  dims.assign(d.rbegin(), d.rend() - 1);
+  a_strides.assign(sa.rbegin(), sa.rend() - 1);
+  b_strides.assign(sb.rbegin(), sb.rend() - 1);
+}
+
 absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int64_t rank) {
   const int64_t lo = -rank, hi = rank - 1;
   if (axis < lo || axis > hi) {

@@ -180,6 +180,27 @@ absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int64_t rank);
 
 int64_t Product(const std::vector<int64_t>& dims, size_t begin = 0, size_t end = SIZE_MAX);
 
+// A two-operand broadcast seen as rows: adjacent dimensions that both
+// operands walk contiguously (or both repeat) are merged, so the innermost
+// row is as long as possible; Offsets gives where row r starts in a and b.
+struct BroadcastRows {
+  std::vector<int64_t> dims, a_strides, b_strides;  // coalesced, outer dims
+  int64_t inner = 1, inner_a = 0, inner_b = 0;
+
+  BroadcastRows(const std::vector<int64_t>& shape, const std::vector<int64_t>& as,
+                const std::vector<int64_t>& bs);
+  void Offsets(int64_t row, int64_t* a, int64_t* b) const {
+    *a = 0;
+    *b = 0;
+    for (int64_t d = static_cast<int64_t>(dims.size()) - 1; d >= 0; --d) {
+      const int64_t i = row % dims[d];
+      row /= dims[d];
+      *a += i * a_strides[d];
+      *b += i * b_strides[d];
+    }
+  }
+};
+
 // Calls fn(out_index, a_offset, b_offset) for every element of a broadcast
 // of a and b to `out`, walking the output in row-major order.
 template <typename Fn>

@@ -120,6 +120,11 @@ std::vector<T> ResizeAxis(const std::vector<T>& in, const std::vector<int64_t>& 
         std::fill(dst, dst + inner, extrapolation);
         continue;
       }
+      if (nearest) {  // a whole row copied from its one source
+        const T* src = &in[(o * in_len + taps.index[j]) * inner];
+        std::copy(src, src + inner, dst);
+        continue;
+      }
       for (int64_t i = 0; i < inner; ++i) {
         double acc = 0;
         for (int64_t t = 0; t < taps.per_output; ++t) {
@@ -127,11 +132,35 @@ std::vector<T> ResizeAxis(const std::vector<T>& in, const std::vector<int64_t>& 
           acc += taps.weight[j * taps.per_output + t] *
                  static_cast<double>(in[(o * in_len + src) * inner + i]);
         }
-        dst[i] = nearest ? in[(o * in_len + taps.index[j]) * inner + i] : SaturateCast<T>(acc);
+        dst[i] = SaturateCast<T>(acc);
       }
     }
   }
   return out;
+}
+
+// Nearest resize of every axis at once: each output row of the last axis
+// gathers from one input row. Used when no output falls outside the input.
+template <typename T>
+void NearestGather(const T* in, const std::vector<int64_t>& in_dims,
+                   const std::vector<int64_t>& out_dims,
+                   const std::vector<std::vector<int64_t>>& index, T* out, ThreadPool& pool) {
+  const size_t last = in_dims.size() - 1;
+  const std::vector<int64_t> strides = Strides(in_dims);
+  const int64_t rows = Product(out_dims, 0, last), width = out_dims[last];
+  const std::vector<int64_t>& columns = index[last];
+  pool.ParallelFor(rows, 64, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      int64_t offset = 0, rest = r;
+      for (int64_t d = static_cast<int64_t>(last) - 1; d >= 0; --d) {
+        offset += index[d][rest % out_dims[d]] * strides[d];
+        rest /= out_dims[d];
+      }
+      const T* src = in + offset;
+      T* dst = out + r * width;
+      for (int64_t x = 0; x < width; ++x) dst[x] = src[columns[x]];
+    }
+  });
 }
 
 absl::Status RunResize(KernelContext& ctx, const Tensor& x, const ResizeMode& mode,
@@ -157,6 +186,25 @@ absl::Status RunResize(KernelContext& ctx, const Tensor& x, const ResizeMode& mo
     if (d < 0) return ctx.Error("output size must not be negative");
   }
   RETURN_IF_ERROR(ctx.CheckOutputSize(x.dtype(), out_dims));
+  if (mode.mode == "nearest" && rank > 0 && Product(out_dims) > 0) {
+    std::vector<std::vector<int64_t>> index(rank);
+    bool inside = true;
+    for (size_t d = 0; d < rank; ++d) {
+      const Taps taps = AxisTaps(mode, x.dims()[d], out_dims[d], scales[d], roi[d], roi[rank + d]);
+      for (bool o : taps.outside) inside = inside && !o;
+      index[d] = taps.index;
+    }
+    if (inside) {
+      return VisitNumeric(x.dtype(), [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        T* out = nullptr;
+        Tensor result = NewTensor<T>(out_dims, &out);
+        NearestGather<T>(x.data<T>(), x.dims(), out_dims, index, out, ctx.pool());
+        ctx.SetOutput(0, std::move(result));
+        return absl::OkStatus();
+      });
+    }
+  }
   return VisitNumeric(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     std::vector<T> data(x.data<T>(), x.data<T>() + x.element_count());

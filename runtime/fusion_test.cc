@@ -1,0 +1,79 @@
+#include "runtime/fusion.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/model_builder.h"
+#include "runtime/session.h"
+
+namespace pare::runtime {
+namespace {
+
+// x -> Conv(3x3, pad 1, bias) -> act -> y, with act's extra inputs given.
+Model ConvThen(const std::string& act, std::vector<Attribute> attrs = {},
+               std::vector<std::string> extra_inputs = {}, bool also_output_conv = false) {
+  ModelBuilder b("fusion", 13);
+  b.Input("x", DataType::kFloat32, {1, 2, 5, 5});
+  b.Initializer(RandomTensor("w", {3, 2, 3, 3}, 1, 1.0f));
+  b.Initializer(RandomTensor("b", {3}, 2, 1.0f));
+  b.Initializer(Tensor::FromVector<float>("lo", {}, {-0.25f}));
+  b.Initializer(Tensor::FromVector<float>("hi", {}, {0.5f}));
+  b.AddNode("Conv", {"x", "w", "b"}, {"c"}, "conv").attributes = {IntsAttr("pads", {1, 1, 1, 1})};
+  std::vector<std::string> inputs = {"c"};
+  inputs.insert(inputs.end(), extra_inputs.begin(), extra_inputs.end());
+  b.AddNode(act, inputs, {"y"}, "act").attributes = std::move(attrs);
+  b.Output("y", DataType::kFloat32, {1, 3, 5, 5});
+  if (also_output_conv) b.Output("c", DataType::kFloat32, {1, 3, 5, 5});
+  return std::move(b).Build();
+}
+
+std::vector<float> RunWith(const Model& model, bool fuse) {
+  auto session = Session::Create(model, {.threads = 1, .fuse = fuse});
+  EXPECT_TRUE(session.ok()) << session.status();
+  auto out = (*session)->Run({RandomTensor("x", {1, 2, 5, 5}, 3, 1.0f)});
+  EXPECT_TRUE(out.ok()) << out.status();
+  return (*out)[0].ToFloat32().value();
+}
+
+void ExpectFusedMatchesUnfused(const Model& model) {
+  Model copy = model;
+  EXPECT_EQ(FuseConvActivations(copy, copy.graph), std::vector<std::string>{"c"});
+  EXPECT_EQ(copy.graph.nodes.size(), 1u);
+  const std::vector<float> fused = RunWith(model, true), plain = RunWith(model, false);
+  ASSERT_EQ(fused.size(), plain.size());
+  for (size_t i = 0; i < fused.size(); ++i) EXPECT_NEAR(fused[i], plain[i], 1e-6) << i;
+}
+
+TEST(Fusion, ConvActivationsMatchTheUnfusedGraph) {
+  ExpectFusedMatchesUnfused(ConvThen("Relu"));
+  ExpectFusedMatchesUnfused(ConvThen("Sigmoid"));
+  ExpectFusedMatchesUnfused(ConvThen("LeakyRelu", {FloatAttr("alpha", 0.3f)}));
+  ExpectFusedMatchesUnfused(
+      ConvThen("HardSigmoid", {FloatAttr("alpha", 0.25f), FloatAttr("beta", 0.4f)}));
+  ExpectFusedMatchesUnfused(ConvThen("Clip", {}, {"lo", "hi"}));
+  ExpectFusedMatchesUnfused(ConvThen("Clip", {}, {"", "hi"}));
+}
+
+TEST(Fusion, LeavesValuesOthersNeed) {
+  Model model = ConvThen("Relu", {}, {}, /*also_output_conv=*/true);
+  EXPECT_TRUE(FuseConvActivations(model, model.graph).empty());
+  EXPECT_EQ(model.graph.nodes.size(), 2u);
+  // Clip bounds that are graph inputs are not known before running.
+  Model dynamic = ConvThen("Clip", {}, {"lo", "hi"});
+  dynamic.graph.inputs.push_back({.name = "hi", .elem_type = DataType::kFloat32});
+  std::erase_if(dynamic.graph.initializers, [](const Tensor& t) { return t.name() == "hi"; });
+  EXPECT_TRUE(FuseConvActivations(dynamic, dynamic.graph).empty());
+}
+
+TEST(Fusion, WatchingAFusedValueIsAnError) {
+  auto session = Session::Create(ConvThen("Relu"));
+  ASSERT_TRUE(session.ok());
+  RunOptions options{.observer = [](const Node&, const Tensor&) {}, .watch = {"c"}};
+  auto out = (*session)->Run({RandomTensor("x", {1, 2, 5, 5}, 3, 1.0f)}, options);
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("'c' was fused away"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pare::runtime

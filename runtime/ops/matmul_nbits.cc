@@ -14,6 +14,7 @@
 
 #include "core/status_macros.h"
 #include "runtime/gemm.h"
+#include "runtime/ops/nbits_dot.h"
 #include "runtime/ops/op_util.h"
 
 namespace pare::runtime {
@@ -101,31 +102,20 @@ struct BlockDequantizer {
     const uint8_t* blob = b + (n * s.k_blocks + kb) * s.blob;
     const float scale = scales[n * s.k_blocks + kb], z = zp[n * s.k_blocks + kb];
     const int64_t len = std::min(s.block, s.k - kb * s.block);
+    if (s.bits == 4 && len == s.block) {  // whole bytes, two codes each
+      for (int64_t q = 0; q < len / 2; ++q) {
+        w[2 * q] = (static_cast<float>(blob[q] & 0x0f) - z) * scale;
+        w[2 * q + 1] = (static_cast<float>(blob[q] >> 4) - z) * scale;
+      }
+      return len;
+    }
     for (int64_t j = 0; j < len; ++j)
       w[j] = (static_cast<float>(Code(blob, j, s.bits)) - z) * scale;
     return len;
   }
 };
 
-// sum_j a[j] * code_j over one 4-bit blob of `len` values: bytes hold two
-// codes, low nibble first. Eight partial sums keep the loop vectorizable.
-inline float Dot4(const float* a, const uint8_t* blob, int64_t len) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t j = 0;
-  for (; j + 8 <= len; j += 8) {
-    const uint8_t* p = blob + j / 2;
-    for (int q = 0; q < 4; ++q) {
-      acc[2 * q] += a[j + 2 * q] * static_cast<float>(p[q] & 0x0f);
-      acc[2 * q + 1] += a[j + 2 * q + 1] * static_cast<float>(p[q] >> 4);
-    }
-  }
-  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; j < len; ++j)
-    sum += a[j] * static_cast<float>((j & 1) ? blob[j / 2] >> 4 : blob[j / 2] & 0x0f);
-  return sum;
-}
-
-// Small M: each output is sum over blocks of scale * (a·code - z * sum(a)),
+// Small M: each output is sum over blocks of scale * (a . code - z * sum(a)),
 // reading the packed weights once and never materializing them.
 void DotKernel(const BlockDequantizer& dq, const float* a, float* out, ThreadPool& pool) {
   const NBitsShape& s = dq.s;
@@ -134,51 +124,59 @@ void DotKernel(const BlockDequantizer& dq, const float* a, float* out, ThreadPoo
   for (int64_t m = 0; m < s.m; ++m) {
     for (int64_t k = 0; k < s.k; ++k) block_sums[m * s.k_blocks + k / s.block] += a[m * s.k + k];
   }
-  pool.ParallelFor(s.n, 8, [&](int64_t lo, int64_t hi) {
-    std::vector<float> w(s.block);
+  std::vector<std::vector<float>> split;
+  if (s.bits == 4) {
+    for (int64_t m = 0; m < s.m; ++m) split.push_back(SplitEvenOdd(a + m * s.k, s.k, s.block));
+  }
+  pool.ParallelFor(s.n, 16, [&](int64_t lo, int64_t hi) {
     for (int64_t n = lo; n < hi; ++n) {
+      const float* scales = &dq.scales[n * s.k_blocks];
+      const float* zps = &dq.zp[n * s.k_blocks];
+      const uint8_t* blobs = dq.b + n * s.k_blocks * s.blob;
       for (int64_t m = 0; m < s.m; ++m) {
         const float* row = a + m * s.k;
-        double acc = 0;
-        for (int64_t kb = 0; kb < s.k_blocks; ++kb) {
-          const int64_t len = std::min(s.block, s.k - kb * s.block);
-          const float scale = dq.scales[n * s.k_blocks + kb], z = dq.zp[n * s.k_blocks + kb];
-          float codes_dot;
-          if (s.bits == 4) {
-            codes_dot = Dot4(row + kb * s.block, dq.b + (n * s.k_blocks + kb) * s.blob, len);
-          } else {
-            const uint8_t* blob = dq.b + (n * s.k_blocks + kb) * s.blob;
-            codes_dot = 0;
+        const float* sums = &block_sums[m * s.k_blocks];
+        float correction = 0;  // the zero points' share, sum of scale * z * sum(a)
+        for (int64_t kb = 0; kb < s.k_blocks; ++kb) correction += scales[kb] * zps[kb] * sums[kb];
+        float dot = 0;
+        if (s.bits == 4) {
+          dot = Dot4Blocks(split[m].data(), blobs, scales, s.k_blocks, s.block);
+        } else {
+          for (int64_t kb = 0; kb < s.k_blocks; ++kb) {
+            const int64_t len = std::min(s.block, s.k - kb * s.block);
+            const uint8_t* blob = blobs + kb * s.blob;
+            float codes_dot = 0;
             for (int64_t j = 0; j < len; ++j)
               codes_dot += row[kb * s.block + j] * Code(blob, j, s.bits);
+            dot += scales[kb] * codes_dot;
           }
-          acc += scale * (codes_dot - z * block_sums[m * s.k_blocks + kb]);
         }
-        out[m * s.n + n] = static_cast<float>(acc);
+        out[m * s.n + n] = dot - correction;
       }
     }
   });
 }
 
+// Larger M: columns in tiles; each tile of W is dequantized into a small
+// [tile, K] panel and multiplied with the GEMM, tiles spread over threads.
 void PanelKernel(const BlockDequantizer& dq, const float* a, float* out, ThreadPool& pool) {
   const NBitsShape& s = dq.s;
-  std::vector<float> panel(s.block * s.n);  // [len, N] for the current K block
-  std::vector<float> a_block(s.m * s.block);
-  for (int64_t kb = 0; kb < s.k_blocks; ++kb) {
-    const int64_t len = std::min(s.block, s.k - kb * s.block);
-    pool.ParallelFor(s.n, 64, [&](int64_t lo, int64_t hi) {
-      std::vector<float> w(s.block);
-      for (int64_t n = lo; n < hi; ++n) {
-        dq.Column(n, kb, w.data());
-        for (int64_t j = 0; j < len; ++j) panel[j * s.n + n] = w[j];
+  // A panel of about 512 KiB stays in L2 while the GEMM reads it.
+  const int64_t tile = std::clamp<int64_t>((131072 / std::max<int64_t>(s.k, 1)) / 16 * 16, 16, 512);
+  const int64_t tiles = (s.n + tile - 1) / tile;
+  pool.ParallelFor(tiles, 1, [&](int64_t lo, int64_t hi) {
+    ThreadPool serial(1);
+    std::vector<float> panel(tile * s.k), result(s.m * tile);
+    for (int64_t t = lo; t < hi; ++t) {
+      const int64_t n0 = t * tile, cols = std::min(tile, s.n - n0);
+      for (int64_t c = 0; c < cols; ++c) {
+        for (int64_t kb = 0; kb < s.k_blocks; ++kb)
+          dq.Column(n0 + c, kb, &panel[c * s.k + kb * s.block]);
       }
-    });
-    for (int64_t m = 0; m < s.m; ++m) {
-      std::copy_n(a + m * s.k + kb * s.block, len, &a_block[m * len]);
+      Gemm<float>(a, panel.data(), result.data(), s.m, cols, s.k, false, true, 1.0f, 0.0f, serial);
+      for (int64_t m = 0; m < s.m; ++m) std::copy_n(&result[m * cols], cols, out + m * s.n + n0);
     }
-    Gemm<float>(a_block.data(), panel.data(), out, s.m, s.n, len, false, false, 1.0f,
-                kb == 0 ? 0.0f : 1.0f, pool);
-  }
+  });
 }
 
 absl::Status MatMulNBits(KernelContext& ctx) {

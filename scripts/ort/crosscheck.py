@@ -86,9 +86,16 @@ def main():
     cases = list(CASES)
     if "--make-model" in sys.argv:
         maker = sys.argv[sys.argv.index("--make-model") + 1]
-        built = pathlib.Path(tempfile.mkdtemp()) / "mlp_lm.onnx"
+        work = pathlib.Path(tempfile.mkdtemp())
+        built = work / "mlp_lm.onnx"
         subprocess.run([maker, "--out", str(built), "--vocab", "256", "--dim", "64", "--layers", "3"], check=True)
         cases.append((str(built), {"tokens": ("int64", (2, 16))}))
+        # int4 MatMulNBits: 3 tokens take the packed dot-product kernel, 2x16 the panel GEMM.
+        int4 = work / "transformer_int4.onnx"
+        subprocess.run([maker, "--out", str(int4), "--kind", "transformer", "--vocab", "256", "--dim", "128",
+                        "--layers", "2", "--heads", "4", "--int4-block", "32"], check=True)
+        cases.append((str(int4), {"tokens": ("int64", (1, 3))}))
+        cases.append((str(int4), {"tokens": ("int64", (2, 16))}))
     if not (ORT_MODULES / "onnxruntime-node").exists():
         print("onnxruntime-node not installed (scripts/ort/fetch.sh): skipped")
         sys.exit(77)

@@ -51,12 +51,13 @@ void Gemm(const T* a, const T* b, T* c, int64_t m, int64_t n, int64_t k, bool tr
     for (int64_t i = 0; i < m * n; ++i) c[i] = beta == T{0} ? T{0} : beta * c[i];
     return;
   }
-  // Split the larger output dimension; small problems stay on one thread.
+  // Split the larger output dimension, so that each thread packs only its
+  // share of the big operand; small problems stay on one thread.
   const int64_t work = m * n * k;
   const int64_t grain_rows = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, n * k / 64));
   if (work < (1 << 18) || pool.threads() == 1) {
     Block(a, b, c, m, n, k, trans_a, trans_b, alpha, beta, 0, m, 0, n);
-  } else if (m >= n || m >= 4 * pool.threads()) {
+  } else if (m >= n) {
     pool.ParallelFor(m, std::min<int64_t>(grain_rows, m), [&](int64_t lo, int64_t hi) {
       Block(a, b, c, m, n, k, trans_a, trans_b, alpha, beta, lo, hi, 0, n);
     });

@@ -10,7 +10,7 @@ namespace pare::runtime {
 namespace {
 
 // Below this many elements a pool wake-up costs more than it saves.
-constexpr int64_t kGrain = 1 << 16;
+constexpr int64_t kGrain = 1 << 14;
 
 // Applies fn(x, ctx-derived params) elementwise to a float/double tensor.
 template <typename Fn>

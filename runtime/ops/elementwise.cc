@@ -11,7 +11,7 @@ namespace pare::runtime {
 namespace {
 
 // Memory-bound loops: below this many elements a pool wake-up costs more than it saves.
-constexpr int64_t kParallelGrain = 1 << 18;
+constexpr int64_t kParallelGrain = 1 << 15;
 
 // out[i] = op(a[ai], b[bi]) over the broadcast of a and b.
 template <typename In, typename Out, typename Op>

@@ -130,6 +130,15 @@ void PrintProfile(const runtime::RunStats& stats) {
     std::cout << absl::StrFormat("    %-24s %9.3f ms %5.1f%%\n", op, ms,
                                  total ? 100 * ms / total : 0);
   }
+  std::vector<std::pair<std::string, double>> nodes = stats.node_milliseconds;
+  std::stable_sort(nodes.begin(), nodes.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  nodes.resize(std::min<size_t>(nodes.size(), 10));
+  std::cout << "  slowest nodes (last run):\n";
+  for (const auto& [label, ms] : nodes) {
+    std::cout << absl::StrFormat("    %-40s %9.3f ms %5.1f%%\n", label, ms,
+                                 total ? 100 * ms / total : 0);
+  }
 }
 
 absl::Status Run(const RunFlags& f) {
@@ -193,7 +202,8 @@ void RegisterRun(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--threads", f->threads, "Worker threads (0: one per core)")
       ->default_val(0)
       ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--profile", f->profile, "Print time per operator type for the last run");
+  cmd->add_flag("--profile", f->profile,
+                "Print time per operator type and the slowest nodes of the last run");
   cmd->callback([f, &run] {
     run = [f] {
       const absl::Status status = Run(*f);

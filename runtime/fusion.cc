@@ -1,9 +1,12 @@
 #include "runtime/fusion.h"
 
+#include <cmath>
+#include <limits>
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "core/graph.h"
 #include "core/model_builder.h"
 
@@ -15,7 +18,7 @@ struct Activation {
   float alpha = 0, beta = 0;
 };
 
-// A float scalar known before running: an initializer or a Constant's value.
+// Values known before running: initializers and Constant nodes' values.
 class Constants {
  public:
   explicit Constants(const Graph& graph) {
@@ -29,21 +32,83 @@ class Constants {
     }
   }
 
-  std::optional<float> Scalar(const std::string& name) const {
+  // The float32 values of `name`, if it is a known float32 constant.
+  std::optional<std::vector<float>> Floats(const std::string& name) const {
     auto it = values_.find(name);
-    if (it == values_.end() || it->second->element_count() != 1) return std::nullopt;
+    if (it == values_.end() || it->second->dtype() != DataType::kFloat32) return std::nullopt;
     auto floats = it->second->ToFloat32();
-    if (!floats.ok() || it->second->dtype() != DataType::kFloat32) return std::nullopt;
-    return (*floats)[0];
+    if (!floats.ok()) return std::nullopt;
+    return *std::move(floats);
+  }
+  std::optional<float> Scalar(const std::string& name) const {
+    auto v = Floats(name);
+    if (!v || v->size() != 1) return std::nullopt;
+    return (*v)[0];
+  }
+  const Tensor* Find(const std::string& name) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? nullptr : it->second;
   }
 
  private:
   absl::flat_hash_map<std::string, const Tensor*> values_;
 };
 
+// Who reads each value, for the current state of the graph.
+class Readers {
+ public:
+  explicit Readers(const Graph& graph) {
+    for (size_t i = 0; i < graph.nodes.size(); ++i) {
+      for (const std::string& v : NodeReads(graph.nodes[i])) readers_[v].push_back(i);
+    }
+    for (const ValueInfo& v : graph.outputs) outputs_.insert(v.name);
+  }
+  // The nodes reading `value`, or empty when a graph output needs it too.
+  std::vector<size_t> Private(const std::string& value) const {
+    if (outputs_.contains(value)) return {};
+    auto it = readers_.find(value);
+    return it == readers_.end() ? std::vector<size_t>{} : it->second;
+  }
+  std::optional<size_t> Only(const std::string& value) const {
+    std::vector<size_t> r = Private(value);
+    if (r.size() != 1) return std::nullopt;
+    return r[0];
+  }
+
+ private:
+  absl::flat_hash_map<std::string, std::vector<size_t>> readers_;
+  absl::flat_hash_set<std::string> outputs_;
+};
+
+bool IsOp(const Node& node, const char* op) {
+  return node.op_type == op && node.domain.empty() && node.outputs.size() == 1;
+}
+
+// The operand of a binary node other than `value`, if `value` is one of them.
+std::optional<std::string> OtherOperand(const Node& node, const std::string& value) {
+  if (node.inputs.size() != 2) return std::nullopt;
+  if (node.inputs[0] == value) return node.inputs[1];
+  if (node.inputs[1] == value) return node.inputs[0];
+  return std::nullopt;
+}
+
 float AttrOr(const Node& node, const char* name, float fallback) {
   const Attribute* a = node.FindAttribute(name);
   return a != nullptr && a->type == AttributeType::kFloat ? a->f : fallback;
+}
+
+// Clip's bounds when they are known before running.
+std::optional<std::pair<float, float>> ClipBounds(const Node& node, int64_t opset,
+                                                  const Constants& constants) {
+  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+  if (opset < 11) return std::make_pair(AttrOr(node, "min", lo), AttrOr(node, "max", hi));
+  for (size_t i = 1; i < node.inputs.size() && i < 3; ++i) {
+    if (node.inputs[i].empty()) continue;
+    std::optional<float> bound = constants.Scalar(node.inputs[i]);
+    if (!bound) return std::nullopt;  // bounds computed at run time
+    (i == 1 ? lo : hi) = *bound;
+  }
+  return std::make_pair(lo, hi);
 }
 
 // The activation `node` computes, if it is one a Conv can absorb.
@@ -57,62 +122,182 @@ std::optional<Activation> AsActivation(const Node& node, int64_t opset,
     return Activation{op, AttrOr(node, "alpha", 0.2f), AttrOr(node, "beta", 0.5f)};
   }
   if (op != "Clip") return std::nullopt;
-  Activation clip{"Clip", -std::numeric_limits<float>::infinity(),
-                  std::numeric_limits<float>::infinity()};
-  if (opset < 11) {
-    clip.alpha = AttrOr(node, "min", clip.alpha);
-    clip.beta = AttrOr(node, "max", clip.beta);
-    return clip;
-  }
-  for (size_t i = 1; i < node.inputs.size() && i < 3; ++i) {
-    if (node.inputs[i].empty()) continue;
-    std::optional<float> bound = constants.Scalar(node.inputs[i]);
-    if (!bound) return std::nullopt;  // bounds computed at run time
-    (i == 1 ? clip.alpha : clip.beta) = *bound;
-  }
-  return clip;
+  auto bounds = ClipBounds(node, opset, constants);
+  if (!bounds) return std::nullopt;
+  return Activation{"Clip", bounds->first, bounds->second};
 }
+
+class Fuser {
+ public:
+  Fuser(const Model& model, Graph& graph)
+      : graph_(graph), opset_(OpsetVersion(model, "").value_or(1)) {}
+
+  std::vector<std::string> Run() {
+    // Each rewrite changes readers, so every pass starts from a fresh index.
+    while (Pass(&Fuser::FoldAffine)) {
+    }
+    Pass(&Fuser::FuseHardSwish);
+    Pass(&Fuser::FuseActivation);
+    return std::move(fused_);
+  }
+
+ private:
+  using Rewrite = bool (Fuser::*)(size_t conv, const Constants&, const Readers&);
+
+  bool Pass(Rewrite rewrite) {
+    const Constants constants(graph_);
+    const Readers readers(graph_);
+    removed_.assign(graph_.nodes.size(), false);
+    bool changed = false;
+    for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+      const Node& n = graph_.nodes[i];
+      if (IsOp(n, "Conv") && !removed_[i] && !n.FindAttribute(kFusedActivation)) {
+        changed |= (this->*rewrite)(i, constants, readers);
+      }
+    }
+    std::vector<Node> kept;
+    for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+      if (!removed_[i]) kept.push_back(std::move(graph_.nodes[i]));
+    }
+    graph_.nodes = std::move(kept);
+    for (Tensor& t : added_) graph_.initializers.push_back(std::move(t));
+    added_.clear();
+    return changed;
+  }
+
+  // Conv -> Mul or Add by a constant scalar or per-channel [M,1,..] value:
+  // folded into the Conv's weights and bias.
+  bool FoldAffine(size_t ci, const Constants& constants, const Readers& readers) {
+    Node& conv = graph_.nodes[ci];
+    auto next = readers.Only(conv.outputs[0]);
+    if (!next || conv.inputs.size() < 2) return false;
+    const Node& op = graph_.nodes[*next];
+    const bool mul = IsOp(op, "Mul"), add = IsOp(op, "Add");
+    if (!mul && !add) return false;
+    auto operand = OtherOperand(op, conv.outputs[0]);
+    const Tensor* w = constants.Find(conv.inputs[1]);
+    if (!operand || w == nullptr || w->dims().empty()) return false;
+    const int64_t maps = w->dims()[0];
+    auto c = PerChannel(*operand, constants, maps, w->dims().size());
+    auto weights = constants.Floats(conv.inputs[1]);
+    std::vector<float> bias(maps, 0.0f);
+    if (conv.inputs.size() > 2 && !conv.inputs[2].empty()) {
+      auto b = constants.Floats(conv.inputs[2]);
+      if (!b || b->size() != static_cast<size_t>(maps)) return false;
+      bias = *b;
+    }
+    if (!c || !weights) return false;
+    const size_t per_map = weights->size() / maps;
+    for (int64_t m = 0; m < maps; ++m) {
+      if (mul) {
+        for (size_t j = 0; j < per_map; ++j) (*weights)[m * per_map + j] *= (*c)[m];
+        bias[m] *= (*c)[m];
+      } else {
+        bias[m] += (*c)[m];
+      }
+    }
+    const std::string base = absl::StrCat(op.outputs[0], "_pare_folded");
+    added_.push_back(Tensor::FromVector<float>(base + "_w", w->dims(), *weights));
+    added_.push_back(Tensor::FromVector<float>(base + "_b", {maps}, bias));
+    conv.inputs.resize(3);
+    conv.inputs[1] = base + "_w";
+    conv.inputs[2] = base + "_b";
+    Absorb(conv, {*next});
+    return true;
+  }
+
+  // `name` as one value per output map, from a scalar or a [1?, M, 1, ...]
+  // constant that broadcasts along the Conv output's channel axis.
+  std::optional<std::vector<float>> PerChannel(const std::string& name, const Constants& constants,
+                                               int64_t maps, size_t rank) const {
+    const Tensor* t = constants.Find(name);
+    auto v = constants.Floats(name);
+    if (t == nullptr || !v) return std::nullopt;
+    if (v->size() == 1) return std::vector<float>(maps, (*v)[0]);
+    const auto& d = t->dims();
+    if (d.size() > rank || d.size() < rank - 1 || v->size() != static_cast<size_t>(maps)) {
+      return std::nullopt;
+    }
+    const size_t channel_axis = d.size() - (rank - 1);  // axis 1 of the output
+    for (size_t i = 0; i < d.size(); ++i) {
+      if (d[i] != (i == channel_axis ? maps : 1)) return std::nullopt;
+    }
+    return v;
+  }
+
+  // y -> Add(y, 3) -> Clip(0, 6) -> Mul(y, .) -> Div(., 6): x * relu6(x + 3) / 6.
+  bool FuseHardSwish(size_t ci, const Constants& constants, const Readers& readers) {
+    Node& conv = graph_.nodes[ci];
+    const std::string& y = conv.outputs[0];
+    std::vector<size_t> r = readers.Private(y);
+    if (r.size() != 2) return false;
+    for (int order = 0; order < 2; ++order) {
+      const size_t add = r[order], mul = r[1 - order];
+      const Node& a = graph_.nodes[add];
+      auto three = IsOp(a, "Add") ? OtherOperand(a, y) : std::nullopt;
+      if (!three || constants.Scalar(*three) != 3.0f) continue;
+      auto clip = readers.Only(a.outputs[0]);
+      if (!clip || !IsOp(graph_.nodes[*clip], "Clip")) continue;
+      auto bounds = ClipBounds(graph_.nodes[*clip], opset_, constants);
+      if (!bounds || bounds->first != 0.0f || bounds->second != 6.0f) continue;
+      const Node& m = graph_.nodes[mul];
+      if (!IsOp(m, "Mul") || OtherOperand(m, y) != graph_.nodes[*clip].outputs[0]) continue;
+      if (readers.Only(graph_.nodes[*clip].outputs[0]) != mul) continue;
+      auto div = readers.Only(m.outputs[0]);
+      if (!div || !IsOp(graph_.nodes[*div], "Div") ||
+          graph_.nodes[*div].inputs[0] != m.outputs[0] ||
+          constants.Scalar(graph_.nodes[*div].inputs[1]) != 6.0f) {
+        continue;
+      }
+      SetActivation(conv, {"HardSwish"});
+      Absorb(conv, {add, *clip, mul, *div});
+      return true;
+    }
+    return false;
+  }
+
+  bool FuseActivation(size_t ci, const Constants& constants, const Readers& readers) {
+    Node& conv = graph_.nodes[ci];
+    auto next = readers.Only(conv.outputs[0]);
+    if (!next || graph_.nodes[*next].inputs.empty() ||
+        graph_.nodes[*next].inputs[0] != conv.outputs[0]) {
+      return false;
+    }
+    std::optional<Activation> act = AsActivation(graph_.nodes[*next], opset_, constants);
+    if (!act) return false;
+    SetActivation(conv, *act);
+    Absorb(conv, {*next});
+    return true;
+  }
+
+  static void SetActivation(Node& conv, const Activation& act) {
+    conv.attributes.push_back(StringAttr(kFusedActivation, act.kind));
+    conv.attributes.push_back(FloatAttr(kFusedAlpha, act.alpha));
+    conv.attributes.push_back(FloatAttr(kFusedBeta, act.beta));
+  }
+
+  // Removes `chain` (nodes after the Conv, the last one's output becoming the
+  // Conv's) and records the values that disappear.
+  void Absorb(Node& conv, const std::vector<size_t>& chain) {
+    fused_.push_back(conv.outputs[0]);
+    for (size_t i = 0; i + 1 < chain.size(); ++i) {
+      fused_.push_back(graph_.nodes[chain[i]].outputs[0]);
+    }
+    conv.outputs[0] = graph_.nodes[chain.back()].outputs[0];
+    for (size_t i : chain) removed_[i] = true;
+  }
+
+  Graph& graph_;
+  int64_t opset_;
+  std::vector<bool> removed_;
+  std::vector<Tensor> added_;
+  std::vector<std::string> fused_;
+};
 
 }  // namespace
 
 std::vector<std::string> FuseConvActivations(const Model& model, Graph& graph) {
-  absl::flat_hash_map<std::string, int> readers;
-  absl::flat_hash_map<std::string, size_t> reader_of;
-  for (size_t i = 0; i < graph.nodes.size(); ++i) {
-    for (const std::string& v : NodeReads(graph.nodes[i])) {
-      ++readers[v];
-      reader_of[v] = i;
-    }
-  }
-  absl::flat_hash_set<std::string> graph_outputs;
-  for (const ValueInfo& v : graph.outputs) graph_outputs.insert(v.name);
-  const Constants constants(graph);
-  const int64_t opset = OpsetVersion(model, "").value_or(1);
-  std::vector<std::string> fused;
-  std::vector<bool> removed(graph.nodes.size(), false);
-  for (Node& conv : graph.nodes) {
-    if (conv.op_type != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1) continue;
-    const std::string& y = conv.outputs[0];
-    if (readers[y] != 1 || graph_outputs.contains(y)) continue;
-    const size_t next = reader_of[y];
-    const Node& act_node = graph.nodes[next];
-    if (act_node.inputs[0] != y || removed[next]) continue;
-    std::optional<Activation> act = AsActivation(act_node, opset, constants);
-    if (!act) continue;
-    fused.push_back(y);
-    conv.attributes.push_back(StringAttr(kFusedActivation, act->kind));
-    conv.attributes.push_back(FloatAttr(kFusedAlpha, act->alpha));
-    conv.attributes.push_back(FloatAttr(kFusedBeta, act->beta));
-    conv.outputs[0] = act_node.outputs[0];
-    removed[next] = true;
-  }
-  std::vector<Node> kept;
-  kept.reserve(graph.nodes.size());
-  for (size_t i = 0; i < graph.nodes.size(); ++i) {
-    if (!removed[i]) kept.push_back(std::move(graph.nodes[i]));
-  }
-  graph.nodes = std::move(kept);
-  return fused;
+  return Fuser(model, graph).Run();
 }
 
 }  // namespace pare::runtime

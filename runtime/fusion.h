@@ -1,7 +1,11 @@
 // Graph rewrites the session applies before planning, so that common
-// operator chains run as one kernel. Today: Conv followed by its activation
-// (Relu, Clip with constant bounds, LeakyRelu, HardSigmoid, Sigmoid) becomes
-// one Conv that applies bias and activation while the output is in cache.
+// operator chains run as one kernel, all around Conv:
+//  - Conv -> Mul/Add by a constant (scalar or per output map) is folded into
+//    the Conv's weights and bias (new initializers; the originals are kept);
+//  - Conv -> x * Clip(x + 3, 0, 6) / 6 (HardSwish spelled out) and Conv ->
+//    Relu, Clip with constant bounds, LeakyRelu, HardSigmoid or Sigmoid
+//    become one Conv that applies bias and activation while the output is in
+//    cache.
 #ifndef PARE_RUNTIME_FUSION_H_
 #define PARE_RUNTIME_FUSION_H_
 
@@ -18,9 +22,8 @@ inline constexpr char kFusedAlpha[] = "_pare_alpha";
 inline constexpr char kFusedBeta[] = "_pare_beta";
 
 // Rewrites `graph` (the top level only) in place and returns the names of
-// the values that no longer exist (the Conv outputs folded into their
-// activation). A value that is a graph output or read by anything but the
-// activation is never folded.
+// the values that no longer exist. A value that is a graph output or read by
+// anything outside the chain is never fused away.
 std::vector<std::string> FuseConvActivations(const Model& model, Graph& graph);
 
 }  // namespace pare::runtime

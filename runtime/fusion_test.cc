@@ -55,6 +55,40 @@ TEST(Fusion, ConvActivationsMatchTheUnfusedGraph) {
   ExpectFusedMatchesUnfused(ConvThen("Clip", {}, {"", "hi"}));
 }
 
+// Conv -> Mul(scalar) -> Add(per-channel) -> x * Clip(x + 3, 0, 6) / 6, as
+// PP-OCR's exports spell a learnable affine and HardSwish.
+Model ConvAffineHardSwish() {
+  ModelBuilder b("fusion", 13);
+  b.Input("x", DataType::kFloat32, {1, 2, 5, 5});
+  b.Initializer(RandomTensor("w", {3, 2, 3, 3}, 1, 1.0f));
+  b.Initializer(Tensor::FromVector<float>("s", {}, {1.5f}));
+  b.Initializer(Tensor::FromVector<float>("t", {3, 1, 1}, {0.5f, -1.0f, 2.0f}));
+  b.Initializer(Tensor::FromVector<float>("three", {}, {3.0f}));
+  b.Initializer(Tensor::FromVector<float>("zero", {}, {0.0f}));
+  b.Initializer(Tensor::FromVector<float>("six", {}, {6.0f}));
+  b.AddNode("Conv", {"x", "w"}, {"c"}, "conv").attributes = {IntsAttr("pads", {1, 1, 1, 1})};
+  b.AddNode("Mul", {"s", "c"}, {"scaled"}, "scale");
+  b.AddNode("Add", {"scaled", "t"}, {"h"}, "shift");
+  b.AddNode("Add", {"h", "three"}, {"h3"}, "plus3");
+  b.AddNode("Clip", {"h3", "zero", "six"}, {"r6"}, "relu6");
+  b.AddNode("Mul", {"h", "r6"}, {"hr"}, "gate");
+  b.AddNode("Div", {"hr", "six"}, {"y"}, "div6");
+  b.Output("y", DataType::kFloat32, {1, 3, 5, 5});
+  return std::move(b).Build();
+}
+
+TEST(Fusion, AffineFoldsIntoWeightsAndHardSwishIntoTheConv) {
+  const Model model = ConvAffineHardSwish();
+  Model copy = model;
+  EXPECT_EQ(FuseConvActivations(copy, copy.graph),
+            (std::vector<std::string>{"c", "scaled", "h", "h3", "r6", "hr"}));
+  ASSERT_EQ(copy.graph.nodes.size(), 1u);
+  EXPECT_EQ(copy.graph.nodes[0].outputs[0], "y");
+  const std::vector<float> fused = RunWith(model, true), plain = RunWith(model, false);
+  ASSERT_EQ(fused.size(), plain.size());
+  for (size_t i = 0; i < fused.size(); ++i) EXPECT_NEAR(fused[i], plain[i], 1e-5) << i;
+}
+
 TEST(Fusion, LeavesValuesOthersNeed) {
   Model model = ConvThen("Relu", {}, {}, /*also_output_conv=*/true);
   EXPECT_TRUE(FuseConvActivations(model, model.graph).empty());

@@ -121,9 +121,14 @@ class GraphRunner {
                                         : std::chrono::steady_clock::time_point();
     absl::Status status = RunKernel(*step.kernel, ctx);
     if (options_.profile) {
-      stats_.op_milliseconds[node.op_type] +=
+      const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
               .count();
+      stats_.op_milliseconds[node.op_type] += ms;
+      stats_.node_milliseconds.emplace_back(
+          absl::StrCat(node.name.empty() && !node.outputs.empty() ? node.outputs[0] : node.name,
+                       " (", node.op_type, ")"),
+          ms);
     }
     if (!status.ok()) {
       const std::string message(status.message());

@@ -52,7 +52,10 @@ struct RunOptions {
 struct RunStats {
   uint64_t peak_activation_bytes = 0;  // largest sum of live intermediates
   uint64_t nodes_run = 0;
-  std::map<std::string, double> op_milliseconds;  // with RunOptions::profile
+  // With RunOptions::profile: totals per operator type, and each node's time
+  // (labelled "name (OpType)") in execution order.
+  std::map<std::string, double> op_milliseconds;
+  std::vector<std::pair<std::string, double>> node_milliseconds;
 };
 
 struct PlannedNode {

@@ -89,6 +89,40 @@ absl::StatusOr<ConvShape> ResolveConv(const KernelContext& ctx, const std::vecto
   return c;
 }
 
+// Column matrices above this many values are built a band of output rows
+// at a time, so that each band stays in cache while the GEMM reads it
+// (a 3x3 convolution's full matrix is 9x its input).
+constexpr int64_t kColumnBudget = 1 << 18;
+
+// 2-D convolution of one group by im2col + GEMM, in bands of output rows;
+// the bands run in parallel, each with a serial GEMM.
+template <typename T>
+void ConvGroup2D(const Window& win, int64_t rows, int64_t maps, const T* in, const T* w, T* out,
+                 std::vector<T>& col, ThreadPool& pool) {
+  const int64_t oh = win.output[0], ow = win.output[1], cg = rows / Product(win.kernel);
+  const int64_t band = std::clamp<int64_t>(kColumnBudget / std::max<int64_t>(1, rows * ow), 1, oh);
+  const int64_t bands = (oh + band - 1) / band;
+  if (bands == 1) {
+    col.resize(rows * oh * ow);
+    Im2Col2D<T>(win, in, cg, 0, oh, col.data(), pool);
+    Gemm<T>(w, col.data(), out, maps, oh * ow, rows, false, false, T{1}, T{0}, pool);
+    return;
+  }
+  pool.ParallelFor(bands, 1, [&](int64_t lo, int64_t hi) {
+    ThreadPool serial(1);
+    std::vector<T> band_col(rows * band * ow), result(maps * band * ow);
+    for (int64_t b = lo; b < hi; ++b) {
+      const int64_t y0 = b * band, y1 = std::min(oh, y0 + band), cols = (y1 - y0) * ow;
+      Im2Col2D<T>(win, in, cg, y0, y1, band_col.data(), serial);
+      Gemm<T>(w, band_col.data(), result.data(), maps, cols, rows, false, false, T{1}, T{0},
+              serial);
+      for (int64_t m = 0; m < maps; ++m) {
+        std::copy_n(&result[m * cols], cols, out + m * oh * ow + y0 * ow);
+      }
+    }
+  });
+}
+
 // One group of one image: im2col into `col` (unless pointwise), then GEMM.
 template <typename T>
 void ConvGroup(const ConvShape& c, const std::vector<int64_t>& table, const T* in, const T* w,
@@ -102,10 +136,12 @@ void ConvGroup(const ConvShape& c, const std::vector<int64_t>& table, const T* i
     Gemm<T>(w, in, out, mg, osize, rows, false, false, T{1}, T{0}, pool);
     return;
   }
-  col.resize(rows * osize);
   if (win.rank() == 2) {
-    Im2Col2D<T>(win, in, cg, col.data(), pool);
-  } else {
+    ConvGroup2D(win, rows, mg, in, w, out, col, pool);
+    return;
+  }
+  col.resize(rows * osize);
+  {
     pool.ParallelFor(rows, 32, [&](int64_t lo, int64_t hi) {
       for (int64_t r = lo; r < hi; ++r) {
         const T* plane = in + (r / ksize) * isize;
@@ -159,7 +195,7 @@ namespace {
 
 // Bias and the activation a fused Conv applies to its output (fusion.h).
 struct Epilogue {
-  enum Kind { kNone, kRelu, kClip, kLeakyRelu, kHardSigmoid, kSigmoid } kind = kNone;
+  enum Kind { kNone, kRelu, kClip, kLeakyRelu, kHardSigmoid, kSigmoid, kHardSwish } kind = kNone;
   float alpha = 0, beta = 0;
 };
 
@@ -168,11 +204,9 @@ absl::StatusOr<Epilogue> FusedEpilogue(const KernelContext& ctx) {
   Epilogue e{Epilogue::kNone, ctx.GetFloat(kFusedAlpha, 0), ctx.GetFloat(kFusedBeta, 0)};
   if (kind.empty()) return e;
   static const std::pair<const char*, Epilogue::Kind> kKinds[] = {
-      {"Relu", Epilogue::kRelu},
-      {"Clip", Epilogue::kClip},
-      {"LeakyRelu", Epilogue::kLeakyRelu},
-      {"HardSigmoid", Epilogue::kHardSigmoid},
-      {"Sigmoid", Epilogue::kSigmoid}};
+      {"Relu", Epilogue::kRelu},           {"Clip", Epilogue::kClip},
+      {"LeakyRelu", Epilogue::kLeakyRelu}, {"HardSigmoid", Epilogue::kHardSigmoid},
+      {"Sigmoid", Epilogue::kSigmoid},     {"HardSwish", Epilogue::kHardSwish}};
   for (const auto& [name, k] : kKinds) {
     if (kind == name) {
       e.kind = k;
@@ -206,6 +240,12 @@ void ApplyEpilogue(const Epilogue& e, T bias, T* v, int64_t n) {
     case Epilogue::kHardSigmoid:
       for (int64_t i = 0; i < n; ++i) {
         v[i] = std::min(std::max(a * (v[i] + bias) + b, T{0}), T{1});
+      }
+      break;
+    case Epilogue::kHardSwish:  // x * relu6(x + 3) / 6, as the graph computed it
+      for (int64_t i = 0; i < n; ++i) {
+        const T x = v[i] + bias;
+        v[i] = x * std::min(std::max(x + T{3}, T{0}), T{6}) / T{6};
       }
       break;
     case Epilogue::kSigmoid:

@@ -26,10 +26,12 @@ template <typename T>
 void RunConv(const ConvShape& shape, const T* x, const T* w, T* out, ThreadPool& pool);
 
 // 2-D helpers of RunConv (conv_2d.cc). Im2Col2D writes the column matrix
-// [channels * kh * kw, oh * ow]; Depthwise2D convolves `planes` planes (batch
-// x channels) each with its own kernel (channel = plane % channels).
+// [channels * kh * kw, (y1 - y0) * ow] of output rows [y0, y1); Depthwise2D
+// convolves `planes` planes (batch x channels) each with its own kernel
+// (channel = plane % channels).
 template <typename T>
-void Im2Col2D(const Window& w, const T* in, int64_t channels, T* col, ThreadPool& pool);
+void Im2Col2D(const Window& w, const T* in, int64_t channels, int64_t y0, int64_t y1, T* col,
+              ThreadPool& pool);
 template <typename T>
 void Depthwise2D(const Window& w, const T* in, const T* weights, T* out, int64_t planes,
                  int64_t channels, ThreadPool& pool);

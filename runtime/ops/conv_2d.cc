@@ -42,9 +42,10 @@ struct Geometry2D {
 }  // namespace
 
 template <typename T>
-void Im2Col2D(const Window& w, const T* in, int64_t channels, T* col, ThreadPool& pool) {
+void Im2Col2D(const Window& w, const T* in, int64_t channels, int64_t y0, int64_t y1, T* col,
+              ThreadPool& pool) {
   const Geometry2D g(w);
-  const int64_t osize = g.oh * g.ow, ksize = g.kh * g.kw;
+  const int64_t osize = (y1 - y0) * g.ow, ksize = g.kh * g.kw;
   pool.ParallelFor(channels * ksize, 8, [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       const int64_t c = r / ksize, i = (r % ksize) / g.kw, j = r % g.kw;
@@ -53,7 +54,7 @@ void Im2Col2D(const Window& w, const T* in, int64_t channels, T* col, ThreadPool
       int64_t first, last;
       g.ValidColumns(j, &first, &last);
       const int64_t shift = j * g.dw - g.pw;
-      for (int64_t y = 0; y < g.oh; ++y, dst += g.ow) {
+      for (int64_t y = y0; y < y1; ++y, dst += g.ow) {
         const int64_t row = y * g.sh - g.ph + i * g.dh;
         if (row < 0 || row >= g.ih) {
           std::fill(dst, dst + g.ow, T{0});
@@ -106,9 +107,9 @@ void Depthwise2D(const Window& w, const T* in, const T* weights, T* out, int64_t
   });
 }
 
-#define PARE_INSTANTIATE_CONV2D(T)                                                      \
-  template void Im2Col2D<T>(const Window&, const T*, int64_t, T*, ThreadPool&);         \
-  template void Depthwise2D<T>(const Window&, const T*, const T*, T*, int64_t, int64_t, \
+#define PARE_INSTANTIATE_CONV2D(T)                                                                \
+  template void Im2Col2D<T>(const Window&, const T*, int64_t, int64_t, int64_t, T*, ThreadPool&); \
+  template void Depthwise2D<T>(const Window&, const T*, const T*, T*, int64_t, int64_t,           \
                                ThreadPool&);
 PARE_INSTANTIATE_CONV2D(float)
 PARE_INSTANTIATE_CONV2D(double)

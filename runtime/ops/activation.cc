@@ -169,6 +169,13 @@ absl::Status PRelu(KernelContext& ctx) {
   });
 }
 
+// Fast for float32 (vectorizable), std::exp for wider types.
+template <typename T>
+T Exp(T x) {
+  if constexpr (std::is_same_v<T, float>) return ExpApprox(x);
+  return std::exp(x);
+}
+
 enum class SoftmaxKind { kSoftmax, kLogSoftmax, kHardmax };
 
 // Softmax family over `axis`. Before opset 13 the input is flattened to 2-D
@@ -200,13 +207,23 @@ KernelFn SoftmaxFamily(SoftmaxKind kind) {
             for (int64_t j = 0; j < n; ++j) out[base + j * inner] = j == argmax ? 1 : 0;
             continue;
           }
+          if (kind == SoftmaxKind::kSoftmax && inner == 1) {  // the common, contiguous case
+            T* o = out + base;
+            const T* v = in + base;
+            for (int64_t j = 0; j < n; ++j) o[j] = Exp(v[j] - max);
+            T sum = 0;
+            for (int64_t j = 0; j < n; ++j) sum += o[j];
+            const T scale = T{1} / sum;
+            for (int64_t j = 0; j < n; ++j) o[j] *= scale;
+            continue;
+          }
           T sum = 0;
-          for (int64_t j = 0; j < n; ++j) sum += std::exp(in[base + j * inner] - max);
+          for (int64_t j = 0; j < n; ++j) sum += Exp(in[base + j * inner] - max);
           const T log_sum = std::log(sum);
           for (int64_t j = 0; j < n; ++j) {
             const T shifted = in[base + j * inner] - max;
             out[base + j * inner] =
-                kind == SoftmaxKind::kSoftmax ? std::exp(shifted) / sum : shifted - log_sum;
+                kind == SoftmaxKind::kSoftmax ? Exp(shifted) / sum : shifted - log_sum;
           }
         }
       });

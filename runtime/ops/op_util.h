@@ -3,6 +3,8 @@
 #ifndef PARE_RUNTIME_OPS_OP_UTIL_H_
 #define PARE_RUNTIME_OPS_OP_UTIL_H_
 
+#include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
@@ -179,6 +181,29 @@ std::vector<int64_t> BroadcastStrides(const std::vector<int64_t>& dims,
 absl::StatusOr<int64_t> NormalizeAxis(int64_t axis, int64_t rank);
 
 int64_t Product(const std::vector<int64_t>& dims, size_t begin = 0, size_t end = SIZE_MAX);
+
+// e^x for float32 in plain arithmetic the compiler vectorizes (std::exp
+// does not): x = n ln2 + r with |r| <= ln2/2, e^r by its degree-7 Taylor
+// polynomial (error < 1e-8 relative), 2^n assembled in the exponent bits.
+// Within 2 ulp of std::exp; underflows to ~1e-38 rather than 0 below -87.3;
+// NaN stays NaN.
+inline float ExpApprox(float x) {
+  x = std::min(std::max(x, -87.3f), 88.3f);
+  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  const float t = x * 1.44269504f + kMagic;
+  const float n = t - kMagic;
+  const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;  // ln 2 in two parts
+  float p = 1.0f / 5040;
+  p = p * r + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const uint32_t bits = (std::bit_cast<uint32_t>(t) - 0x4B400000u + 127u) << 23;
+  return p * std::bit_cast<float>(bits);
+}
 
 // A two-operand broadcast seen as rows: adjacent dimensions that both
 // operands walk contiguously (or both repeat) are merged, so the innermost

@@ -165,20 +165,29 @@ class Fuser {
     return changed;
   }
 
-  // Conv -> Mul or Add by a constant scalar or per-channel [M,1,..] value:
-  // folded into the Conv's weights and bias.
+  // Conv -> Mul or Add by a constant scalar or per-channel [M,1,..] value,
+  // or an inference BatchNormalization: folded into the weights and bias.
   bool FoldAffine(size_t ci, const Constants& constants, const Readers& readers) {
     Node& conv = graph_.nodes[ci];
     auto next = readers.Only(conv.outputs[0]);
     if (!next || conv.inputs.size() < 2) return false;
     const Node& op = graph_.nodes[*next];
-    const bool mul = IsOp(op, "Mul"), add = IsOp(op, "Add");
-    if (!mul && !add) return false;
-    auto operand = OtherOperand(op, conv.outputs[0]);
     const Tensor* w = constants.Find(conv.inputs[1]);
-    if (!operand || w == nullptr || w->dims().empty()) return false;
+    if (w == nullptr || w->dims().empty() || w->dims()[0] <= 0) return false;
     const int64_t maps = w->dims()[0];
-    auto c = PerChannel(*operand, constants, maps, w->dims().size());
+    // Every foldable op is y * scale + shift per output map.
+    std::optional<std::vector<float>> scale, shift;
+    if (IsOp(op, "Mul") || IsOp(op, "Add")) {
+      auto operand = OtherOperand(op, conv.outputs[0]);
+      if (!operand) return false;
+      auto c = PerChannel(*operand, constants, maps, w->dims().size());
+      if (!c) return false;
+      (IsOp(op, "Mul") ? scale : shift) = std::move(c);
+    } else if (IsOp(op, "BatchNormalization")) {
+      if (!BatchNormAffine(op, constants, maps, &scale, &shift)) return false;
+    } else {
+      return false;
+    }
     auto weights = constants.Floats(conv.inputs[1]);
     std::vector<float> bias(maps, 0.0f);
     if (conv.inputs.size() > 2 && !conv.inputs[2].empty()) {
@@ -186,15 +195,14 @@ class Fuser {
       if (!b || b->size() != static_cast<size_t>(maps)) return false;
       bias = *b;
     }
-    if (!c || !weights) return false;
+    if (!weights || weights->size() % maps != 0) return false;
     const size_t per_map = weights->size() / maps;
     for (int64_t m = 0; m < maps; ++m) {
-      if (mul) {
-        for (size_t j = 0; j < per_map; ++j) (*weights)[m * per_map + j] *= (*c)[m];
-        bias[m] *= (*c)[m];
-      } else {
-        bias[m] += (*c)[m];
+      if (scale) {
+        for (size_t j = 0; j < per_map; ++j) (*weights)[m * per_map + j] *= (*scale)[m];
+        bias[m] *= (*scale)[m];
       }
+      if (shift) bias[m] += (*shift)[m];
     }
     const std::string base = absl::StrCat(op.outputs[0], "_pare_folded");
     added_.push_back(Tensor::FromVector<float>(base + "_w", w->dims(), *weights));
@@ -203,6 +211,29 @@ class Fuser {
     conv.inputs[1] = base + "_w";
     conv.inputs[2] = base + "_b";
     Absorb(conv, {*next});
+    return true;
+  }
+
+  // Inference BatchNormalization as y * s + t: s = gamma / sqrt(var + eps),
+  // t = beta - mean * s, when all four statistics are constants.
+  static bool BatchNormAffine(const Node& bn, const Constants& constants, int64_t maps,
+                              std::optional<std::vector<float>>* scale,
+                              std::optional<std::vector<float>>* shift) {
+    const Attribute* training = bn.FindAttribute("training_mode");
+    if (bn.inputs.size() != 5 || (training != nullptr && training->i != 0)) return false;
+    std::vector<float> v[4];
+    for (int i = 0; i < 4; ++i) {
+      auto values = constants.Floats(bn.inputs[i + 1]);
+      if (!values || values->size() != static_cast<size_t>(maps)) return false;
+      v[i] = *std::move(values);
+    }
+    const float eps = AttrOr(bn, "epsilon", 1e-5f);
+    *scale = std::vector<float>(maps);
+    *shift = std::vector<float>(maps);
+    for (int64_t m = 0; m < maps; ++m) {
+      (**scale)[m] = v[0][m] / std::sqrt(v[3][m] + eps);
+      (**shift)[m] = v[1][m] - v[2][m] * (**scale)[m];
+    }
     return true;
   }
 

@@ -1,7 +1,8 @@
 // Graph rewrites the session applies before planning, so that common
 // operator chains run as one kernel, all around Conv:
-//  - Conv -> Mul/Add by a constant (scalar or per output map) is folded into
-//    the Conv's weights and bias (new initializers; the originals are kept);
+//  - Conv -> Mul/Add by a constant (scalar or per output map) or an
+//    inference BatchNormalization is folded into the Conv's weights and bias
+//    (new initializers; the originals are kept);
 //  - Conv -> x * Clip(x + 3, 0, 6) / 6 (HardSwish spelled out) and Conv ->
 //    Relu, Clip with constant bounds, LeakyRelu, HardSigmoid or Sigmoid
 //    become one Conv that applies bias and activation while the output is in

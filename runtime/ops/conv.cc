@@ -245,7 +245,7 @@ void ApplyEpilogue(const Epilogue& e, T bias, T* v, int64_t n) {
     case Epilogue::kHardSwish:  // x * relu6(x + 3) / 6, as the graph computed it
       for (int64_t i = 0; i < n; ++i) {
         const T x = v[i] + bias;
-        v[i] = x * std::min(std::max(x + T{3}, T{0}), T{6}) / T{6};
+        v[i] = x * std::min(std::max(x + T{3}, T{0}), T{6}) * static_cast<T>(1.0 / 6);
       }
       break;
     case Epilogue::kSigmoid:

@@ -1,5 +1,7 @@
 #include "runtime/ops/nbits_dot.h"
 
+#include <cstddef>
+
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #endif
@@ -96,7 +98,7 @@ float Avx512Dot(const float* split, const uint8_t* blobs, const float* scales, i
 
 std::vector<float> SplitEvenOdd(const float* a, int64_t k, int64_t block) {
   const int64_t blocks = (k + block - 1) / block, half = block / 2;
-  std::vector<float> out(static_cast<size_t>(blocks * block), 0.0f);
+  std::vector<float> out(static_cast<std::size_t>(blocks * block), 0.0f);
   for (int64_t i = 0; i < k; ++i) {
     const int64_t j = i % block;
     out[(i - j) + (j & 1) * half + j / 2] = a[i];

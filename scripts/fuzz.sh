@@ -31,10 +31,14 @@ log=$(mktemp)
 # Undefined behaviour is a failure too, with a stack to find it by.
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 trap 'rm -rf "$corpus" "$log"' EXIT
+# Crashing inputs are kept in build-fuzz/artifacts/ (outside the source tree).
+artifacts="$build/artifacts"
+mkdir -p "$artifacts"
 if ! "$build/tests/fuzz/$target" "$corpus" -max_total_time="$seconds" -max_len=65536 \
-    -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
+    -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="$artifacts/" \
+    >"$log" 2>&1; then
   tail -n 60 "$log"
-  echo "fuzz: FAILED (crash or sanitizer report above)"
+  echo "fuzz: FAILED (crash or sanitizer report above; input saved in $artifacts/)"
   exit 1
 fi
 grep -E "^Done|stat::number_of_executed_units|stat::peak_rss_mb" "$log" || true

@@ -17,6 +17,7 @@ enum class PoolKind { kMax, kAverage, kLp };
 template <typename Fn>
 void ForEachWindow(const Window& w, Fn&& fn) {
   const size_t rank = w.rank();
+  if (Product(w.kernel) <= 0) return;  // no cells: the odometer below would never stop
   const int64_t osize = Product(w.output);
   std::vector<int64_t> out_pos(rank), k(rank);
   std::vector<int64_t> offsets;
@@ -62,6 +63,7 @@ KernelFn Pool(PoolKind kind, bool global) {
     const auto& xd = x->dims();
     if (xd.size() < 3) return ctx.Error("input must be N-D with N >= 3");
     const std::vector<int64_t> spatial(xd.begin() + 2, xd.end());
+    if (global && Product(spatial) == 0) return ctx.Error("cannot pool over an empty input");
     Window w;
     if (global) {
       w = {spatial,
@@ -90,7 +92,7 @@ KernelFn Pool(PoolKind kind, bool global) {
     // for terabytes.
     const double cells =
         static_cast<double>(Product(w.output)) * static_cast<double>(Product(w.kernel));
-    if (cells > 1e8 || cells * static_cast<double>(xd[0] * xd[1]) > 1e10) {
+    if (cells > 1e7 || cells * static_cast<double>(xd[0] * xd[1]) > 1e9) {
       return ctx.Error("pooling windows times outputs exceed the work limit");
     }
     const bool want_indices =

@@ -31,7 +31,7 @@ Tensor Broadcast(KernelContext& ctx, const Tensor& a, const Tensor& b,
     ctx.pool().ParallelFor(n, kParallelGrain, [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i) out[i] = op(x[i], s);
     });
-  } else {
+  } else if (n > 0) {
     const BroadcastRows rows(shape, BroadcastStrides(a.dims(), shape),
                              BroadcastStrides(b.dims(), shape));
     const int64_t inner = rows.inner, sa = rows.inner_a, sb = rows.inner_b;

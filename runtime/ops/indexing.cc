@@ -114,7 +114,7 @@ absl::Status GatherND(KernelContext& ctx) {
     Tensor result = NewTensor<T>(shape, &out, data->dtype());
     for (int64_t b = 0; b < batch_count; ++b) {
       for (int64_t j = 0; j < per_batch; ++j) {
-        const int64_t* ix = &indices[(b * per_batch + j) * k];
+        const int64_t* ix = indices.data() + (b * per_batch + j) * k;  // k may be 0
         int64_t offset = b * batch_stride;
         for (int64_t d = 0; d < k; ++d) {
           ASSIGN_OR_RETURN(int64_t v, WrapIndex(ctx, ix[d], dd[batch + d]));

@@ -14,6 +14,7 @@ namespace pare::cli {
 // subcommand was chosen. It returns the process exit code.
 void RegisterInspect(CLI::App& app, std::function<int()>& run);
 void RegisterRun(CLI::App& app, std::function<int()>& run);
+void RegisterEvaluate(CLI::App& app, std::function<int()>& run);
 
 }  // namespace pare::cli
 

@@ -10,12 +10,13 @@ namespace pare::cli {
 
 enum ExitCode : int {
   kExitOk = 0,
-  kExitInternal = 1,      // a bug in pare: please report it
+  kExitGateFailed = 1,    // pare evaluate: a threshold did not hold (CI gate)
   kExitUsage = 2,         // bad command line
   kExitInvalidInput = 3,  // malformed or inconsistent model or data
   kExitNotFound = 4,      // a file that does not exist
   kExitUnsupported = 5,   // valid input pare does not handle yet
   kExitIo = 6,            // cannot read or write: permissions, disk full, ...
+  kExitInternal = 70,     // a bug in pare: please report it (sysexits' EX_SOFTWARE)
 };
 
 int ExitCodeFor(const absl::Status& status);

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   std::function<int()> run;
   RegisterInspect(app, run);
   RegisterRun(app, run);
+  RegisterEvaluate(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

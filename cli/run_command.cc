@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/flags.h"
 #include "core/npy.h"
 #include "core/onnx_io.h"
 #include "core/status_macros.h"
@@ -36,15 +37,6 @@ struct RunFlags {
   bool profile = false;
 };
 
-absl::StatusOr<std::pair<std::string, std::string>> SplitAssignment(const std::string& text,
-                                                                    const char* flag) {
-  const size_t eq = text.find('=');
-  if (eq == std::string::npos || eq == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, " expects NAME=VALUE, got '", text, "'"));
-  }
-  return std::pair{text.substr(0, eq), text.substr(eq + 1)};
-}
-
 // The input sets to run: one per --data folder, or one from --input/--random.
 absl::StatusOr<std::vector<std::vector<Tensor>>> GatherInputs(const RunFlags& f,
                                                               const Model& model) {
@@ -61,15 +53,7 @@ absl::StatusOr<std::vector<std::vector<Tensor>>> GatherInputs(const RunFlags& f,
   }
   std::vector<Tensor> set;
   if (f.random) {
-    std::map<std::string, int64_t> dims;
-    for (const std::string& d : f.dims) {
-      ASSIGN_OR_RETURN(auto kv, SplitAssignment(d, "--dim"));
-      int64_t value = 0;
-      if (!absl::SimpleAtoi(kv.second, &value) || value < 0) {
-        return absl::InvalidArgumentError(absl::StrCat("--dim ", d, ": not a size"));
-      }
-      dims[kv.first] = value;
-    }
+    ASSIGN_OR_RETURN(auto dims, ParseDims(f.dims));
     ASSIGN_OR_RETURN(set, runtime::RandomInputs(model, f.seed, dims));
   }
   for (const std::string& spec : f.inputs) {

@@ -43,7 +43,15 @@ std::vector<fs::path> DataSets(const fs::path& dir) {
   };
   std::sort(sets.begin(), sets.end(),
             [&](const fs::path& a, const fs::path& b) { return number(a) < number(b); });
-  if (sets.empty() && fs::exists(dir / "input_0.pb")) sets.push_back(dir);
+  if (!sets.empty()) return sets;
+  // The folder itself as one sample: input_0.pb, or NAME.npy / NAME.pb files.
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string ext = e.path().extension().string();
+    if (e.is_regular_file() && (ext == ".pb" || ext == ".npy")) {
+      sets.push_back(dir);
+      break;
+    }
+  }
   return sets;
 }
 
@@ -51,10 +59,15 @@ absl::StatusOr<std::vector<Tensor>> LoadDataSet(const Model& model, const fs::pa
   std::vector<Tensor> inputs;
   const auto feed = FeedableInputs(model);
   for (size_t i = 0; i < feed.size(); ++i) {
-    const fs::path file = dir / absl::StrCat("input_", i, ".pb");
+    // input_<i>.pb as the ONNX test layout has it, else a file named after the input.
+    fs::path file = dir / absl::StrCat("input_", i, ".pb");
+    for (const char* ext : {".npy", ".pb"}) {
+      if (!fs::exists(file)) file = dir / (feed[i]->name + ext);
+    }
     if (!fs::exists(file)) {
-      return absl::NotFoundError(absl::StrCat(dir.string(), ": no ", file.filename().string(),
-                                              " for input '", feed[i]->name, "'"));
+      return absl::NotFoundError(absl::StrCat(dir.string(), ": no input_", i, ".pb, ",
+                                              feed[i]->name, ".npy or ", feed[i]->name,
+                                              ".pb for input '", feed[i]->name, "'"));
     }
     ASSIGN_OR_RETURN(Tensor t, LoadTensorFile(file, feed[i]->name));
     inputs.push_back(std::move(t));

@@ -24,12 +24,13 @@ std::vector<const ValueInfo*> FeedableInputs(const Model& model);
 absl::StatusOr<Tensor> LoadTensorFile(const std::filesystem::path& path, const std::string& name);
 
 // Inputs of one test_data_set folder: input_0.pb, input_1.pb, ... bound to
-// the feedable inputs in order.
+// the feedable inputs in order; where input_<i>.pb is missing, NAME.npy or
+// NAME.pb named after the input.
 absl::StatusOr<std::vector<Tensor>> LoadDataSet(const Model& model,
                                                 const std::filesystem::path& dir);
 
 // The test_data_set_* folders of a data directory, in numeric order; the
-// directory itself when it holds input_*.pb files directly.
+// directory itself when it holds .pb or .npy files directly.
 std::vector<std::filesystem::path> DataSets(const std::filesystem::path& dir);
 
 // Synthesizes inputs from declared types and shapes with a seeded generator:

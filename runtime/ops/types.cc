@@ -155,7 +155,7 @@ absl::Status Range(KernelContext& ctx) {
     ASSIGN_OR_RETURN(const T delta, ScalarInput<T>(ctx, 2, T{}));
     if (delta == 0) return ctx.Error("delta cannot be 0");
     const double count = std::ceil((static_cast<double>(limit) - s) / static_cast<double>(delta));
-    if (!(count < 1e15)) return ctx.Error("range is too long");  // also catches NaN
+    if (!(count < 1e15)) return ctx.Error("range is too long");    // also catches NaN
     const int64_t n = static_cast<int64_t>(std::max(0.0, count));  // negative: empty
     RETURN_IF_ERROR(ctx.CheckOutputSize(start->dtype(), {n}));
     T* out = nullptr;

@@ -1,0 +1,39 @@
+#include "cli/flags.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "core/atomic_file.h"
+#include "core/status_macros.h"
+
+namespace pare::cli {
+
+absl::StatusOr<std::pair<std::string, std::string>> SplitAssignment(const std::string& text,
+                                                                    const char* flag) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " expects NAME=VALUE, got '", text, "'"));
+  }
+  return std::pair{text.substr(0, eq), text.substr(eq + 1)};
+}
+
+absl::StatusOr<std::map<std::string, int64_t>> ParseDims(const std::vector<std::string>& specs) {
+  std::map<std::string, int64_t> dims;
+  for (const std::string& d : specs) {
+    ASSIGN_OR_RETURN(auto kv, SplitAssignment(d, "--dim"));
+    int64_t value = 0;
+    if (!absl::SimpleAtoi(kv.second, &value) || value < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--dim ", d, ": not a size"));
+    }
+    dims[kv.first] = value;
+  }
+  return dims;
+}
+
+absl::Status WriteTextFile(const std::filesystem::path& path, const std::string& text) {
+  ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::Create(path));
+  RETURN_IF_ERROR(out.Write(
+      absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
+  return out.Commit();
+}
+
+}  // namespace pare::cli

@@ -1,0 +1,150 @@
+#include "evaluate/evaluate.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/model_builder.h"
+#include "core/onnx_io.h"
+#include "core/test_util.h"
+#include "evaluate/report.h"
+
+namespace pare::evaluate {
+namespace {
+
+// x [N, 16] -> MatMul -> Relu -> MatMul -> Relu -> MatMul -> y [N, 8], with
+// `corrupt` (if set) adding 3.0 to one element of that layer's weight.
+Model Mlp(const std::string& corrupt = "") {
+  ModelBuilder b("mlp");
+  b.Input("x", DataType::kFloat32, {-1, 16});
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> layers = {
+      {"w1", {16, 32}}, {"w2", {32, 32}}, {"w3", {32, 8}}};
+  std::string in = "x";
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const auto& [name, dims] = layers[i];
+    Tensor w = RandomTensor(name, dims, i + 1, 0.3f);
+    if (name == corrupt) {
+      std::vector<float> v = w.ToFloat32().value();
+      v[37] += 3.0f;
+      w = Tensor::FromVector<float>(name, dims, v);
+    }
+    b.Initializer(w);
+    const std::string mm = "mm" + std::to_string(i + 1);
+    b.AddNode("MatMul", {in, name}, {mm}, mm);
+    in = mm;
+    if (i + 1 < layers.size()) {
+      const std::string relu = "relu" + std::to_string(i + 1);
+      b.AddNode("Relu", {in}, {relu}, relu);
+      in = relu;
+    }
+  }
+  b.AddNode("Identity", {in}, {"y"}, "out");
+  b.Output("y", DataType::kFloat32, {-1, 8});
+  return std::move(b).Build();
+}
+
+class EvaluateTest : public ::testing::Test {
+ protected:
+  std::filesystem::path Save(const Model& m, const std::string& name) {
+    const auto path = dir_ / name;
+    EXPECT_TRUE(SaveModel(m, path).ok());
+    return path;
+  }
+  EvaluateOptions Options(const std::filesystem::path& candidate) {
+    EvaluateOptions o;
+    o.reference = Save(Mlp(), "reference.onnx");
+    o.candidates = {candidate};
+    o.random_samples = 3;
+    o.dims = {{"N", 4}};
+    o.threads = 1;
+    return o;
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(EvaluateTest, IdenticalModelsAreExact) {
+  auto report = Evaluate(Options(Save(Mlp(), "same.onnx")));
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->candidates.size(), 1u);
+  const OutputReport& y = report->candidates[0].outputs.at(0);
+  EXPECT_EQ(y.name, "y");
+  EXPECT_EQ(y.error.elements, 3u * 4 * 8);
+  EXPECT_TRUE(std::isinf(y.error.sqnr_db));
+  EXPECT_EQ(report->samples, 3);
+}
+
+TEST_F(EvaluateTest, PerLayerRanksTheCorruptedLayerFirst) {
+  for (const std::string broken : {"w1", "w2", "w3"}) {
+    EvaluateOptions o = Options(Save(Mlp(broken), "broken_" + broken + ".onnx"));
+    o.per_layer = true;
+    auto report = Evaluate(o);
+    ASSERT_TRUE(report.ok()) << report.status();
+    const auto& layers = report->candidates[0].layers;
+    ASSERT_FALSE(layers.empty());
+    EXPECT_EQ(layers[0].value, "mm" + broken.substr(1)) << broken;
+    EXPECT_EQ(layers[0].op_type, "MatMul");
+    // Every other layer is exact when fed the reference's inputs.
+    for (size_t i = 1; i < layers.size(); ++i) {
+      EXPECT_TRUE(std::isinf(layers[i].local.sqnr_db)) << layers[i].value;
+    }
+  }
+}
+
+TEST_F(EvaluateTest, GatesPassAndFail) {
+  EvaluateOptions o = Options(Save(Mlp("w2"), "broken.onnx"));
+  o.gates.min_sqnr = 1000;
+  o.gates.min_cosine = 0.0;
+  auto report = Evaluate(o);
+  ASSERT_TRUE(report.ok()) << report.status();
+  const auto& gates = report->candidates[0].gates;
+  ASSERT_EQ(gates.size(), 2u);
+  EXPECT_FALSE(gates[0].passed);  // min-sqnr 1000 dB
+  EXPECT_TRUE(gates[1].passed);
+  EXPECT_FALSE(report->passed());
+  const std::string junit = ReportToJunit(*report);
+  EXPECT_NE(junit.find("tests=\"2\" failures=\"1\""), std::string::npos) << junit;
+  EXPECT_EQ(ReportToJson(*report)["passed"], false);
+}
+
+TEST_F(EvaluateTest, StoredReferenceOutputsGiveTheSameFigures) {
+  EvaluateOptions save = Options(Save(Mlp("w3"), "broken.onnx"));
+  save.save_reference_outputs = dir_ / "stored";
+  auto first = Evaluate(save);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EvaluateOptions stored = save;
+  stored.reference.clear();
+  stored.reference_outputs = dir_ / "stored";
+  stored.save_reference_outputs.clear();
+  stored.random_samples = 0;
+  stored.data = dir_ / "stored";
+  auto second = Evaluate(stored);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_DOUBLE_EQ(second->candidates[0].outputs[0].error.sqnr_db,
+                   first->candidates[0].outputs[0].error.sqnr_db);
+  // The folder is not overwritten by a second save.
+  EXPECT_EQ(Evaluate(save).status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(EvaluateTest, MismatchedOutputsAreNamed) {
+  ModelBuilder b("other");
+  b.Input("x", DataType::kFloat32, {-1, 16});
+  b.Initializer(RandomTensor("w", {16, 8}, 9));
+  b.AddNode("MatMul", {"x", "w"}, {"z"});
+  b.Output("z", DataType::kFloat32, {-1, 8});
+  auto report = Evaluate(Options(Save(std::move(b).Build(), "other.onnx")));
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.status().message().find("no output 'y' (it has: z)"), std::string::npos)
+      << report.status();
+}
+
+TEST_F(EvaluateTest, OptionsThatContradictAreRefused) {
+  EvaluateOptions o = Options(Save(Mlp(), "same.onnx"));
+  o.gates.max_kl = 0.1;  // needs --task lm
+  EXPECT_EQ(Evaluate(o).status().code(), absl::StatusCode::kInvalidArgument);
+  o = Options(Save(Mlp(), "same.onnx"));
+  o.data = dir_.path();  // two input sources
+  EXPECT_EQ(Evaluate(o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace pare::evaluate

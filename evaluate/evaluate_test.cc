@@ -146,5 +146,47 @@ TEST_F(EvaluateTest, OptionsThatContradictAreRefused) {
   EXPECT_EQ(Evaluate(o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// tokens [1, T] -> embedding [32, 8] -> head [8, 32] -> logits [1, T, 32].
+Model TinyLm(float noise) {
+  ModelBuilder b("lm");
+  b.Input("tokens", DataType::kInt64, {1, -1});
+  b.Initializer(RandomTensor("embed", {32, 8}, 1, 1.0f));
+  std::vector<float> head = RandomTensor("head", {8, 32}, 2, 1.0f).ToFloat32().value();
+  const std::vector<float> jitter = RandomTensor("j", {8, 32}, 3, 1.0f).ToFloat32().value();
+  for (size_t i = 0; i < head.size(); ++i) head[i] += noise * jitter[i];
+  b.Initializer(Tensor::FromVector<float>("head", {8, 32}, head));
+  b.AddNode("Gather", {"embed", "tokens"}, {"h"}, "embedding");
+  b.AddNode("MatMul", {"h", "head"}, {"logits"}, "lm_head");
+  b.Output("logits", DataType::kFloat32, {1, -1, 32});
+  return std::move(b).Build();
+}
+
+TEST_F(EvaluateTest, LanguageModelTaskReportsPerplexityAndKl) {
+  testing::WriteFile(dir_ / "tokens.txt", "1 5 9 2 31 7 7 3 0 12 4 4 19 8 1 1 30 2 6\n");
+  EvaluateOptions o;
+  o.reference = Save(TinyLm(0), "lm.onnx");
+  o.candidates = {Save(TinyLm(0), "same.onnx"), Save(TinyLm(0.3f), "noisy.onnx")};
+  o.task = Task::kLm;
+  o.tokens = dir_ / "tokens.txt";
+  o.seq_len = 6;
+  o.gates.max_kl = 0.01;
+  auto report = Evaluate(o);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->samples, 3);  // 19 tokens: three chunks of 6
+  const LmSummary& same = *report->candidates[0].lm;
+  const LmSummary& noisy = *report->candidates[1].lm;
+  EXPECT_EQ(same.positions, 18u);  // every position has a next token (the 19th follows chunk 3)
+  EXPECT_NEAR(same.kl_mean, 0, 1e-9);
+  EXPECT_DOUBLE_EQ(same.ppl_ratio, 1);
+  EXPECT_GT(same.reference_ppl, 1);
+  EXPECT_GT(noisy.kl_mean, 0.01);
+  EXPECT_LE(noisy.kl_median, noisy.kl_p99);
+  EXPECT_LE(noisy.kl_p99, noisy.kl_max);
+  EXPECT_DOUBLE_EQ(noisy.reference_ppl, same.reference_ppl);
+  EXPECT_TRUE(report->candidates[0].passed());
+  EXPECT_FALSE(report->candidates[1].passed());
+  EXPECT_NE(ReportToHtml(*report).find("KL divergence per position"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pare::evaluate

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 
 #include "core/model_builder.h"
 #include "core/onnx_io.h"
@@ -66,6 +67,45 @@ TEST(Cli, ExitCodesNameTheKindOfFailure) {
   EXPECT_EQ(RunPare("frobnicate", dir).exit_code, 2);
   EXPECT_EQ(RunPare("--help", dir).exit_code, 0);
   EXPECT_EQ(RunPare("--version", dir).exit_code, 0);
+}
+
+// y = x @ w, with w scaled by `scale` (1: the reference itself).
+void SaveLinear(const std::filesystem::path& path, float scale) {
+  ModelBuilder b("lin");
+  b.Input("x", DataType::kFloat32, {-1, 16});
+  std::vector<float> w = RandomTensor("w", {16, 4}, 3, 1.0f).ToFloat32().value();
+  for (float& v : w) v *= scale;
+  b.Initializer(Tensor::FromVector<float>("w", {16, 4}, w));
+  b.AddNode("MatMul", {"x", "w"}, {"y"});
+  b.Output("y", DataType::kFloat32, {-1, 4});
+  ASSERT_TRUE(SaveModel(std::move(b).Build(), path).ok());
+}
+
+TEST(Cli, EvaluateGatesDecideTheExitCode) {
+  testing::TempDir dir;
+  SaveLinear(dir / "ref.onnx", 1.0f);
+  SaveLinear(dir / "close.onnx", 1.001f);  // SQNR 60 dB
+  const std::string common = "evaluate --reference " + (dir / "ref.onnx").string() +
+                             " --random 3 --dim N=2 --quiet " + (dir / "close.onnx").string();
+  const Result pass = RunPare(common + " --min-sqnr 50 --json " + (dir / "r.json").string() +
+                                  " --junit " + (dir / "r.xml").string(),
+                              dir);
+  EXPECT_EQ(pass.exit_code, 0) << pass.err;
+  const auto j = nlohmann::json::parse(testing::ReadFile(dir / "r.json"));
+  EXPECT_EQ(j["schema"], "pare.evaluate/1");
+  EXPECT_NEAR(j["candidates"][0]["outputs"][0]["error"]["sqnr_db"].get<double>(), 60.0, 0.01);
+  EXPECT_NE(testing::ReadFile(dir / "r.xml").find("failures=\"0\""), std::string::npos);
+
+  const Result fail = RunPare(common + " --min-sqnr 70", dir);
+  EXPECT_EQ(fail.exit_code, 1) << fail.err;
+  EXPECT_NE(fail.err.find("a gate failed"), std::string::npos) << fail.err;
+
+  // Errors are 2 and above, with one line naming the problem.
+  ExpectOneLineError(RunPare(common + " " + (dir / "missing.onnx").string(), dir), 4,
+                     "missing.onnx");
+  ExpectOneLineError(RunPare(common + " --max-kl 0.1", dir), 3, "--task lm");
+  EXPECT_EQ(
+      RunPare("evaluate " + (dir / "close.onnx").string() + " --task nonsense", dir).exit_code, 2);
 }
 
 }  // namespace

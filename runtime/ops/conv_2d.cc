@@ -60,12 +60,15 @@ void Im2Col2D(const Window& w, const T* in, int64_t channels, int64_t y0, int64_
           std::fill(dst, dst + g.ow, T{0});
           continue;
         }
-        const T* src = plane + row * g.iw + shift;
         std::fill(dst, dst + first, T{0});
-        if (g.sw == 1) {
-          std::copy(src + first, src + last, dst + first);
-        } else {
-          for (int64_t x = first; x < last; ++x) dst[x] = src[x * g.sw];
+        if (first < last) {
+          // The input of output column `first`: inside the image by construction.
+          const T* src = plane + (row * g.iw + shift + first * g.sw);
+          if (g.sw == 1) {
+            std::copy(src, src + (last - first), dst + first);
+          } else {
+            for (int64_t x = first; x < last; ++x) dst[x] = src[(x - first) * g.sw];
+          }
         }
         std::fill(dst + last, dst + g.ow, T{0});
       }
@@ -93,12 +96,14 @@ void Depthwise2D(const Window& w, const T* in, const T* weights, T* out, int64_t
           for (int64_t y = 0; y < g.oh; ++y) {
             const int64_t row = y * g.sh - g.ph + i * g.dh;
             if (row < 0 || row >= g.ih) continue;
-            const T* src = plane + row * g.iw + shift;
-            T* o = dst + y * g.ow;
+            if (first >= last) continue;
+            const T* src = plane + (row * g.iw + shift + first * g.sw);
+            T* o = dst + y * g.ow + first;
+            const int64_t n = last - first;
             if (g.sw == 1) {
-              for (int64_t x = first; x < last; ++x) o[x] += wt * src[x];
+              for (int64_t x = 0; x < n; ++x) o[x] += wt * src[x];
             } else {
-              for (int64_t x = first; x < last; ++x) o[x] += wt * src[x * g.sw];
+              for (int64_t x = 0; x < n; ++x) o[x] += wt * src[x * g.sw];
             }
           }
         }

@@ -3,9 +3,11 @@
 # bounded time on a seed corpus of real models.
 #   scripts/fuzz.sh [SECONDS] [TARGET]
 #     SECONDS  default 60
-#     TARGET   load_model_fuzzer (default; parse and convert, run in CI) or
-#              run_model_fuzzer (also plans and executes; finds kernels that
-#              trust malformed shapes: not clean yet, see issue 3)
+#     TARGET   load_model_fuzzer (default; parse and convert) or
+#              run_model_fuzzer (also plans and executes on random inputs)
+#   PARE_FUZZ_RUNS=N: instead of a time budget, exactly N executions from
+#   seed 1, the same mutations on every machine for the same code (what CI
+#   runs for the run fuzzer, so its outcome does not depend on machine speed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Let ccache reuse objects across clones in different folders (CI clones fresh).
@@ -26,7 +28,7 @@ while read -r f; do
   n=$((n + 1))
   [ "$n" -lt 400 ] || break
 done < <(find /usr/share/libonnx-testdata/data/node -name model.onnx -size -8k 2>/dev/null | sort)
-echo "fuzzing with $target for ${seconds}s from $n seed models"
+echo "fuzzing with $target from $n seed models"
 log=$(mktemp)
 # Undefined behaviour is a failure too, with a stack to find it by.
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -34,7 +36,12 @@ trap 'rm -rf "$corpus" "$log"' EXIT
 # Crashing inputs are kept in build-fuzz/artifacts/ (outside the source tree).
 artifacts="$build/artifacts"
 mkdir -p "$artifacts"
-if ! "$build/tests/fuzz/$target" "$corpus" -max_total_time="$seconds" -max_len=65536 \
+budget=(-max_total_time="$seconds")
+if [ -n "${PARE_FUZZ_RUNS:-}" ]; then
+  budget=(-runs="$PARE_FUZZ_RUNS" -seed=1)
+  echo "(deterministic: $PARE_FUZZ_RUNS executions from seed 1)"
+fi
+if ! "$build/tests/fuzz/$target" "$corpus" "${budget[@]}" -max_len=65536 \
     -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="$artifacts/" \
     >"$log" 2>&1; then
   tail -n 60 "$log"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: install packages,
-# fetch test models, build, run every ctest test, then fuzz the loader.
-#   scripts/test.sh            (PARE_FUZZ_SECONDS=60 by default)
+# fetch test models, build, run every ctest test, then fuzz the loader (for a
+# time) and the runtime (a fixed, seeded number of executions).
+#   scripts/test.sh            (PARE_FUZZ_SECONDS=60, PARE_RUN_FUZZ_RUNS=300000 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -10,3 +11,4 @@ scripts/ort/fetch.sh
 scripts/build.sh
 (cd build && ctest --output-on-failure -j "$(nproc)")
 scripts/fuzz.sh "${PARE_FUZZ_SECONDS:-60}"
+PARE_FUZZ_RUNS="${PARE_RUN_FUZZ_RUNS:-300000}" scripts/fuzz.sh 0 run_model_fuzzer

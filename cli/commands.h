@@ -15,6 +15,7 @@ namespace pare::cli {
 void RegisterInspect(CLI::App& app, std::function<int()>& run);
 void RegisterRun(CLI::App& app, std::function<int()>& run);
 void RegisterEvaluate(CLI::App& app, std::function<int()>& run);
+void RegisterQuantize(CLI::App& app, std::function<int()>& run);
 
 }  // namespace pare::cli
 

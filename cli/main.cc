@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   RegisterInspect(app, run);
   RegisterRun(app, run);
   RegisterEvaluate(app, run);
+  RegisterQuantize(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

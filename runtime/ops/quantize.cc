@@ -246,6 +246,9 @@ void RegisterQuantizeOps(KernelRegistry& r) {
   r.Add("", "QuantizeLinear", 10, QuantizeLinear);
   r.Add("", "DequantizeLinear", 10, DequantizeLinear);
   r.Add("", "DynamicQuantizeLinear", 11, DynamicQuantizeLinear);
+  // ONNX Runtime's contrib forms, with per-axis support before opset 13.
+  r.Add("com.microsoft", "QuantizeLinear", 1, QuantizeLinear);
+  r.Add("com.microsoft", "DequantizeLinear", 1, DequantizeLinear);
   r.Add("", "MatMulInteger", 10, MatMulInteger);
   r.Add("", "ConvInteger", 10, ConvInteger);
   r.Add("", "QLinearMatMul", 10, QLinearMatMul);

@@ -1,0 +1,144 @@
+// `pare quantize MODEL -o OUT`: static int8 quantization (QDQ) calibrated on
+// sample inputs, with a JSON report.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/flags.h"
+#include "core/onnx_io.h"
+#include "core/status_macros.h"
+#include "quantize/static_int8.h"
+#include "runtime/inputs.h"
+
+namespace pare::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct QuantizeFlags {
+  std::string model, output, calib, report, method = "minmax";
+  int64_t calib_random = 0, max_calib = 0;
+  uint64_t seed = 1;
+  std::vector<std::string> dims, op_types, exclude;
+  double percentile = 99.999;
+  bool per_tensor = false, symmetric = false, force = false;
+  std::string activation_type = "uint8";
+  int threads = 0;
+};
+
+absl::StatusOr<quantize::CalibrationData> Calibration(const QuantizeFlags& f, const Model& model) {
+  quantize::CalibrationData data;
+  if (!f.calib.empty()) {
+    auto sets = std::make_shared<std::vector<fs::path>>(runtime::DataSets(f.calib));
+    if (sets->empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(f.calib, ": no calibration samples (test_data_set_* or .npy/.pb files)"));
+    }
+    data.count = static_cast<int64_t>(sets->size());
+    data.sample = [sets, &model](int64_t i) { return runtime::LoadDataSet(model, (*sets)[i]); };
+    data.description = absl::StrCat(sets->size(), " sample(s) from ", f.calib);
+  } else {
+    ASSIGN_OR_RETURN(auto dims, ParseDims(f.dims));
+    data.count = f.calib_random;
+    const uint64_t seed = f.seed;
+    data.sample = [dims, seed, &model](int64_t i) {
+      return runtime::RandomInputs(model, seed + static_cast<uint64_t>(i), dims);
+    };
+    data.description = absl::StrCat(f.calib_random, " random sample(s) (smoke test only)");
+  }
+  if (f.max_calib > 0) data.count = std::min(data.count, f.max_calib);
+  return data;
+}
+
+absl::Status Run(const QuantizeFlags& f) {
+  if (fs::exists(f.output) && !f.force) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(f.output, ": already exists (pass --force to replace it)"));
+  }
+  ASSIGN_OR_RETURN(Model model, LoadModel(f.model));
+  ASSIGN_OR_RETURN(quantize::CalibrationData data, Calibration(f, model));
+  quantize::StaticInt8Options o;
+  ASSIGN_OR_RETURN(o.calibration.method, quantize::ParseCalibrationMethod(f.method));
+  o.calibration.percentile = f.percentile;
+  o.per_channel = !f.per_tensor;
+  o.activation_type = f.activation_type == "int8" ? DataType::kInt8 : DataType::kUint8;
+  o.symmetric_activations = f.symmetric;
+  if (!f.op_types.empty()) o.op_types = f.op_types;
+  o.exclude = f.exclude;
+  o.threads = f.threads;
+  const bool tty = isatty(STDERR_FILENO);
+  o.progress = [tty](int64_t done, int64_t total) {
+    if (tty) {
+      std::fprintf(stderr, "\r  calibrating %lld/%lld", static_cast<long long>(done),
+                   static_cast<long long>(total));
+      if (done == total) std::fputc('\n', stderr);
+    } else if (done == total || done * 10 / total != (done - 1) * 10 / total) {
+      std::fprintf(stderr, "  calibrated %lld/%lld samples\n", static_cast<long long>(done),
+                   static_cast<long long>(total));
+    }
+  };
+  ASSIGN_OR_RETURN(quantize::QuantizeReport report, quantize::QuantizeStaticInt8(model, data, o));
+  RETURN_IF_ERROR(SaveModel(model, f.output));
+  const nlohmann::json j = quantize::QuantizeReportToJson(report);
+  if (!f.report.empty()) RETURN_IF_ERROR(WriteTextFile(f.report, j.dump(2) + "\n"));
+  std::cout << absl::StrCat("quantized ", report.quantized_nodes.size(), " node(s) to int8 (QDQ, ",
+                            o.per_channel ? "per-channel" : "per-tensor", " weights, ",
+                            report.method, " ranges from ", report.calibration, ")\n",
+                            "weights: ", report.weight_bytes_before, " -> ",
+                            report.weight_bytes_after, " bytes; skipped ", report.skipped.size(),
+                            " node(s)\nwrote ", f.output, "\n");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
+  auto f = std::make_shared<QuantizeFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "quantize",
+      "Quantize a float model to static int8 in the QDQ format (QuantizeLinear/DequantizeLinear "
+      "around Conv, MatMul and Gemm): activation ranges calibrated on sample inputs, weights "
+      "per channel, biases int32. The result runs in ONNX Runtime and in pare.");
+  cmd->add_option("model", f->model, "The float .onnx model")->required();
+  cmd->add_option("-o,--output", f->output, "Where to write the quantized model")->required();
+  auto* calib = cmd->add_option("--calib", f->calib,
+                                "Calibration inputs: test_data_set_*/input_N.pb or NAME.npy "
+                                "folders, representative of real use");
+  auto* random = cmd->add_option("--calib-random", f->calib_random,
+                                 "N random calibration samples (smoke tests only: real ranges "
+                                 "need real data)")
+                     ->check(CLI::PositiveNumber);
+  calib->excludes(random);
+  cmd->add_option("--seed", f->seed, "Seed of --calib-random")->default_val(1);
+  cmd->add_option("--dim", f->dims, "NAME=N for symbolic dimensions of --calib-random");
+  cmd->add_option("--max-calib", f->max_calib, "Use at most N calibration samples");
+  cmd->add_option("--method", f->method,
+                  "Range from calibration: minmax, moving-average, percentile, entropy or mse")
+      ->default_val("minmax");
+  cmd->add_option("--percentile", f->percentile, "For --method percentile")->default_val(99.999);
+  cmd->add_flag("--per-tensor", f->per_tensor, "One weight scale per tensor, not per channel");
+  cmd->add_option("--activation-type", f->activation_type, "uint8 or int8")
+      ->check(CLI::IsMember({"uint8", "int8"}))
+      ->default_val("uint8");
+  cmd->add_flag("--symmetric-activations", f->symmetric, "Zero point 0 (int8) or 128 (uint8)");
+  cmd->add_option("--op-types", f->op_types, "Quantize only these (default Conv MatMul Gemm)");
+  cmd->add_option("--exclude", f->exclude, "Node names to keep in float; repeatable");
+  cmd->add_option("--report", f->report, "Write the JSON report (schema pare.quantize/1)");
+  cmd->add_flag("--force", f->force, "Replace an existing output file");
+  cmd->add_option("--threads", f->threads, "Worker threads (0: one per core)")->default_val(0);
+  cmd->callback([f, &run] {
+    run = [f] {
+      if (f->calib.empty() && f->calib_random == 0) {
+        return ReportError(absl::InvalidArgumentError("give --calib DIR (or --calib-random N)"));
+      }
+      const absl::Status status = Run(*f);
+      return status.ok() ? kExitOk : ReportError(status);
+    };
+  });
+}
+
+}  // namespace pare::cli

@@ -1,0 +1,69 @@
+#include "quantize/opset_upgrade.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/graph.h"
+
+namespace pare::quantize {
+namespace {
+
+std::vector<int64_t> IntsOf(const Node& node, const char* name) {
+  const Attribute* a = node.FindAttribute(name);
+  return a == nullptr ? std::vector<int64_t>{} : a->ints;
+}
+
+void DropAttributes(Node& node, std::initializer_list<const char*> names) {
+  std::erase_if(node.attributes, [&](const Attribute& a) {
+    for (const char* n : names) {
+      if (a.name == n) return true;
+    }
+    return false;
+  });
+}
+
+}  // namespace
+
+absl::Status UpgradeToOpset10(Model& model) {
+  const int64_t opset = OpsetVersion(model, "").value_or(1);
+  if (opset >= 10) return absl::OkStatus();
+  Graph& g = model.graph;
+  std::vector<Tensor> added;
+  for (Node& n : g.nodes) {
+    if (!n.domain.empty() && n.domain != "ai.onnx") continue;
+    const std::string label = n.name.empty() ? n.outputs[0] : n.name;
+    if (n.op_type == "Slice") {
+      const std::string base = absl::StrCat(n.outputs[0], "_slice");
+      const std::vector<int64_t> starts = IntsOf(n, "starts"), ends = IntsOf(n, "ends");
+      std::vector<int64_t> axes = IntsOf(n, "axes");
+      if (axes.empty()) {
+        for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+      }
+      const int64_t k = static_cast<int64_t>(starts.size());
+      added.push_back(Tensor::FromVector<int64_t>(base + "_starts", {k}, starts));
+      added.push_back(Tensor::FromVector<int64_t>(base + "_ends", {k}, ends));
+      added.push_back(Tensor::FromVector<int64_t>(base + "_axes", {k}, axes));
+      n.inputs.resize(1);
+      n.inputs.insert(n.inputs.end(), {base + "_starts", base + "_ends", base + "_axes"});
+      DropAttributes(n, {"starts", "ends", "axes"});
+    } else if (n.op_type == "TopK") {
+      const Attribute* k = n.FindAttribute("k");
+      const std::string name = absl::StrCat(n.outputs[0], "_topk_k");
+      added.push_back(Tensor::FromVector<int64_t>(name, {1}, {k ? k->i : 0}));
+      n.inputs.resize(1);
+      n.inputs.push_back(name);
+      DropAttributes(n, {"k"});
+    } else if (n.op_type == "Upsample" || (n.op_type == "Dropout" && n.outputs.size() > 1)) {
+      return absl::UnimplementedError(
+          absl::StrCat("node '", label, "' (", n.op_type,
+                       ") changed at opset 10; upgrade the model's opset "
+                       "(currently ",
+                       opset, ") to 10 or later before quantizing"));
+    }
+  }
+  for (Tensor& t : added) g.initializers.push_back(std::move(t));
+  for (OpsetImport& o : model.opset_imports) {
+    if (o.domain.empty() || o.domain == "ai.onnx") o.version = 10;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pare::quantize

@@ -1,0 +1,20 @@
+// Raising a model's default-domain opset to 10, the first with
+// QuantizeLinear/DequantizeLinear (ONNX Runtime fuses QDQ into QLinearConv
+// and friends only when the model's opset has them). Operators whose
+// signature changed at 10 are rewritten: Slice (starts/ends/axes attributes
+// become inputs) and TopK (k becomes an input). Upsample, deprecated at 10,
+// and anything else that changed is refused by name.
+#ifndef PARE_QUANTIZE_OPSET_UPGRADE_H_
+#define PARE_QUANTIZE_OPSET_UPGRADE_H_
+
+#include "absl/status/status.h"
+#include "core/model.h"
+
+namespace pare::quantize {
+
+// No-op when the opset is already >= 10.
+absl::Status UpgradeToOpset10(Model& model);
+
+}  // namespace pare::quantize
+
+#endif  // PARE_QUANTIZE_OPSET_UPGRADE_H_

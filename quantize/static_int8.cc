@@ -1,0 +1,406 @@
+#include "quantize/static_int8.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <optional>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "core/graph.h"
+#include "core/model_builder.h"
+#include "core/status_macros.h"
+#include "quantize/opset_upgrade.h"
+#include "runtime/session.h"
+
+namespace pare::quantize {
+namespace {
+
+// Where each constant float32 value comes from: an initializer or a
+// Constant node (PP-OCR's exports keep every weight in Constant nodes).
+class Constants {
+ public:
+  explicit Constants(const Graph& g) {
+    for (const Tensor& t : g.initializers) values_[t.name()] = &t;
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const Node& n = g.nodes[i];
+      if (n.op_type != "Constant" || !n.domain.empty() || n.outputs.size() != 1) continue;
+      const Attribute* a = n.FindAttribute("value");
+      if (a != nullptr && a->tensors.size() == 1) values_[n.outputs[0]] = &a->tensors[0];
+    }
+  }
+  const Tensor* FindFloat(const std::string& name) const {
+    auto it = values_.find(name);
+    return it != values_.end() && it->second->dtype() == DataType::kFloat32 ? it->second : nullptr;
+  }
+  bool Contains(const std::string& name) const { return values_.contains(name); }
+
+ private:
+  absl::flat_hash_map<std::string, const Tensor*> values_;
+};
+
+// One operator to quantize and the roles of its inputs.
+struct Target {
+  size_t node;
+  std::vector<int> activations;  // input indices
+  int weight = -1;
+  int64_t weight_axis = -1;  // output-channel axis of the weight
+  int bias = -1;
+};
+
+bool IsQuantizedGraph(const Graph& g, std::string* which) {
+  static const absl::flat_hash_set<std::string> kQuantized = {
+      "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
+      "MatMulInteger",  "ConvInteger",      "MatMulNBits", "DynamicQuantizeLinear"};
+  for (const Node& n : g.nodes) {
+    if (kQuantized.contains(n.op_type)) {
+      *which = absl::StrCat(n.op_type, " node '", n.name.empty() ? n.outputs[0] : n.name, "'");
+      return true;
+    }
+  }
+  return false;
+}
+
+// Decides what to quantize in each candidate node; explains what it skips.
+std::vector<Target> PlanTargets(const Graph& g, const Constants& constants,
+                                const StaticInt8Options& o, std::vector<std::string>& skipped) {
+  std::vector<Target> targets;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    if (!n.domain.empty() ||
+        std::find(o.op_types.begin(), o.op_types.end(), n.op_type) == o.op_types.end()) {
+      continue;
+    }
+    const std::string label = n.name.empty() ? n.outputs[0] : n.name;
+    if (std::find(o.exclude.begin(), o.exclude.end(), label) != o.exclude.end()) {
+      skipped.push_back(label + ": excluded");
+      continue;
+    }
+    Target t{i};
+    if (n.inputs.size() < 2) continue;
+    const Tensor* w = constants.FindFloat(n.inputs[1]);
+    if (n.op_type == "Conv") {
+      if (w == nullptr) {
+        skipped.push_back(label + ": weights are not a float32 constant");
+        continue;
+      }
+      t.activations = {0};
+      t.weight = 1;
+      t.weight_axis = 0;
+      if (n.inputs.size() > 2 && constants.FindFloat(n.inputs[2])) t.bias = 2;
+    } else if (n.op_type == "MatMul") {
+      t.activations = {0};
+      if (w != nullptr && w->dims().size() == 2) {
+        t.weight = 1;
+        t.weight_axis = 1;  // B is [K, N]: one scale per output column
+      } else if (w == nullptr && !constants.Contains(n.inputs[1])) {
+        t.activations.push_back(1);
+      } else {
+        skipped.push_back(label + ": weight is not a 2-D float32 tensor");
+        continue;
+      }
+    } else if (n.op_type == "Gemm") {
+      const Attribute* ta = n.FindAttribute("transA");
+      const Attribute* tb = n.FindAttribute("transB");
+      if (w == nullptr || (ta != nullptr && ta->i != 0)) {
+        skipped.push_back(label + ": B is not a float32 constant, or A is transposed");
+        continue;
+      }
+      t.activations = {0};
+      t.weight = 1;
+      t.weight_axis = tb != nullptr && tb->i != 0 ? 0 : 1;
+      const Attribute* alpha = n.FindAttribute("alpha");
+      const Attribute* beta = n.FindAttribute("beta");
+      const Tensor* c = n.inputs.size() > 2 ? constants.FindFloat(n.inputs[2]) : nullptr;
+      if (c != nullptr && c->dims().size() == 1 && (alpha == nullptr || alpha->f == 1.0f) &&
+          (beta == nullptr || beta->f == 1.0f)) {
+        t.bias = 2;
+      }
+    } else {
+      continue;
+    }
+    targets.push_back(std::move(t));
+  }
+  return targets;
+}
+
+Tensor Scalar(const std::string& name, DataType type, int32_t value) {
+  if (type == DataType::kUint8) {
+    return Tensor::FromVector<uint8_t>(name, {}, {static_cast<uint8_t>(value)});
+  }
+  return Tensor::FromVector<int8_t>(name, {}, {static_cast<int8_t>(value)});
+}
+
+class Rewriter {
+ public:
+  Rewriter(Model& model, const StaticInt8Options& o) : model_(model), o_(o) {
+    const int64_t opset = OpsetVersion(model, "").value_or(1);
+    // Per-axis DequantizeLinear is standard from opset 13; before that,
+    // ONNX Runtime's com.microsoft form (which pare also runs).
+    axis_domain_ = opset >= 13 ? "" : "com.microsoft";
+    tensor_domain_ = "";  // the model is at opset 10 or later by now
+  }
+
+  // X -> QuantizeLinear -> DequantizeLinear, shared by every consumer.
+  std::string Activation(const std::string& x, const TensorCalibrator& calibrator,
+                         QuantizeReport& report) {
+    if (auto it = dequantized_.find(x); it != dequantized_.end()) return it->second;
+    const Range chosen = calibrator.Compute(o_.calibration);
+    const QuantParams p = ChooseParams(chosen, o_.activation_type, o_.symmetric_activations);
+    const std::string s = x + "_scale", z = x + "_zero_point";
+    Add(Tensor::FromVector<float>(s, {}, {p.scale}));
+    Add(Scalar(z, o_.activation_type, p.zero_point));
+    const std::string q = x + "_quantized", dq = x + "_dequantized";
+    AddNode("QuantizeLinear", tensor_domain_, {x, s, z}, q, -1);
+    AddNode("DequantizeLinear", tensor_domain_, {q, s, z}, dq, -1);
+    const Range observed = calibrator.Compute({CalibrationMethod::kMinMax});
+    report.tensors.push_back(
+        {x, "activation", {p.scale}, {p.zero_point}, observed, chosen, 0, 0, 0});
+    dequantized_[x] = dq;
+    return dq;
+  }
+
+  // Constant W -> int8 initializer -> DequantizeLinear (per channel).
+  std::string Weight(const std::string& w, const Tensor& value, int64_t axis,
+                     std::vector<float>* scales, QuantizeReport& report) {
+    const std::vector<float> values = value.ToFloat32().value();
+    const WeightQuantization q = QuantizeWeights(values, value.dims(), o_.per_channel ? axis : -1);
+    *scales = q.scales;
+    const std::string base = w + "_quantized";
+    Add(Tensor::FromVector<int8_t>(base, value.dims(), q.values));
+    const bool per_axis = q.scales.size() > 1;
+    const std::vector<int64_t> sdims =
+        per_axis ? std::vector<int64_t>{static_cast<int64_t>(q.scales.size())}
+                 : std::vector<int64_t>{};
+    Add(Tensor::FromVector<float>(w + "_scale", sdims, q.scales));
+    Add(Tensor::FromVector<int8_t>(w + "_zero_point", sdims,
+                                   std::vector<int8_t>(q.scales.size(), 0)));
+    const std::string dq = w + "_dequantized";
+    AddNode("DequantizeLinear", per_axis ? axis_domain_ : tensor_domain_,
+            {base, w + "_scale", w + "_zero_point"}, dq, per_axis ? axis : -1);
+    report.tensors.push_back({w,
+                              "weight",
+                              q.scales,
+                              std::vector<int32_t>(q.scales.size(), 0),
+                              {},
+                              {},
+                              q.sqnr_db,
+                              values.size() * 4ull,
+                              values.size() + q.scales.size() * 5ull});
+    return dq;
+  }
+
+  // Bias -> int32 with scale input_scale * weight_scale[c].
+  std::string Bias(const std::string& b, const Tensor& value, float input_scale,
+                   const std::vector<float>& weight_scales, QuantizeReport& report) {
+    const std::vector<float> values = value.ToFloat32().value();
+    std::vector<float> scales(values.size());
+    for (size_t c = 0; c < values.size(); ++c) {
+      scales[c] = input_scale * weight_scales[weight_scales.size() == 1 ? 0 : c];
+    }
+    const std::string base = b + "_quantized";
+    Add(Tensor::FromVector<int32_t>(base, value.dims(),
+                                    QuantizeBias(values, input_scale, weight_scales)));
+    Add(Tensor::FromVector<float>(b + "_scale", {static_cast<int64_t>(scales.size())}, scales));
+    const std::string dq = b + "_dequantized";
+    AddNode("DequantizeLinear", axis_domain_, {base, b + "_scale"}, dq, 0);
+    report.tensors.push_back({b,
+                              "bias",
+                              scales,
+                              std::vector<int32_t>(scales.size(), 0),
+                              {},
+                              {},
+                              0,
+                              values.size() * 4ull,
+                              values.size() * 8ull});
+    return dq;
+  }
+
+  // Appends the new nodes and initializers, drops weights nothing reads any
+  // more, imports com.microsoft when used, and restores topological order.
+  absl::Status Finish() {
+    Graph& g = model_.graph;
+    for (Node& n : nodes_) g.nodes.push_back(std::move(n));
+    for (Tensor& t : initializers_) g.initializers.push_back(std::move(t));
+    absl::flat_hash_set<std::string> read;
+    for (const Node& n : g.nodes) {
+      for (const std::string& v : NodeReads(n)) read.insert(v);
+    }
+    for (const ValueInfo& v : g.outputs) read.insert(v.name);
+    std::erase_if(g.initializers, [&](const Tensor& t) { return !read.contains(t.name()); });
+    std::erase_if(g.nodes, [&](const Node& n) {
+      return n.op_type == "Constant" && n.outputs.size() == 1 && !read.contains(n.outputs[0]);
+    });
+    if (uses_contrib_ && !OpsetVersion(model_, "com.microsoft")) {
+      model_.opset_imports.push_back({"com.microsoft", 1});
+    }
+    ASSIGN_OR_RETURN(std::vector<size_t> order, TopologicalOrder(g));
+    std::vector<Node> sorted;
+    sorted.reserve(order.size());
+    for (size_t i : order) sorted.push_back(std::move(g.nodes[i]));
+    g.nodes = std::move(sorted);
+    return absl::OkStatus();
+  }
+
+ private:
+  void Add(Tensor t) { initializers_.push_back(std::move(t)); }
+  void AddNode(const std::string& op, const std::string& domain, std::vector<std::string> inputs,
+               const std::string& output, int64_t axis) {
+    Node n;
+    n.name = output;
+    n.op_type = op;
+    n.domain = domain;
+    n.inputs = std::move(inputs);
+    n.outputs = {output};
+    if (axis >= 0) n.attributes.push_back(IntAttr("axis", axis));
+    uses_contrib_ |= domain == "com.microsoft";
+    nodes_.push_back(std::move(n));
+  }
+
+  Model& model_;
+  const StaticInt8Options& o_;
+  std::string axis_domain_, tensor_domain_;
+  bool uses_contrib_ = false;
+  std::vector<Node> nodes_;
+  std::vector<Tensor> initializers_;
+  absl::flat_hash_map<std::string, std::string> dequantized_;
+};
+
+float ScaleOf(const QuantizeReport& report, const std::string& activation) {
+  for (const QuantizedTensor& q : report.tensors) {
+    if (q.name == activation && q.kind == "activation") return q.scales[0];
+  }
+  return 1;
+}
+
+absl::Status Calibrate(const Model& model, const CalibrationData& data, const StaticInt8Options& o,
+                       absl::flat_hash_map<std::string, TensorCalibrator>& calibrators) {
+  runtime::RunOptions run;
+  for (const auto& [name, c] : calibrators) run.watch.insert(name);
+  run.observer = [&](const Node&, const Tensor& t) {
+    auto it = calibrators.find(t.name());
+    if (it == calibrators.end() || t.dtype() != DataType::kFloat32) return;
+    it->second.Add(t.data<float>(), t.element_count());
+  };
+  ASSIGN_OR_RETURN(auto session,
+                   runtime::Session::Create(model, {.threads = o.threads, .fuse = false}));
+  for (int64_t i = 0; i < data.count; ++i) {
+    ASSIGN_OR_RETURN(std::vector<Tensor> inputs, data.sample(i));
+    for (const Tensor& t : inputs) {  // graph inputs are not node outputs
+      auto it = calibrators.find(t.name());
+      if (it != calibrators.end() && t.dtype() == DataType::kFloat32) {
+        it->second.Add(t.data<float>(), t.element_count());
+      }
+    }
+    auto out = session->Run(inputs, run);
+    if (!out.ok()) {
+      return absl::Status(out.status().code(),
+                          absl::StrCat("calibration sample ", i, ": ", out.status().message()));
+    }
+    if (o.progress) o.progress(i + 1, data.count);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const CalibrationData& data,
+                                                  const StaticInt8Options& o) {
+  if (data.count <= 0) return absl::InvalidArgumentError("the calibration set is empty");
+  std::string which;
+  if (IsQuantizedGraph(model.graph, &which)) {
+    return absl::FailedPreconditionError(absl::StrCat("the model is already quantized (it has a ",
+                                                      which, "); quantize its float original"));
+  }
+  // QDQ needs opset 10 (and ONNX Runtime fuses it into integer kernels
+  // only when the model's opset has them).
+  RETURN_IF_ERROR(UpgradeToOpset10(model));
+  QuantizeReport report;
+  report.method = CalibrationMethodName(o.calibration.method);
+  report.calibration = data.description;
+  report.samples = data.count;
+  const Constants constants(model.graph);
+  const std::vector<Target> targets = PlanTargets(model.graph, constants, o, report.skipped);
+  if (targets.empty()) {
+    return absl::InvalidArgumentError("no Conv, MatMul or Gemm node to quantize");
+  }
+  absl::flat_hash_map<std::string, TensorCalibrator> calibrators;
+  for (const Target& t : targets) {
+    for (int i : t.activations) calibrators.try_emplace(model.graph.nodes[t.node].inputs[i]);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  RETURN_IF_ERROR(Calibrate(model, data, o, calibrators));
+  report.calibration_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  Rewriter rewriter(model, o);
+  for (const Target& t : targets) {
+    Node& n = model.graph.nodes[t.node];
+    float input_scale = 1;
+    for (int i : t.activations) {
+      const std::string x = n.inputs[i];
+      const TensorCalibrator& c = calibrators.at(x);
+      if (c.count() == 0)
+        return absl::InvalidArgumentError(absl::StrCat("'", x, "' was never observed"));
+      n.inputs[i] = rewriter.Activation(x, c, report);
+      if (i == 0) input_scale = ScaleOf(report, x);
+    }
+    std::vector<float> weight_scales;
+    if (t.weight >= 0) {
+      const std::string w = n.inputs[t.weight];
+      n.inputs[t.weight] =
+          rewriter.Weight(w, *constants.FindFloat(w), t.weight_axis, &weight_scales, report);
+    }
+    if (t.bias >= 0 && !weight_scales.empty()) {
+      const std::string b = n.inputs[t.bias];
+      const Tensor* value = constants.FindFloat(b);
+      if (value->element_count() ==
+          (weight_scales.size() == 1 ? value->element_count() : weight_scales.size())) {
+        n.inputs[t.bias] = rewriter.Bias(b, *value, input_scale, weight_scales, report);
+      }
+    }
+    report.quantized_nodes.push_back(n.name.empty() ? n.outputs[0] : n.name);
+  }
+  RETURN_IF_ERROR(rewriter.Finish());
+  for (const QuantizedTensor& q : report.tensors) {
+    report.weight_bytes_before += q.bytes_before;
+    report.weight_bytes_after += q.bytes_after;
+  }
+  return report;
+}
+
+nlohmann::json QuantizeReportToJson(const QuantizeReport& r) {
+  auto number = [](double v) -> nlohmann::json {
+    if (std::isfinite(v)) return v;
+    return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
+  };
+  nlohmann::json tensors = nlohmann::json::array();
+  for (const QuantizedTensor& q : r.tensors) {
+    nlohmann::json j = {
+        {"name", q.name}, {"kind", q.kind}, {"scales", q.scales}, {"zero_points", q.zero_points}};
+    if (q.kind == "activation") {
+      j["observed"] = {q.observed.min, q.observed.max};
+      j["range"] = {q.chosen.min, q.chosen.max};
+      j["method"] = r.method;
+    } else {
+      j["bytes_before"] = q.bytes_before;
+      j["bytes_after"] = q.bytes_after;
+      if (q.kind == "weight") j["sqnr_db"] = number(q.sqnr_db);
+    }
+    tensors.push_back(j);
+  }
+  return {{"schema", "pare.quantize/1"},
+          {"format", "qdq"},
+          {"method", r.method},
+          {"calibration", r.calibration},
+          {"samples", r.samples},
+          {"calibration_seconds", r.calibration_seconds},
+          {"quantized_nodes", r.quantized_nodes},
+          {"skipped", r.skipped},
+          {"weight_bytes_before", r.weight_bytes_before},
+          {"weight_bytes_after", r.weight_bytes_after},
+          {"tensors", tensors}};
+}
+
+}  // namespace pare::quantize

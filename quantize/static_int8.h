@@ -1,0 +1,76 @@
+// Static int8 quantization in the QDQ format: activation ranges from
+// calibration samples, weights per channel (or per tensor), biases as int32,
+// written as QuantizeLinear/DequantizeLinear pairs around the float
+// operators, which ONNX Runtime fuses into integer kernels and pare's
+// executor runs as written.
+//
+//   ASSIGN_OR_RETURN(QuantizeReport report,
+//                    QuantizeStaticInt8(model, calibration, {.per_channel = true}));
+//
+// Activation names are kept: the float value X still exists, followed by
+// X_quantized and X_dequantized, so `pare evaluate --per-layer` matches the
+// layers of the result with the original.
+#ifndef PARE_QUANTIZE_STATIC_INT8_H_
+#define PARE_QUANTIZE_STATIC_INT8_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/model.h"
+#include "nlohmann/json.hpp"
+#include "quantize/calibration.h"
+#include "quantize/int8.h"
+
+namespace pare::quantize {
+
+// Calibration data: `count` samples, produced on demand.
+struct CalibrationData {
+  int64_t count = 0;
+  std::function<absl::StatusOr<std::vector<Tensor>>(int64_t index)> sample;
+  std::string description;  // for the report
+};
+
+struct StaticInt8Options {
+  CalibrationOptions calibration;
+  bool per_channel = true;
+  DataType activation_type = DataType::kUint8;
+  bool symmetric_activations = false;
+  std::vector<std::string> op_types = {"Conv", "MatMul", "Gemm"};
+  std::vector<std::string> exclude;  // node names kept in float
+  int threads = 0;
+  std::function<void(int64_t done, int64_t total)> progress;
+};
+
+struct QuantizedTensor {
+  std::string name;
+  std::string kind;  // "activation", "weight" or "bias"
+  std::vector<float> scales;
+  std::vector<int32_t> zero_points;
+  Range observed;      // activations: the calibrated extremes (min/max)
+  Range chosen;        // activations: the range the method chose
+  double sqnr_db = 0;  // weights: of the dequantized weight
+  uint64_t bytes_before = 0, bytes_after = 0;
+};
+
+struct QuantizeReport {
+  std::string method;
+  std::string calibration;
+  int64_t samples = 0;
+  std::vector<QuantizedTensor> tensors;
+  std::vector<std::string> quantized_nodes;
+  std::vector<std::string> skipped;  // "node: why"
+  uint64_t weight_bytes_before = 0, weight_bytes_after = 0;
+  double calibration_seconds = 0;
+};
+
+absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const CalibrationData& data,
+                                                  const StaticInt8Options& options);
+
+nlohmann::json QuantizeReportToJson(const QuantizeReport& report);
+
+}  // namespace pare::quantize
+
+#endif  // PARE_QUANTIZE_STATIC_INT8_H_

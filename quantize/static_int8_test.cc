@@ -1,0 +1,107 @@
+#include "quantize/static_int8.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/graph.h"
+#include "core/model_builder.h"
+#include "runtime/inputs.h"
+#include "runtime/session.h"
+
+namespace pare::quantize {
+namespace {
+
+// x [1, 3, 8, 8] -> Conv(8, 3x3, bias) -> Relu -> Conv(4, 1x1) -> y, at `opset`;
+// at opset 9 a Slice (attributes form) trims the output.
+Model SmallCnn(int64_t opset) {
+  ModelBuilder b("cnn", opset);
+  b.Input("x", DataType::kFloat32, {1, 3, 8, 8});
+  b.Initializer(RandomTensor("w1", {8, 3, 3, 3}, 1, 0.3f));
+  b.Initializer(RandomTensor("b1", {8}, 2, 0.1f));
+  b.Initializer(RandomTensor("w2", {4, 8, 1, 1}, 3, 0.3f));
+  b.AddNode("Conv", {"x", "w1", "b1"}, {"c1"}, "conv1").attributes = {
+      IntsAttr("pads", {1, 1, 1, 1})};
+  b.AddNode("Relu", {"c1"}, {"r1"}, "relu1");
+  b.AddNode("Conv", {"r1", "w2"}, {"c2"}, "conv2");
+  if (opset < 10) {
+    b.AddNode("Slice", {"c2"}, {"s"}, "slice").attributes = {
+        IntsAttr("starts", {1}), IntsAttr("ends", {3}), IntsAttr("axes", {1})};
+  }
+  b.AddNode("Identity", {opset < 10 ? "s" : "c2"}, {"y"}, "out");
+  b.Output("y", DataType::kFloat32, {});
+  return std::move(b).Build();
+}
+
+CalibrationData RandomCalibration(const Model& model, int64_t count) {
+  return {count, [&model](int64_t i) { return runtime::RandomInputs(model, 100 + i, {}); },
+          "random"};
+}
+
+std::vector<float> RunModel(const Model& model, uint64_t seed) {
+  auto session = runtime::Session::Create(model, {.threads = 1});
+  EXPECT_TRUE(session.ok()) << session.status();
+  auto out = (*session)->Run(runtime::RandomInputs(model, seed, {}).value());
+  EXPECT_TRUE(out.ok()) << out.status();
+  return (*out)[0].ToFloat32().value();
+}
+
+double SqnrDb(const std::vector<float>& ref, const std::vector<float>& got) {
+  double s = 0, n = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    s += ref[i] * ref[i];
+    n += (got[i] - ref[i]) * (got[i] - ref[i]);
+  }
+  return 10 * std::log10(s / n);
+}
+
+TEST(StaticInt8, QuantizedCnnStaysCloseToFloat) {
+  for (int64_t opset : {9, 13}) {
+    const Model original = SmallCnn(opset);
+    Model model = original;
+    auto report = QuantizeStaticInt8(model, RandomCalibration(original, 16), {});
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_EQ(report->quantized_nodes, (std::vector<std::string>{"conv1", "conv2"}));
+    int q = 0, dq = 0;
+    for (const Node& n : model.graph.nodes) {
+      q += n.op_type == "QuantizeLinear";
+      dq += n.op_type == "DequantizeLinear";
+    }
+    EXPECT_EQ(q, 2);   // x and r1
+    EXPECT_EQ(dq, 5);  // x, r1, w1, b1, w2
+    EXPECT_GE(OpsetVersion(model, "").value(), 10);
+    const double sqnr = SqnrDb(RunModel(original, 7), RunModel(model, 7));
+    EXPECT_GT(sqnr, 30) << "opset " << opset;
+    EXPECT_LT(report->weight_bytes_after * 2, report->weight_bytes_before);
+  }
+}
+
+TEST(StaticInt8, RefusesQuantizedModelsAndEmptyCalibration) {
+  const Model original = SmallCnn(13);
+  Model model = original;
+  EXPECT_EQ(QuantizeStaticInt8(model, RandomCalibration(original, 0), {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(QuantizeStaticInt8(model, RandomCalibration(original, 2), {}).ok());
+  auto again = QuantizeStaticInt8(model, RandomCalibration(original, 2), {});
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("already quantized"), std::string::npos);
+}
+
+TEST(StaticInt8, ReportNamesEveryTensor) {
+  const Model original = SmallCnn(13);
+  Model model = original;
+  StaticInt8Options options;
+  options.exclude = {"conv2"};
+  auto report = QuantizeStaticInt8(model, RandomCalibration(original, 4), options);
+  ASSERT_TRUE(report.ok());
+  const nlohmann::json j = QuantizeReportToJson(*report);
+  EXPECT_EQ(j["schema"], "pare.quantize/1");
+  EXPECT_EQ(j["skipped"][0], "conv2: excluded");
+  std::vector<std::string> names;
+  for (const auto& t : j["tensors"]) names.push_back(t["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"x", "w1", "b1"}));
+  EXPECT_EQ(j["tensors"][1]["scales"].size(), 8u);  // per output channel
+}
+
+}  // namespace
+}  // namespace pare::quantize

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/model_builder.h"
+#include "runtime/constant_folding.h"
 #include "runtime/session.h"
 
 namespace pare::runtime {
@@ -87,6 +88,38 @@ TEST(Fusion, AffineFoldsIntoWeightsAndHardSwishIntoTheConv) {
   const std::vector<float> fused = RunWith(model, true), plain = RunWith(model, false);
   ASSERT_EQ(fused.size(), plain.size());
   for (size_t i = 0; i < fused.size(); ++i) EXPECT_NEAR(fused[i], plain[i], 1e-5) << i;
+}
+
+// A QDQ-style weight: int8 initializer -> DequantizeLinear -> Conv -> Relu.
+Model DequantizedWeightConv() {
+  ModelBuilder b("qdq", 13);
+  b.Input("x", DataType::kFloat32, {1, 2, 5, 5});
+  std::vector<int8_t> codes(3 * 2 * 3 * 3);
+  for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<int8_t>(i * 7 % 255 - 127);
+  b.Initializer(Tensor::FromVector<int8_t>("wq", {3, 2, 3, 3}, codes));
+  b.Initializer(Tensor::FromVector<float>("ws", {3}, {0.01f, 0.02f, 0.005f}));
+  b.Initializer(Tensor::FromVector<int8_t>("wz", {3}, {0, 0, 0}));
+  b.AddNode("DequantizeLinear", {"wq", "ws", "wz"}, {"w"}, "dq").attributes = {IntAttr("axis", 0)};
+  b.AddNode("Conv", {"x", "w"}, {"c"}, "conv").attributes = {IntsAttr("pads", {1, 1, 1, 1})};
+  b.AddNode("Relu", {"c"}, {"y"}, "relu");
+  b.Output("y", DataType::kFloat32, {1, 3, 5, 5});
+  return std::move(b).Build();
+}
+
+TEST(Fusion, ConstantSubgraphsAreComputedOnce) {
+  const Model model = DequantizedWeightConv();
+  Model copy = model;
+  EXPECT_EQ(FoldConstants(copy, uint64_t{1} << 30), std::vector<std::string>{"w"});
+  ASSERT_EQ(copy.graph.nodes.size(), 2u);  // Conv and Relu; the int8 weight is gone
+  for (const Tensor& t : copy.graph.initializers) EXPECT_NE(t.name(), "wq");
+  // Folded, the weight is a constant again, so Conv and Relu fuse too.
+  const std::vector<float> optimized = RunWith(model, true), plain = RunWith(model, false);
+  ASSERT_EQ(optimized.size(), plain.size());
+  for (size_t i = 0; i < plain.size(); ++i) EXPECT_NEAR(optimized[i], plain[i], 1e-6) << i;
+  auto session = Session::Create(model);
+  ASSERT_TRUE(session.ok());
+  RunOptions watch{.observer = [](const Node&, const Tensor&) {}, .watch = {"w"}};
+  EXPECT_FALSE((*session)->Run({RandomTensor("x", {1, 2, 5, 5}, 3, 1.0f)}, watch).ok());
 }
 
 TEST(Fusion, LeavesValuesOthersNeed) {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "core/graph.h"
 #include "core/status_macros.h"
+#include "runtime/constant_folding.h"
 #include "runtime/fusion.h"
 
 namespace pare::runtime {
@@ -184,6 +185,9 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Model& model,
 
 absl::Status Session::Plan() {
   if (options_.fuse) {
+    for (std::string& v : FoldConstants(model_, options_.max_tensor_bytes)) {
+      fused_away_.insert(v);
+    }
     for (std::string& v : FuseConvActivations(model_, model_.graph)) fused_away_.insert(v);
   }
   for (const Tensor& t : model_.graph.initializers) constants_[t.name()] = t;

@@ -31,9 +31,11 @@ struct SessionOptions {
   // Expand, Tile, Range, Resize, ...): a malformed model fails with an error
   // instead of exhausting memory.
   uint64_t max_tensor_bytes = uint64_t{1} << 36;  // 64 GiB
-  // Fuse operator chains (Conv + activation) into one kernel. The values
-  // fused away can no longer be watched; sessions that must observe every
-  // intermediate (calibration, per-layer analysis) turn this off.
+  // Optimize the graph before planning: compute nodes of constants once
+  // (constant_folding.h) and fuse operator chains (fusion.h). The values
+  // folded or fused away can no longer be watched; sessions that must
+  // observe every intermediate (calibration, per-layer analysis) turn this
+  // off.
   bool fuse = true;
 };
 

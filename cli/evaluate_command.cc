@@ -24,7 +24,8 @@ struct EvaluateFlags {
   uint64_t seed = 1;
   std::vector<std::string> dims;
   std::string task = "tensor";
-  bool per_layer = false, quiet = false;
+  bool per_layer = false, quiet = false, sensitivity = false;
+  int64_t sensitivity_samples = 4;
   int top_layers = 10, threads = 0;
   std::string json, markdown, html, junit;
   std::optional<double> max_kl, min_sqnr, min_cosine, min_top1, max_ppl_increase;
@@ -63,6 +64,8 @@ absl::StatusOr<evaluate::EvaluateOptions> ToOptions(const EvaluateFlags& f) {
   o.labels = f.labels;
   o.per_layer = f.per_layer;
   o.per_layer_samples = f.per_layer_samples;
+  o.sensitivity = f.sensitivity;
+  o.sensitivity_samples = f.sensitivity_samples;
   o.gates = {f.max_kl, f.min_sqnr, f.min_cosine, f.min_top1, f.max_ppl_increase};
   o.threads = f.threads;
   o.save_reference_outputs = f.save_reference_outputs;
@@ -107,8 +110,7 @@ void RegisterEvaluate(CLI::App& app, std::function<int()>& run) {
       "crossed. Exit code 0: every gate held; 1: a gate failed; 2 and above: an error "
       "(docs/exit-codes.md).");
   cmd->add_option("candidates", f->candidates,
-                  "Compressed model(s) to compare; several give one comparison table")
-      ->required();
+                  "Compressed model(s) to compare; several give one comparison table");
   auto* reference = cmd->add_option("--reference", f->reference, "The original (float) model");
   cmd->add_option("--reference-outputs", f->reference_outputs,
                   "Instead of --reference: its outputs stored by --save-reference-outputs (or "
@@ -144,6 +146,12 @@ void RegisterEvaluate(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--per-layer-samples", f->per_layer_samples,
                   "Samples the per-layer analysis uses")
       ->default_val(1);
+  cmd->add_flag("--sensitivity", f->sensitivity,
+                "Quantize each Conv/MatMul/Gemm alone to static int8 and rank the layers by "
+                "the output error each causes (needs --reference; candidates optional)");
+  cmd->add_option("--sensitivity-samples", f->sensitivity_samples,
+                  "Samples that calibrate each layer, and as many more that measure it")
+      ->default_val(4);
   cmd->add_option("--top-layers", f->top_layers, "Layers shown in the text report")
       ->default_val(10);
   cmd->add_option("--json", f->json, "Write the report as JSON (schema pare.evaluate/1)");

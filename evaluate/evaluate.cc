@@ -220,7 +220,12 @@ void CheckGates(const Thresholds& t, CandidateReport& c) {
 }
 
 absl::Status CheckOptions(const EvaluateOptions& o) {
-  if (o.candidates.empty()) return absl::InvalidArgumentError("no candidate model given");
+  if (o.candidates.empty() && !o.sensitivity) {
+    return absl::InvalidArgumentError("no candidate model given");
+  }
+  if (o.sensitivity && o.reference.empty()) {
+    return absl::InvalidArgumentError("--sensitivity needs the --reference model");
+  }
   if (o.reference.empty() == o.reference_outputs.empty()) {
     return absl::InvalidArgumentError("give either --reference or --reference-outputs");
   }
@@ -298,7 +303,7 @@ absl::StatusOr<EvaluateReport> Evaluate(const EvaluateOptions& o) {
       ASSIGN_OR_RETURN(c.layers, LayerAnalysis::Create(*reference, c.model, o.threads));
     }
   }
-  const Model& input_model = reference ? *reference : candidates[0].model;
+  const Model& input_model = reference ? *reference : candidates.at(0).model;
   std::unique_ptr<SampleSource> samples;
   if (!o.data.empty()) {
     ASSIGN_OR_RETURN(samples, DataSamples(input_model, o.data));
@@ -343,6 +348,12 @@ absl::StatusOr<EvaluateReport> Evaluate(const EvaluateOptions& o) {
     if (o.progress) o.progress(s + 1, total);
   }
   report.samples = total;
+  if (o.sensitivity) {
+    ASSIGN_OR_RETURN(report.sensitivity,
+                     QuantizationSensitivity(
+                         *reference, *samples,
+                         {o.sensitivity_samples, o.sensitivity_samples, o.threads, o.progress}));
+  }
   for (CandidateState& c : candidates) {
     CandidateReport r;
     r.path = c.path.string();

@@ -24,6 +24,7 @@
 #include "core/dtype.h"
 #include "evaluate/metrics.h"
 #include "evaluate/per_layer.h"
+#include "evaluate/sensitivity.h"
 
 namespace pare::evaluate {
 
@@ -59,6 +60,10 @@ struct EvaluateOptions {
   std::filesystem::path labels;  // classify: one class id per row, whitespace-separated
   bool per_layer = false;
   int64_t per_layer_samples = 1;
+  // Quantize each layer alone to int8 and rank the layers by the output
+  // error it causes (sensitivity.h); needs `reference`, no candidate.
+  bool sensitivity = false;
+  int64_t sensitivity_samples = 4;  // for calibration, and as many again to measure
   Thresholds gates;
   int threads = 0;
   std::filesystem::path save_reference_outputs;  // write the reference's outputs here
@@ -103,6 +108,7 @@ struct EvaluateReport {
   int64_t samples = 0;
   double seconds = 0;
   std::vector<CandidateReport> candidates;
+  std::vector<SensitivityEntry> sensitivity;  // most sensitive first
   bool passed() const;
 };
 

@@ -146,6 +146,31 @@ TEST_F(EvaluateTest, OptionsThatContradictAreRefused) {
   EXPECT_EQ(Evaluate(o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(EvaluateTest, SensitivityRanksTheLayerWithAnOutlierInputFirst) {
+  // One output column of w1 is 300x the others: relu1 gets an outlier
+  // channel, and per-tensor int8 on mm2's input loses the small channels.
+  Model model = Mlp();
+  for (Tensor& t : model.graph.initializers) {
+    if (t.name() != "w1") continue;
+    std::vector<float> v = t.ToFloat32().value();
+    for (int64_t k = 0; k < 16; ++k) v[k * 32 + 5] = 300.0f * std::abs(v[k * 32 + 5]);
+    t = Tensor::FromVector<float>("w1", {16, 32}, v);
+  }
+  EvaluateOptions o;
+  o.reference = Save(model, "outlier.onnx");
+  o.random_samples = 8;
+  o.dims = {{"N", 4}};
+  o.threads = 1;
+  o.sensitivity = true;
+  auto report = Evaluate(o);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->sensitivity.size(), 3u);
+  EXPECT_EQ(report->sensitivity[0].node, "mm2");
+  EXPECT_EQ(report->sensitivity[0].op_type, "MatMul");
+  EXPECT_LT(report->sensitivity[0].error.sqnr_db, report->sensitivity[2].error.sqnr_db);
+  EXPECT_NE(ReportToMarkdown(*report).find("int8 sensitivity"), std::string::npos);
+}
+
 // tokens [1, T] -> embedding [32, 8] -> head [8, 32] -> logits [1, T, 32].
 Model TinyLm(float noise) {
   ModelBuilder b("lm");

@@ -203,6 +203,16 @@ Table LayerTable(const CandidateReport& c, int top) {
   return t;
 }
 
+Table SensitivityTable(const EvaluateReport& r, int top) {
+  Table t{{"#", "layer (alone in int8)", "op", "output SQNR", "output rel err"}, {}};
+  for (size_t i = 0; i < r.sensitivity.size() && static_cast<int>(i) < top; ++i) {
+    const SensitivityEntry& e = r.sensitivity[i];
+    t.rows.push_back({std::to_string(i + 1), e.node, e.op_type, FormatDb(e.error.sqnr_db),
+                      Sci(e.error.rel_error)});
+  }
+  return t;
+}
+
 std::string GateLines(const CandidateReport& c, const char* bullet) {
   std::string out;
   for (const GateResult& g : c.gates) {
@@ -245,6 +255,12 @@ json ReportToJson(const EvaluateReport& r) {
             {"samples", r.samples},        {"seconds", Number(r.seconds)},
             {"candidates", candidates},    {"passed", r.passed()}};
   j["reference_size"] = r.reference_size ? SizeJson(*r.reference_size) : json(nullptr);
+  json sensitivity = json::array();
+  for (const SensitivityEntry& e : r.sensitivity) {
+    sensitivity.push_back(
+        {{"node", e.node}, {"op_type", e.op_type}, {"error", ErrorJson(e.error)}});
+  }
+  j["sensitivity"] = sensitivity;
   return j;
 }
 
@@ -276,6 +292,11 @@ std::string ReportToText(const EvaluateReport& r, int top_layers) {
     }
     out += GateLines(c, "  ");
   }
+  if (!r.sensitivity.empty()) {
+    out += absl::StrCat("\nint8 sensitivity, most sensitive first (", r.sensitivity.size(),
+                        " layers, each quantized alone):\n",
+                        TextTable(SensitivityTable(r, top_layers)));
+  }
   return out;
 }
 
@@ -294,6 +315,12 @@ std::string ReportToMarkdown(const EvaluateReport& r, int top_layers) {
           std::min<size_t>(c.layers.size(), top_layers), " of ", c.layers.size(), ":\n\n",
           MarkdownTable(LayerTable(c, top_layers)));
     }
+  }
+  if (!r.sensitivity.empty()) {
+    out += absl::StrCat(
+        "\n### int8 sensitivity\n\nEach layer quantized alone; the output error it causes, "
+        "most sensitive first:\n\n",
+        MarkdownTable(SensitivityTable(r, top_layers)));
   }
   return out;
 }

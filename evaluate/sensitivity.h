@@ -1,0 +1,39 @@
+// Quantization sensitivity: each quantizable layer (Conv, MatMul, Gemm)
+// quantized alone to static int8 through the quantize stage, and the
+// model's output error measured against the float original. The ranking,
+// most sensitive first, is what a mixed-precision plan needs: the layers at
+// the top are the ones to keep at higher precision.
+#ifndef PARE_EVALUATE_SENSITIVITY_H_
+#define PARE_EVALUATE_SENSITIVITY_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/model.h"
+#include "evaluate/metrics.h"
+#include "evaluate/samples.h"
+
+namespace pare::evaluate {
+
+struct SensitivityEntry {
+  std::string node;
+  std::string op_type;
+  ErrorSummary error;  // of the output with the lowest SQNR
+};
+
+struct SensitivityOptions {
+  int64_t calibration_samples = 4;  // the first samples calibrate
+  int64_t evaluation_samples = 4;   // the next ones measure
+  int threads = 0;
+  std::function<void(int64_t done, int64_t total)> progress;
+};
+
+// Most sensitive (lowest output SQNR) first.
+absl::StatusOr<std::vector<SensitivityEntry>> QuantizationSensitivity(
+    const Model& reference, const SampleSource& samples, const SensitivityOptions& options);
+
+}  // namespace pare::evaluate
+
+#endif  // PARE_EVALUATE_SENSITIVITY_H_

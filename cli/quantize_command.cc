@@ -11,6 +11,7 @@
 #include "cli/flags.h"
 #include "core/onnx_io.h"
 #include "core/status_macros.h"
+#include "quantize/dynamic_int8.h"
 #include "quantize/static_int8.h"
 #include "runtime/inputs.h"
 
@@ -27,6 +28,7 @@ struct QuantizeFlags {
   double percentile = 99.999;
   bool per_tensor = false, symmetric = false, force = false;
   std::string activation_type = "uint8";
+  std::string mode = "static";
   int threads = 0;
 };
 
@@ -54,12 +56,50 @@ absl::StatusOr<quantize::CalibrationData> Calibration(const QuantizeFlags& f, co
   return data;
 }
 
+void PrintSummary(const quantize::QuantizeReport& report, const std::string& what,
+                  const std::string& output) {
+  std::cout << absl::StrCat("quantized ", report.quantized_nodes.size(), " node(s) to int8 (", what,
+                            ")\nweights: ", report.weight_bytes_before, " -> ",
+                            report.weight_bytes_after, " bytes; skipped ", report.skipped.size(),
+                            " node(s)\nwrote ", output, "\n");
+}
+
+absl::Status Save(const QuantizeFlags& f, const Model& model,
+                  const quantize::QuantizeReport& report) {
+  RETURN_IF_ERROR(SaveModel(model, f.output));
+  if (!f.report.empty()) {
+    RETURN_IF_ERROR(WriteTextFile(f.report, quantize::QuantizeReportToJson(report).dump(2) + "\n"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunDynamic(const QuantizeFlags& f, Model& model) {
+  if (!f.calib.empty() || f.calib_random > 0) {
+    return absl::InvalidArgumentError("--calib is for --mode static; dynamic needs no data");
+  }
+  quantize::DynamicInt8Options o;
+  o.per_channel = !f.per_tensor;
+  if (!f.op_types.empty()) o.op_types = f.op_types;
+  o.exclude = f.exclude;
+  ASSIGN_OR_RETURN(quantize::QuantizeReport report, quantize::QuantizeDynamicInt8(model, o));
+  RETURN_IF_ERROR(Save(f, model, report));
+  PrintSummary(report,
+               absl::StrCat("dynamic: DynamicQuantizeLinear + MatMulInteger, ",
+                            o.per_channel ? "per-channel" : "per-tensor", " weights"),
+               f.output);
+  return absl::OkStatus();
+}
+
 absl::Status Run(const QuantizeFlags& f) {
   if (fs::exists(f.output) && !f.force) {
     return absl::AlreadyExistsError(
         absl::StrCat(f.output, ": already exists (pass --force to replace it)"));
   }
   ASSIGN_OR_RETURN(Model model, LoadModel(f.model));
+  if (f.mode == "dynamic") return RunDynamic(f, model);
+  if (f.calib.empty() && f.calib_random == 0) {
+    return absl::InvalidArgumentError("give --calib DIR (or --calib-random N)");
+  }
   ASSIGN_OR_RETURN(quantize::CalibrationData data, Calibration(f, model));
   quantize::StaticInt8Options o;
   ASSIGN_OR_RETURN(o.calibration.method, quantize::ParseCalibrationMethod(f.method));
@@ -82,15 +122,11 @@ absl::Status Run(const QuantizeFlags& f) {
     }
   };
   ASSIGN_OR_RETURN(quantize::QuantizeReport report, quantize::QuantizeStaticInt8(model, data, o));
-  RETURN_IF_ERROR(SaveModel(model, f.output));
-  const nlohmann::json j = quantize::QuantizeReportToJson(report);
-  if (!f.report.empty()) RETURN_IF_ERROR(WriteTextFile(f.report, j.dump(2) + "\n"));
-  std::cout << absl::StrCat("quantized ", report.quantized_nodes.size(), " node(s) to int8 (QDQ, ",
-                            o.per_channel ? "per-channel" : "per-tensor", " weights, ",
-                            report.method, " ranges from ", report.calibration, ")\n",
-                            "weights: ", report.weight_bytes_before, " -> ",
-                            report.weight_bytes_after, " bytes; skipped ", report.skipped.size(),
-                            " node(s)\nwrote ", f.output, "\n");
+  RETURN_IF_ERROR(Save(f, model, report));
+  PrintSummary(report,
+               absl::StrCat("static QDQ, ", o.per_channel ? "per-channel" : "per-tensor",
+                            " weights, ", report.method, " ranges from ", report.calibration),
+               f.output);
   return absl::OkStatus();
 }
 
@@ -100,11 +136,18 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
   auto f = std::make_shared<QuantizeFlags>();
   CLI::App* cmd = app.add_subcommand(
       "quantize",
-      "Quantize a float model to static int8 in the QDQ format (QuantizeLinear/DequantizeLinear "
-      "around Conv, MatMul and Gemm): activation ranges calibrated on sample inputs, weights "
-      "per channel, biases int32. The result runs in ONNX Runtime and in pare.");
+      "Quantize a float model to int8. --mode static (default): QDQ format "
+      "(QuantizeLinear/DequantizeLinear around Conv, MatMul and Gemm) with activation ranges "
+      "calibrated on sample inputs, weights per channel, biases int32. --mode dynamic: "
+      "MatMul/Gemm weights int8, activations quantized at run time. Results run in ONNX "
+      "Runtime and in pare.");
   cmd->add_option("model", f->model, "The float .onnx model")->required();
   cmd->add_option("-o,--output", f->output, "Where to write the quantized model")->required();
+  cmd->add_option("--mode", f->mode,
+                  "static: QDQ with calibrated activation ranges (needs --calib); dynamic: "
+                  "MatMul/Gemm through DynamicQuantizeLinear + MatMulInteger, no data needed")
+      ->check(CLI::IsMember({"static", "dynamic"}))
+      ->default_val("static");
   auto* calib = cmd->add_option("--calib", f->calib,
                                 "Calibration inputs: test_data_set_*/input_N.pb or NAME.npy "
                                 "folders, representative of real use");
@@ -132,9 +175,6 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--threads", f->threads, "Worker threads (0: one per core)")->default_val(0);
   cmd->callback([f, &run] {
     run = [f] {
-      if (f->calib.empty() && f->calib_random == 0) {
-        return ReportError(absl::InvalidArgumentError("give --calib DIR (or --calib-random N)"));
-      }
       const absl::Status status = Run(*f);
       return status.ok() ? kExitOk : ReportError(status);
     };

@@ -12,33 +12,11 @@
 #include "core/model_builder.h"
 #include "core/status_macros.h"
 #include "quantize/opset_upgrade.h"
+#include "quantize/rewrite_util.h"
 #include "runtime/session.h"
 
 namespace pare::quantize {
 namespace {
-
-// Where each constant float32 value comes from: an initializer or a
-// Constant node (PP-OCR's exports keep every weight in Constant nodes).
-class Constants {
- public:
-  explicit Constants(const Graph& g) {
-    for (const Tensor& t : g.initializers) values_[t.name()] = &t;
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      const Node& n = g.nodes[i];
-      if (n.op_type != "Constant" || !n.domain.empty() || n.outputs.size() != 1) continue;
-      const Attribute* a = n.FindAttribute("value");
-      if (a != nullptr && a->tensors.size() == 1) values_[n.outputs[0]] = &a->tensors[0];
-    }
-  }
-  const Tensor* FindFloat(const std::string& name) const {
-    auto it = values_.find(name);
-    return it != values_.end() && it->second->dtype() == DataType::kFloat32 ? it->second : nullptr;
-  }
-  bool Contains(const std::string& name) const { return values_.contains(name); }
-
- private:
-  absl::flat_hash_map<std::string, const Tensor*> values_;
-};
 
 // One operator to quantize and the roles of its inputs.
 struct Target {
@@ -48,19 +26,6 @@ struct Target {
   int64_t weight_axis = -1;  // output-channel axis of the weight
   int bias = -1;
 };
-
-bool IsQuantizedGraph(const Graph& g, std::string* which) {
-  static const absl::flat_hash_set<std::string> kQuantized = {
-      "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
-      "MatMulInteger",  "ConvInteger",      "MatMulNBits", "DynamicQuantizeLinear"};
-  for (const Node& n : g.nodes) {
-    if (kQuantized.contains(n.op_type)) {
-      *which = absl::StrCat(n.op_type, " node '", n.name.empty() ? n.outputs[0] : n.name, "'");
-      return true;
-    }
-  }
-  return false;
-}
 
 // Decides what to quantize in each candidate node; explains what it skips.
 std::vector<Target> PlanTargets(const Graph& g, const Constants& constants,
@@ -223,24 +188,7 @@ class Rewriter {
     Graph& g = model_.graph;
     for (Node& n : nodes_) g.nodes.push_back(std::move(n));
     for (Tensor& t : initializers_) g.initializers.push_back(std::move(t));
-    absl::flat_hash_set<std::string> read;
-    for (const Node& n : g.nodes) {
-      for (const std::string& v : NodeReads(n)) read.insert(v);
-    }
-    for (const ValueInfo& v : g.outputs) read.insert(v.name);
-    std::erase_if(g.initializers, [&](const Tensor& t) { return !read.contains(t.name()); });
-    std::erase_if(g.nodes, [&](const Node& n) {
-      return n.op_type == "Constant" && n.outputs.size() == 1 && !read.contains(n.outputs[0]);
-    });
-    if (uses_contrib_ && !OpsetVersion(model_, "com.microsoft")) {
-      model_.opset_imports.push_back({"com.microsoft", 1});
-    }
-    ASSIGN_OR_RETURN(std::vector<size_t> order, TopologicalOrder(g));
-    std::vector<Node> sorted;
-    sorted.reserve(order.size());
-    for (size_t i : order) sorted.push_back(std::move(g.nodes[i]));
-    g.nodes = std::move(sorted);
-    return absl::OkStatus();
+    return FinishRewrite(model_, uses_contrib_);
   }
 
  private:

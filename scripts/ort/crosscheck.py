@@ -96,6 +96,13 @@ def main():
                         "--layers", "2", "--heads", "4", "--int4-block", "32"], check=True)
         cases.append((str(int4), {"tokens": ("int64", (1, 3))}))
         cases.append((str(int4), {"tokens": ("int64", (2, 16))}))
+        # Dynamic int8 from pare's own quantizer: DynamicQuantizeLinear + MatMulInteger.
+        floats, dyn = work / "transformer.onnx", work / "transformer_dynamic_int8.onnx"
+        subprocess.run([maker, "--out", str(floats), "--kind", "transformer", "--vocab", "256", "--dim", "128",
+                        "--layers", "2", "--heads", "4"], check=True)
+        subprocess.run([pare, "quantize", str(floats), "-o", str(dyn), "--mode", "dynamic"], check=True,
+                       stdout=subprocess.DEVNULL)
+        cases.append((str(dyn), {"tokens": ("int64", (2, 16))}))
     if not (ORT_MODULES / "onnxruntime-node").exists():
         print("onnxruntime-node not installed (scripts/ort/fetch.sh): skipped")
         sys.exit(77)

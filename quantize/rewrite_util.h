@@ -1,0 +1,49 @@
+// Helpers shared by pare's quantizers (internal to quantize/).
+#ifndef PARE_QUANTIZE_REWRITE_UTIL_H_
+#define PARE_QUANTIZE_REWRITE_UTIL_H_
+
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "core/model.h"
+
+namespace pare::quantize {
+
+// Where each constant float32 value comes from: an initializer or a
+// Constant node (PP-OCR's exports keep every weight in Constant nodes).
+class Constants {
+ public:
+  explicit Constants(const Graph& g) {
+    for (const Tensor& t : g.initializers) values_[t.name()] = &t;
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const Node& n = g.nodes[i];
+      if (n.op_type != "Constant" || !n.domain.empty() || n.outputs.size() != 1) continue;
+      const Attribute* a = n.FindAttribute("value");
+      if (a != nullptr && a->tensors.size() == 1) values_[n.outputs[0]] = &a->tensors[0];
+    }
+  }
+  const Tensor* FindFloat(const std::string& name) const {
+    auto it = values_.find(name);
+    return it != values_.end() && it->second->dtype() == DataType::kFloat32 ? it->second : nullptr;
+  }
+  bool Contains(const std::string& name) const { return values_.contains(name); }
+
+ private:
+  absl::flat_hash_map<std::string, const Tensor*> values_;
+};
+
+// True (and `which` names the node) when the graph already holds quantized
+// operators: quantizing again would stack errors.
+bool IsQuantizedGraph(const Graph& g, std::string* which);
+
+// After a rewrite: drops initializers and Constant nodes nothing reads any
+// more, imports com.microsoft when `uses_contrib`, and puts the nodes back
+// in topological order (new nodes are appended at the end).
+absl::Status FinishRewrite(Model& model, bool uses_contrib);
+
+std::string NodeLabel(const Node& node);
+
+}  // namespace pare::quantize
+
+#endif  // PARE_QUANTIZE_REWRITE_UTIL_H_

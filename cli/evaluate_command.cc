@@ -1,7 +1,5 @@
 // `pare evaluate CANDIDATE... --reference MODEL`: accuracy lost against the
 // original model, where it was lost, and CI gates on it.
-#include <unistd.h>
-
 #include <cstdio>
 #include <iostream>
 
@@ -31,21 +29,6 @@ struct EvaluateFlags {
   std::optional<double> max_kl, min_sqnr, min_cosine, min_top1, max_ppl_increase;
 };
 
-// A bar on a terminal, a line per tenth otherwise (CI logs).
-void Progress(int64_t done, int64_t total) {
-  static const bool tty = isatty(STDERR_FILENO);
-  if (tty) {
-    const int width = 30, filled = static_cast<int>(width * done / std::max<int64_t>(total, 1));
-    std::fprintf(stderr, "\r  evaluating [%s%s] %lld/%lld samples",
-                 std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
-                 static_cast<long long>(done), static_cast<long long>(total));
-    if (done == total) std::fputc('\n', stderr);
-  } else if (done == total || (done * 10 / total) != ((done - 1) * 10 / total)) {
-    std::fprintf(stderr, "  evaluated %lld/%lld samples\n", static_cast<long long>(done),
-                 static_cast<long long>(total));
-  }
-}
-
 absl::StatusOr<evaluate::EvaluateOptions> ToOptions(const EvaluateFlags& f) {
   evaluate::EvaluateOptions o;
   o.reference = f.reference;
@@ -69,7 +52,7 @@ absl::StatusOr<evaluate::EvaluateOptions> ToOptions(const EvaluateFlags& f) {
   o.gates = {f.max_kl, f.min_sqnr, f.min_cosine, f.min_top1, f.max_ppl_increase};
   o.threads = f.threads;
   o.save_reference_outputs = f.save_reference_outputs;
-  o.progress = Progress;
+  o.progress = StderrProgress("evaluating", "evaluated", "samples");
   return o;
 }
 

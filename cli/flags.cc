@@ -1,5 +1,9 @@
 #include "cli/flags.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/atomic_file.h"
@@ -27,6 +31,24 @@ absl::StatusOr<std::map<std::string, int64_t>> ParseDims(const std::vector<std::
     dims[kv.first] = value;
   }
   return dims;
+}
+
+std::function<void(int64_t, int64_t)> StderrProgress(std::string doing, std::string done,
+                                                     std::string unit) {
+  const bool tty = isatty(STDERR_FILENO);
+  return [tty, doing, done, unit](int64_t n, int64_t total) {
+    if (total <= 0) return;
+    if (tty) {
+      const int width = 30, filled = static_cast<int>(width * n / total);
+      std::fprintf(stderr, "\r  %s [%s%s] %lld/%lld %s", doing.c_str(),
+                   std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+                   static_cast<long long>(n), static_cast<long long>(total), unit.c_str());
+      if (n == total) std::fputc('\n', stderr);
+    } else if (n == total || n * 10 / total != (n - 1) * 10 / total) {
+      std::fprintf(stderr, "  %s %lld/%lld %s\n", done.c_str(), static_cast<long long>(n),
+                   static_cast<long long>(total), unit.c_str());
+    }
+  };
 }
 
 absl::Status WriteTextFile(const std::filesystem::path& path, const std::string& text) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -19,6 +20,12 @@ absl::StatusOr<std::pair<std::string, std::string>> SplitAssignment(const std::s
 
 // Repeated --dim NAME=N flags as a map of symbolic dimension sizes.
 absl::StatusOr<std::map<std::string, int64_t>> ParseDims(const std::vector<std::string>& specs);
+
+// A progress callback for long work: a bar on stderr when it is a terminal,
+// else a line per tenth of the work (CI logs). `doing` / `done`: "evaluating"
+// / "evaluated"; `unit`: "samples".
+std::function<void(int64_t, int64_t)> StderrProgress(std::string doing, std::string done,
+                                                     std::string unit);
 
 // Writes `text` to `path` atomically (never a half-written report).
 absl::Status WriteTextFile(const std::filesystem::path& path, const std::string& text);

@@ -1,7 +1,5 @@
 // `pare quantize MODEL -o OUT`: static int8 quantization (QDQ) calibrated on
 // sample inputs, with a JSON report.
-#include <unistd.h>
-
 #include <cstdio>
 #include <iostream>
 
@@ -110,17 +108,7 @@ absl::Status Run(const QuantizeFlags& f) {
   if (!f.op_types.empty()) o.op_types = f.op_types;
   o.exclude = f.exclude;
   o.threads = f.threads;
-  const bool tty = isatty(STDERR_FILENO);
-  o.progress = [tty](int64_t done, int64_t total) {
-    if (tty) {
-      std::fprintf(stderr, "\r  calibrating %lld/%lld", static_cast<long long>(done),
-                   static_cast<long long>(total));
-      if (done == total) std::fputc('\n', stderr);
-    } else if (done == total || done * 10 / total != (done - 1) * 10 / total) {
-      std::fprintf(stderr, "  calibrated %lld/%lld samples\n", static_cast<long long>(done),
-                   static_cast<long long>(total));
-    }
-  };
+  o.progress = StderrProgress("calibrating", "calibrated", "samples");
   ASSIGN_OR_RETURN(quantize::QuantizeReport report, quantize::QuantizeStaticInt8(model, data, o));
   RETURN_IF_ERROR(Save(f, model, report));
   PrintSummary(report,

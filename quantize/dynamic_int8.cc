@@ -95,15 +95,7 @@ class DynamicRewriter {
       }
       AddNode("Add", {out + "_product", c}, {out});
     }
-    report.tensors.push_back({node.inputs[1],
-                              "weight",
-                              q.scales,
-                              std::vector<int32_t>(q.scales.size(), 0),
-                              {},
-                              {},
-                              q.sqnr_db,
-                              w.size() * 4ull,
-                              w.size() + q.scales.size() * 4ull});
+    report.tensors.push_back(WeightEntry(node.inputs[1], q, w.size(), 4));
     report.quantized_nodes.push_back(base);
   }
 

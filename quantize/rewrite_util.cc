@@ -24,6 +24,19 @@ bool IsQuantizedGraph(const Graph& g, std::string* which) {
   return false;
 }
 
+QuantizedTensor WeightEntry(const std::string& name, const WeightQuantization& q, uint64_t elements,
+                            uint64_t scale_bytes) {
+  QuantizedTensor t;
+  t.name = name;
+  t.kind = "weight";
+  t.scales = q.scales;
+  t.zero_points.assign(q.scales.size(), 0);
+  t.sqnr_db = q.sqnr_db;
+  t.bytes_before = elements * 4;
+  t.bytes_after = elements + q.scales.size() * scale_bytes;
+  return t;
+}
+
 absl::Status FinishRewrite(Model& model, bool uses_contrib) {
   Graph& g = model.graph;
   absl::flat_hash_set<std::string> read;

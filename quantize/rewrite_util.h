@@ -7,6 +7,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "core/model.h"
+#include "quantize/int8.h"
+#include "quantize/static_int8.h"
 
 namespace pare::quantize {
 
@@ -43,6 +45,11 @@ bool IsQuantizedGraph(const Graph& g, std::string* which);
 absl::Status FinishRewrite(Model& model, bool uses_contrib);
 
 std::string NodeLabel(const Node& node);
+
+// The report entry of a quantized weight: `elements` float32 values became
+// int8, plus `scale_bytes` per channel of scales and zero points.
+QuantizedTensor WeightEntry(const std::string& name, const WeightQuantization& q, uint64_t elements,
+                            uint64_t scale_bytes);
 
 }  // namespace pare::quantize
 

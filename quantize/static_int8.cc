@@ -144,15 +144,7 @@ class Rewriter {
     const std::string dq = w + "_dequantized";
     AddNode("DequantizeLinear", per_axis ? axis_domain_ : tensor_domain_,
             {base, w + "_scale", w + "_zero_point"}, dq, per_axis ? axis : -1);
-    report.tensors.push_back({w,
-                              "weight",
-                              q.scales,
-                              std::vector<int32_t>(q.scales.size(), 0),
-                              {},
-                              {},
-                              q.sqnr_db,
-                              values.size() * 4ull,
-                              values.size() + q.scales.size() * 5ull});
+    report.tensors.push_back(WeightEntry(w, q, values.size(), 5));
     return dq;
   }
 

@@ -27,6 +27,7 @@ struct QuantizeFlags {
   bool per_tensor = false, symmetric = false, force = false;
   std::string activation_type = "uint8";
   std::string mode = "static";
+  std::optional<double> smoothquant;
   int threads = 0;
 };
 
@@ -107,6 +108,7 @@ absl::Status Run(const QuantizeFlags& f) {
   o.symmetric_activations = f.symmetric;
   if (!f.op_types.empty()) o.op_types = f.op_types;
   o.exclude = f.exclude;
+  o.smoothquant_alpha = f.smoothquant;
   o.threads = f.threads;
   o.progress = StderrProgress("calibrating", "calibrated", "samples");
   ASSIGN_OR_RETURN(quantize::QuantizeReport report, quantize::QuantizeStaticInt8(model, data, o));
@@ -158,6 +160,11 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
   cmd->add_flag("--symmetric-activations", f->symmetric, "Zero point 0 (int8) or 128 (uint8)");
   cmd->add_option("--op-types", f->op_types, "Quantize only these (default Conv MatMul Gemm)");
   cmd->add_option("--exclude", f->exclude, "Node names to keep in float; repeatable");
+  cmd->add_option("--smoothquant", f->smoothquant,
+                  "SmoothQuant with this migration strength (0..1, e.g. 0.5): divide each "
+                  "activation's channels by s and multiply the weights' input channels by s "
+                  "before quantizing (static mode)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--report", f->report, "Write the JSON report (schema pare.quantize/1)");
   cmd->add_flag("--force", f->force, "Replace an existing output file");
   cmd->add_option("--threads", f->threads, "Worker threads (0: one per core)")->default_val(0);

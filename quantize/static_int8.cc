@@ -13,6 +13,7 @@
 #include "core/status_macros.h"
 #include "quantize/opset_upgrade.h"
 #include "quantize/rewrite_util.h"
+#include "quantize/smoothquant.h"
 #include "runtime/session.h"
 
 namespace pare::quantize {
@@ -25,6 +26,9 @@ struct Target {
   int weight = -1;
   int64_t weight_axis = -1;  // output-channel axis of the weight
   int bias = -1;
+  // SmoothQuant: the channel axis of input 0 and the matching weight axis
+  // (-100: this node cannot be smoothed).
+  int64_t x_channel_axis = -100, w_input_axis = -100;
 };
 
 // Decides what to quantize in each candidate node; explains what it skips.
@@ -54,11 +58,19 @@ std::vector<Target> PlanTargets(const Graph& g, const Constants& constants,
       t.weight = 1;
       t.weight_axis = 0;
       if (n.inputs.size() > 2 && constants.FindFloat(n.inputs[2])) t.bias = 2;
+      const Attribute* group = n.FindAttribute("group");
+      const int64_t groups = group != nullptr ? group->i : 1;
+      if (groups == 1 || (w->dims().size() > 1 && w->dims()[1] == 1 && groups == w->dims()[0])) {
+        t.x_channel_axis = 1;
+        t.w_input_axis = groups == 1 ? 1 : 0;  // depthwise: channel c is map c
+      }
     } else if (n.op_type == "MatMul") {
       t.activations = {0};
       if (w != nullptr && w->dims().size() == 2) {
         t.weight = 1;
         t.weight_axis = 1;  // B is [K, N]: one scale per output column
+        t.x_channel_axis = -1;
+        t.w_input_axis = 0;
       } else if (w == nullptr && !constants.Contains(n.inputs[1])) {
         t.activations.push_back(1);
       } else {
@@ -75,6 +87,8 @@ std::vector<Target> PlanTargets(const Graph& g, const Constants& constants,
       t.activations = {0};
       t.weight = 1;
       t.weight_axis = tb != nullptr && tb->i != 0 ? 0 : 1;
+      t.x_channel_axis = -1;  // A is [M, K]
+      t.w_input_axis = 1 - t.weight_axis;
       const Attribute* alpha = n.FindAttribute("alpha");
       const Attribute* beta = n.FindAttribute("beta");
       const Tensor* c = n.inputs.size() > 2 ? constants.FindFloat(n.inputs[2]) : nullptr;
@@ -111,7 +125,28 @@ class Rewriter {
   std::string Activation(const std::string& x, const TensorCalibrator& calibrator,
                          QuantizeReport& report) {
     if (auto it = dequantized_.find(x); it != dequantized_.end()) return it->second;
-    const Range chosen = calibrator.Compute(o_.calibration);
+    return QuantizeActivation(x, calibrator.Compute({CalibrationMethod::kMinMax}),
+                              calibrator.Compute(o_.calibration), report);
+  }
+
+  // X -> Mul(1/s) -> QuantizeLinear -> DequantizeLinear (SmoothQuant).
+  std::string SmoothedActivation(const std::string& x, const ChannelRange& channels,
+                                 const std::vector<float>& s, int64_t rank, int64_t axis,
+                                 QuantizeReport& report) {
+    std::vector<float> inverse(s.size());
+    for (size_t c = 0; c < s.size(); ++c) inverse[c] = 1.0f / s[c];
+    // Shaped to broadcast along `axis` of a rank-`rank` value.
+    std::vector<int64_t> dims = {static_cast<int64_t>(s.size())};
+    if (axis >= 0) dims.resize(rank - axis, 1);
+    const std::string smoothed = x + "_smoothed";
+    Add(Tensor::FromVector<float>(smoothed + "_factor", dims, inverse));
+    AddNode("Mul", "", {x, smoothed + "_factor"}, smoothed, -1);
+    const Range r = SmoothedRange(channels, s);
+    return QuantizeActivation(smoothed, r, r, report);
+  }
+
+  std::string QuantizeActivation(const std::string& x, Range observed, Range chosen,
+                                 QuantizeReport& report) {
     const QuantParams p = ChooseParams(chosen, o_.activation_type, o_.symmetric_activations);
     const std::string s = x + "_scale", z = x + "_zero_point";
     Add(Tensor::FromVector<float>(s, {}, {p.scale}));
@@ -119,7 +154,6 @@ class Rewriter {
     const std::string q = x + "_quantized", dq = x + "_dequantized";
     AddNode("QuantizeLinear", tensor_domain_, {x, s, z}, q, -1);
     AddNode("DequantizeLinear", tensor_domain_, {q, s, z}, dq, -1);
-    const Range observed = calibrator.Compute({CalibrationMethod::kMinMax});
     report.tensors.push_back(
         {x, "activation", {p.scale}, {p.zero_point}, observed, chosen, 0, 0, 0});
     dequantized_[x] = dq;
@@ -215,24 +249,22 @@ float ScaleOf(const QuantizeReport& report, const std::string& activation) {
 }
 
 absl::Status Calibrate(const Model& model, const CalibrationData& data, const StaticInt8Options& o,
-                       absl::flat_hash_map<std::string, TensorCalibrator>& calibrators) {
+                       absl::flat_hash_map<std::string, TensorCalibrator>& calibrators,
+                       absl::flat_hash_map<std::string, ChannelRange>& channels) {
   runtime::RunOptions run;
   for (const auto& [name, c] : calibrators) run.watch.insert(name);
-  run.observer = [&](const Node&, const Tensor& t) {
+  auto observe = [&](const Tensor& t) {
     auto it = calibrators.find(t.name());
     if (it == calibrators.end() || t.dtype() != DataType::kFloat32) return;
     it->second.Add(t.data<float>(), t.element_count());
+    if (auto ch = channels.find(t.name()); ch != channels.end()) ch->second.Add(t);
   };
+  run.observer = [&](const Node&, const Tensor& t) { observe(t); };
   ASSIGN_OR_RETURN(auto session,
                    runtime::Session::Create(model, {.threads = o.threads, .fuse = false}));
   for (int64_t i = 0; i < data.count; ++i) {
     ASSIGN_OR_RETURN(std::vector<Tensor> inputs, data.sample(i));
-    for (const Tensor& t : inputs) {  // graph inputs are not node outputs
-      auto it = calibrators.find(t.name());
-      if (it != calibrators.end() && t.dtype() == DataType::kFloat32) {
-        it->second.Add(t.data<float>(), t.element_count());
-      }
-    }
+    for (const Tensor& t : inputs) observe(t);  // graph inputs are not node outputs
     auto out = session->Run(inputs, run);
     if (!out.ok()) {
       return absl::Status(out.status().code(),
@@ -266,11 +298,24 @@ absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const Calibratio
     return absl::InvalidArgumentError("no Conv, MatMul or Gemm node to quantize");
   }
   absl::flat_hash_map<std::string, TensorCalibrator> calibrators;
+  absl::flat_hash_map<std::string, int> readers;  // quantized readers of each activation
   for (const Target& t : targets) {
-    for (int i : t.activations) calibrators.try_emplace(model.graph.nodes[t.node].inputs[i]);
+    for (int i : t.activations) {
+      calibrators.try_emplace(model.graph.nodes[t.node].inputs[i]);
+      ++readers[model.graph.nodes[t.node].inputs[i]];
+    }
+  }
+  // SmoothQuant needs per-channel ranges of the activations it smooths.
+  absl::flat_hash_map<std::string, ChannelRange> channels;
+  auto smoothable = [&](const Target& t) {
+    return o.smoothquant_alpha && t.x_channel_axis != -100 &&
+           readers[model.graph.nodes[t.node].inputs[0]] == 1;
+  };
+  for (const Target& t : targets) {
+    if (smoothable(t)) channels.emplace(model.graph.nodes[t.node].inputs[0], t.x_channel_axis);
   }
   const auto start = std::chrono::steady_clock::now();
-  RETURN_IF_ERROR(Calibrate(model, data, o, calibrators));
+  RETURN_IF_ERROR(Calibrate(model, data, o, calibrators, channels));
   report.calibration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -278,19 +323,36 @@ absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const Calibratio
   for (const Target& t : targets) {
     Node& n = model.graph.nodes[t.node];
     float input_scale = 1;
+    std::optional<std::vector<float>> smoothing;
+    std::vector<float> weight_values;
+    const Tensor* weight = t.weight >= 0 ? constants.FindFloat(n.inputs[t.weight]) : nullptr;
+    if (weight != nullptr) weight_values = weight->ToFloat32().value();
     for (int i : t.activations) {
       const std::string x = n.inputs[i];
       const TensorCalibrator& c = calibrators.at(x);
-      if (c.count() == 0)
+      if (c.count() == 0) {
         return absl::InvalidArgumentError(absl::StrCat("'", x, "' was never observed"));
+      }
+      auto ch = channels.find(x);
+      if (i == 0 && smoothable(t) && weight != nullptr && ch != channels.end() &&
+          ch->second.channels() == weight->dims()[t.w_input_axis < 0 ? 0 : t.w_input_axis]) {
+        smoothing =
+            SmoothingScales(ch->second, AbsMaxAlong(weight_values, weight->dims(), t.w_input_axis),
+                            *o.smoothquant_alpha);
+        n.inputs[i] = rewriter.SmoothedActivation(x, ch->second, *smoothing, ch->second.rank(),
+                                                  t.x_channel_axis, report);
+        input_scale = ScaleOf(report, x + "_smoothed");
+        continue;
+      }
       n.inputs[i] = rewriter.Activation(x, c, report);
       if (i == 0) input_scale = ScaleOf(report, x);
     }
     std::vector<float> weight_scales;
-    if (t.weight >= 0) {
+    if (weight != nullptr) {
+      if (smoothing) ScaleAlong(weight_values, weight->dims(), t.w_input_axis, *smoothing);
       const std::string w = n.inputs[t.weight];
-      n.inputs[t.weight] =
-          rewriter.Weight(w, *constants.FindFloat(w), t.weight_axis, &weight_scales, report);
+      const Tensor scaled = Tensor::FromVector<float>(w, weight->dims(), weight_values);
+      n.inputs[t.weight] = rewriter.Weight(w, scaled, t.weight_axis, &weight_scales, report);
     }
     if (t.bias >= 0 && !weight_scales.empty()) {
       const std::string b = n.inputs[t.bias];

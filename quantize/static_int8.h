@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ struct StaticInt8Options {
   bool symmetric_activations = false;
   std::vector<std::string> op_types = {"Conv", "MatMul", "Gemm"};
   std::vector<std::string> exclude;  // node names kept in float
+  // SmoothQuant migration strength (0..1), for each Conv (ungrouped or
+  // depthwise), MatMul and Gemm that is its activation's only quantized
+  // reader; unset: off. Ranges of smoothed activations are their min/max.
+  std::optional<double> smoothquant_alpha;
   int threads = 0;
   std::function<void(int64_t done, int64_t total)> progress;
 };

@@ -24,7 +24,7 @@ struct QuantizeFlags {
   uint64_t seed = 1;
   std::vector<std::string> dims, op_types, exclude;
   double percentile = 99.999;
-  bool per_tensor = false, symmetric = false, force = false;
+  bool per_tensor = false, symmetric = false, force = false, weight_clip = false;
   std::string activation_type = "uint8";
   std::string mode = "static";
   std::optional<double> smoothquant;
@@ -109,6 +109,7 @@ absl::Status Run(const QuantizeFlags& f) {
   if (!f.op_types.empty()) o.op_types = f.op_types;
   o.exclude = f.exclude;
   o.smoothquant_alpha = f.smoothquant;
+  o.weight_mse_clip = f.weight_clip;
   o.threads = f.threads;
   o.progress = StderrProgress("calibrating", "calibrated", "samples");
   ASSIGN_OR_RETURN(quantize::QuantizeReport report, quantize::QuantizeStaticInt8(model, data, o));
@@ -154,6 +155,9 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
       ->default_val("minmax");
   cmd->add_option("--percentile", f->percentile, "For --method percentile")->default_val(99.999);
   cmd->add_flag("--per-tensor", f->per_tensor, "One weight scale per tensor, not per channel");
+  cmd->add_flag("--weight-clip", f->weight_clip,
+                "Choose each weight channel's scale for the least squared error (clipping "
+                "rare outlying weights) instead of from its largest magnitude");
   cmd->add_option("--activation-type", f->activation_type, "uint8 or int8")
       ->check(CLI::IsMember({"uint8", "int8"}))
       ->default_val("uint8");

@@ -39,9 +39,12 @@ struct WeightQuantization {
 };
 
 // Symmetric int8 with codes in [-127, 127] (so that -x quantizes to -q),
-// per channel along `axis` of `dims`, or per tensor when axis < 0.
+// per channel along `axis` of `dims`, or per tensor when axis < 0. With
+// mse_clip, each channel's scale is the one (from absmax/127 down to 52% of
+// it) with the least squared error, clipping rare outlying weights.
 WeightQuantization QuantizeWeights(const std::vector<float>& values,
-                                   const std::vector<int64_t>& dims, int64_t axis);
+                                   const std::vector<int64_t>& dims, int64_t axis,
+                                   bool mse_clip = false);
 
 // Bias for an integer convolution or matmul: int32 with
 // scale = input_scale * weight_scale[channel] (zero point 0).

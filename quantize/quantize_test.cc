@@ -42,6 +42,18 @@ TEST(QuantizeWeights, PerChannelScalesAndSqnr) {
   EXPECT_GT(QuantizeWeights(g, {64, 64}, 1).sqnr_db, 35);  // about 38 dB for 8 bits
 }
 
+TEST(QuantizeWeights, MseClipTradesAnOutlierForResolution) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> n(0, 1);
+  std::vector<float> w(1024);
+  for (float& v : w) v = n(rng);
+  w[10] = 40;  // one weight far out in its channel
+  const WeightQuantization plain = QuantizeWeights(w, {1, 1024}, 0);
+  const WeightQuantization clipped = QuantizeWeights(w, {1, 1024}, 0, /*mse_clip=*/true);
+  EXPECT_LT(clipped.scales[0], plain.scales[0]);
+  EXPECT_GT(clipped.sqnr_db, plain.sqnr_db);
+}
+
 TEST(QuantizeBias, ScaleIsInputTimesWeightScale) {
   EXPECT_EQ(QuantizeBias({1.0f, -2.0f}, 0.5f, {0.01f, 0.1f}), (std::vector<int32_t>{200, -40}));
 }

@@ -164,7 +164,8 @@ class Rewriter {
   std::string Weight(const std::string& w, const Tensor& value, int64_t axis,
                      std::vector<float>* scales, QuantizeReport& report) {
     const std::vector<float> values = value.ToFloat32().value();
-    const WeightQuantization q = QuantizeWeights(values, value.dims(), o_.per_channel ? axis : -1);
+    const WeightQuantization q =
+        QuantizeWeights(values, value.dims(), o_.per_channel ? axis : -1, o_.weight_mse_clip);
     *scales = q.scales;
     const std::string base = w + "_quantized";
     Add(Tensor::FromVector<int8_t>(base, value.dims(), q.values));

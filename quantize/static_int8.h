@@ -37,6 +37,7 @@ struct CalibrationData {
 struct StaticInt8Options {
   CalibrationOptions calibration;
   bool per_channel = true;
+  bool weight_mse_clip = false;  // see QuantizeWeights
   DataType activation_type = DataType::kUint8;
   bool symmetric_activations = false;
   std::vector<std::string> op_types = {"Conv", "MatMul", "Gemm"};

@@ -21,9 +21,77 @@ int32_t ZeroPointAt(const std::vector<int32_t>& zp, const QuantLayout& layout, i
   return zp.empty() ? 0 : zp[zp.size() == 1 ? 0 : layout.ScaleIndex(e)];
 }
 
+// The common activation case, per tensor between float32 and 8 bits,
+// without the general path's float and int32 staging copies.
+template <typename Q>
+void QuantizePerTensor8(KernelContext& ctx, const Tensor& x, float scale, int32_t zero_point) {
+  Q* out = nullptr;
+  Tensor result = NewTensor<Q>(x.dims(), &out);
+  const float* in = x.data<float>();
+  const float lo = std::numeric_limits<Q>::min(), hi = std::numeric_limits<Q>::max();
+  const float z = static_cast<float>(zero_point);
+  ctx.pool().ParallelFor(static_cast<int64_t>(x.element_count()), 1 << 15,
+                         [&](int64_t first, int64_t last) {
+                           for (int64_t i = first; i < last; ++i) {
+                             const float v = RoundEven(in[i] / scale) + z;
+                             out[i] = static_cast<Q>(v == v ? std::clamp(v, lo, hi) : z);
+                           }
+                         });
+  ctx.SetOutput(0, std::move(result));
+}
+
+template <typename Q>
+void DequantizePerTensor8(KernelContext& ctx, const Tensor& x, float scale, int32_t zero_point) {
+  float* out = nullptr;
+  Tensor result = NewTensor<float>(x.dims(), &out);
+  const Q* in = x.data<Q>();
+  ctx.pool().ParallelFor(
+      static_cast<int64_t>(x.element_count()), 1 << 15, [&](int64_t first, int64_t last) {
+        for (int64_t i = first; i < last; ++i) {
+          out[i] = static_cast<float>(static_cast<int32_t>(in[i]) - zero_point) * scale;
+        }
+      });
+  ctx.SetOutput(0, std::move(result));
+}
+
+// Scalar float32 scale and (optional) scalar 8-bit zero point of the same
+// type as `q_type` (kUndefined: whatever the zero point says, uint8 without).
+bool PerTensor8(KernelContext& ctx, const Tensor& scale, DataType* q_type, float* s, int32_t* z) {
+  if (scale.dtype() != DataType::kFloat32 || scale.element_count() != 1 ||
+      ctx.GetInt("block_size", 0) != 0 || ctx.GetInt("output_dtype", 0) != 0) {
+    return false;
+  }
+  DataType zt = DataType::kUint8;
+  *z = 0;
+  if (ctx.HasInput(2)) {
+    const Tensor& zp = ctx.input(2);
+    if (zp.element_count() != 1) return false;
+    zt = zp.dtype();
+    if (zt == DataType::kUint8) {
+      *z = zp.data<uint8_t>()[0];
+    } else if (zt == DataType::kInt8) {
+      *z = zp.data<int8_t>()[0];
+    } else {
+      return false;
+    }
+  }
+  if (*q_type != DataType::kUndefined && *q_type != zt) return false;
+  *q_type = zt;
+  *s = scale.data<float>()[0];
+  return true;
+}
+
 absl::Status QuantizeLinear(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* scale, ctx.RequireInput(1));
+  DataType q_type = DataType::kUndefined;
+  float s = 0;
+  int32_t z = 0;
+  if (x->dtype() == DataType::kFloat32 && PerTensor8(ctx, *scale, &q_type, &s, &z)) {
+    if (q_type == DataType::kUint8) QuantizePerTensor8<uint8_t>(ctx, *x, s, z);
+    if (q_type == DataType::kInt8) QuantizePerTensor8<int8_t>(ctx, *x, s, z);
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(QuantLayout layout, ResolveQuantLayout(ctx, x->dims(), scale->dims()));
   ASSIGN_OR_RETURN(std::vector<float> scales, scale->ToFloat32());
   ASSIGN_OR_RETURN(std::vector<float> values, x->ToFloat32());
@@ -54,6 +122,15 @@ absl::Status QuantizeLinear(KernelContext& ctx) {
 absl::Status DequantizeLinear(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* scale, ctx.RequireInput(1));
+  DataType q_type = x->dtype();
+  float s = 0;
+  int32_t z = 0;
+  if ((q_type == DataType::kUint8 || q_type == DataType::kInt8) &&
+      (ctx.HasInput(2) || q_type == DataType::kUint8) && PerTensor8(ctx, *scale, &q_type, &s, &z)) {
+    if (q_type == DataType::kUint8) DequantizePerTensor8<uint8_t>(ctx, *x, s, z);
+    if (q_type == DataType::kInt8) DequantizePerTensor8<int8_t>(ctx, *x, s, z);
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(QuantLayout layout, ResolveQuantLayout(ctx, x->dims(), scale->dims()));
   ASSIGN_OR_RETURN(std::vector<float> scales, scale->ToFloat32());
   auto q = ReadQuantized(*x);

@@ -104,7 +104,10 @@ absl::Status Run(const QuantizeFlags& f) {
   ASSIGN_OR_RETURN(o.calibration.method, quantize::ParseCalibrationMethod(f.method));
   o.calibration.percentile = f.percentile;
   o.per_channel = !f.per_tensor;
-  o.activation_type = f.activation_type == "int8" ? DataType::kInt8 : DataType::kUint8;
+  o.activation_type = f.activation_type == "int8"     ? DataType::kInt8
+                      : f.activation_type == "uint16" ? DataType::kUint16
+                      : f.activation_type == "int16"  ? DataType::kInt16
+                                                      : DataType::kUint8;
   o.symmetric_activations = f.symmetric;
   if (!f.op_types.empty()) o.op_types = f.op_types;
   o.exclude = f.exclude;
@@ -158,8 +161,10 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
   cmd->add_flag("--weight-clip", f->weight_clip,
                 "Choose each weight channel's scale for the least squared error (clipping "
                 "rare outlying weights) instead of from its largest magnitude");
-  cmd->add_option("--activation-type", f->activation_type, "uint8 or int8")
-      ->check(CLI::IsMember({"uint8", "int8"}))
+  cmd->add_option("--activation-type", f->activation_type,
+                  "uint8 or int8; uint16 or int16 for 16-bit activations with int8 weights "
+                  "(A16W8: more accurate, not fused into integer kernels by ONNX Runtime)")
+      ->check(CLI::IsMember({"uint8", "int8", "uint16", "int16"}))
       ->default_val("uint8");
   cmd->add_flag("--symmetric-activations", f->symmetric, "Zero point 0 (int8) or 128 (uint8)");
   cmd->add_option("--op-types", f->op_types, "Quantize only these (default Conv MatMul Gemm)");

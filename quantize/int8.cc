@@ -8,7 +8,16 @@ namespace pare::quantize {
 namespace {
 
 std::pair<int32_t, int32_t> CodeRange(DataType type) {
-  return type == DataType::kUint8 ? std::pair{0, 255} : std::pair{-128, 127};
+  switch (type) {
+    case DataType::kUint8:
+      return {0, 255};
+    case DataType::kUint16:
+      return {0, 65535};
+    case DataType::kInt16:
+      return {-32768, 32767};
+    default:
+      return {-128, 127};
+  }
 }
 
 }  // namespace
@@ -18,9 +27,10 @@ QuantParams ChooseParams(Range range, DataType type, bool symmetric) {
   const auto [qmin, qmax] = CodeRange(type);
   QuantParams p;
   if (symmetric) {
+    const bool wide = type == DataType::kUint16 || type == DataType::kInt16;
     const float absmax = std::max(-lo, hi);
-    p.scale = absmax > 0 ? absmax / 127.0f : 1.0f;
-    p.zero_point = type == DataType::kUint8 ? 128 : 0;
+    p.scale = absmax > 0 ? absmax / (wide ? 32767.0f : 127.0f) : 1.0f;
+    p.zero_point = type == DataType::kUint8 ? 128 : type == DataType::kUint16 ? 32768 : 0;
     return p;
   }
   if (hi - lo <= 0) return p;

@@ -24,8 +24,8 @@ struct QuantParams {
 };
 
 // Scale and zero point mapping `range` (widened to include 0, so that zero is
-// exact) onto int8 or uint8. Symmetric: zero point 0 (int8) or 128 (uint8)
-// and the scale from the larger magnitude over 127; asymmetric: the whole
+// exact) onto int8 or uint8 (or their 16-bit forms, for activations). Symmetric: zero point 0
+// (int8) or 128 (uint8) and the scale from the larger magnitude over 127; asymmetric: the whole
 // code range. A range of only zeros gets scale 1.
 QuantParams ChooseParams(Range range, DataType type, bool symmetric);
 

@@ -23,6 +23,10 @@ TEST(ChooseParams, AsymmetricSymmetricAndEmptyRanges) {
   EXPECT_FLOAT_EQ(p.scale, 2.0f / 255);
   p = ChooseParams({0, 0}, DataType::kInt8, false);
   EXPECT_EQ(p.scale, 1.0f);
+  p = ChooseParams({-1, 3}, DataType::kUint16, false);
+  EXPECT_FLOAT_EQ(p.scale, 4.0f / 65535);
+  EXPECT_EQ(p.zero_point, 16384);  // round(16383.75)
+  EXPECT_EQ(QuantizeValue(3.0f, p, DataType::kUint16), 65535);
 }
 
 TEST(QuantizeWeights, PerChannelScalesAndSqnr) {

@@ -105,10 +105,16 @@ std::vector<Target> PlanTargets(const Graph& g, const Constants& constants,
 }
 
 Tensor Scalar(const std::string& name, DataType type, int32_t value) {
-  if (type == DataType::kUint8) {
-    return Tensor::FromVector<uint8_t>(name, {}, {static_cast<uint8_t>(value)});
+  switch (type) {
+    case DataType::kUint8:
+      return Tensor::FromVector<uint8_t>(name, {}, {static_cast<uint8_t>(value)});
+    case DataType::kUint16:
+      return Tensor::FromVector<uint16_t>(name, {}, {static_cast<uint16_t>(value)});
+    case DataType::kInt16:
+      return Tensor::FromVector<int16_t>(name, {}, {static_cast<int16_t>(value)});
+    default:
+      return Tensor::FromVector<int8_t>(name, {}, {static_cast<int8_t>(value)});
   }
-  return Tensor::FromVector<int8_t>(name, {}, {static_cast<int8_t>(value)});
 }
 
 class Rewriter {
@@ -118,7 +124,11 @@ class Rewriter {
     // Per-axis DequantizeLinear is standard from opset 13; before that,
     // ONNX Runtime's com.microsoft form (which pare also runs).
     axis_domain_ = opset >= 13 ? "" : "com.microsoft";
-    tensor_domain_ = "";  // the model is at opset 10 or later by now
+    // The model is at opset 10 or later by now; 16-bit activations are
+    // standard only from opset 21.
+    const bool wide =
+        o.activation_type == DataType::kUint16 || o.activation_type == DataType::kInt16;
+    activation_domain_ = wide && opset < 21 ? "com.microsoft" : "";
   }
 
   // X -> QuantizeLinear -> DequantizeLinear, shared by every consumer.
@@ -152,8 +162,8 @@ class Rewriter {
     Add(Tensor::FromVector<float>(s, {}, {p.scale}));
     Add(Scalar(z, o_.activation_type, p.zero_point));
     const std::string q = x + "_quantized", dq = x + "_dequantized";
-    AddNode("QuantizeLinear", tensor_domain_, {x, s, z}, q, -1);
-    AddNode("DequantizeLinear", tensor_domain_, {q, s, z}, dq, -1);
+    AddNode("QuantizeLinear", activation_domain_, {x, s, z}, q, -1);
+    AddNode("DequantizeLinear", activation_domain_, {q, s, z}, dq, -1);
     report.tensors.push_back(
         {x, "activation", {p.scale}, {p.zero_point}, observed, chosen, 0, 0, 0});
     dequantized_[x] = dq;
@@ -177,7 +187,7 @@ class Rewriter {
     Add(Tensor::FromVector<int8_t>(w + "_zero_point", sdims,
                                    std::vector<int8_t>(q.scales.size(), 0)));
     const std::string dq = w + "_dequantized";
-    AddNode("DequantizeLinear", per_axis ? axis_domain_ : tensor_domain_,
+    AddNode("DequantizeLinear", per_axis ? axis_domain_ : "",
             {base, w + "_scale", w + "_zero_point"}, dq, per_axis ? axis : -1);
     report.tensors.push_back(WeightEntry(w, q, values.size(), 5));
     return dq;
@@ -235,7 +245,7 @@ class Rewriter {
 
   Model& model_;
   const StaticInt8Options& o_;
-  std::string axis_domain_, tensor_domain_;
+  std::string axis_domain_, activation_domain_;
   bool uses_contrib_ = false;
   std::vector<Node> nodes_;
   std::vector<Tensor> initializers_;

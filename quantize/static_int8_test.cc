@@ -76,6 +76,21 @@ TEST(StaticInt8, QuantizedCnnStaysCloseToFloat) {
   }
 }
 
+TEST(StaticInt8, SixteenBitActivationsUseContribQdqBeforeOpset21) {
+  const Model original = SmallCnn(13);
+  Model model = original;
+  StaticInt8Options options;
+  options.activation_type = DataType::kUint16;
+  ASSERT_TRUE(QuantizeStaticInt8(model, RandomCalibration(original, 8), options).ok());
+  int contrib_q = 0;
+  for (const Node& n : model.graph.nodes) {
+    contrib_q += n.op_type == "QuantizeLinear" && n.domain == "com.microsoft";
+  }
+  EXPECT_EQ(contrib_q, 2);
+  EXPECT_TRUE(OpsetVersion(model, "com.microsoft").has_value());
+  EXPECT_GT(SqnrDb(RunModel(original, 7), RunModel(model, 7)), 40);
+}
+
 TEST(StaticInt8, RefusesQuantizedModelsAndEmptyCalibration) {
   const Model original = SmallCnn(13);
   Model model = original;
@@ -123,15 +138,18 @@ TEST(StaticInt8, SmoothQuantHelpsAnOutlierChannel) {
   b.AddNode("MatMul", {"h", "w"}, {"y"}, "mm");
   b.Output("y", DataType::kFloat32, {8, 8});
   const Model original = std::move(b).Build();
-  auto quantized_sqnr = [&](std::optional<double> alpha) {
+  auto quantized_sqnr = [&](std::optional<double> alpha, DataType type = DataType::kUint8) {
     Model model = original;
     StaticInt8Options options;
     options.smoothquant_alpha = alpha;
+    options.activation_type = type;
     EXPECT_TRUE(QuantizeStaticInt8(model, RandomCalibration(original, 8), options).ok());
     return SqnrDb(RunModel(original, 3), RunModel(model, 3));
   };
   const double plain = quantized_sqnr(std::nullopt), smoothed = quantized_sqnr(0.5);
   EXPECT_GT(smoothed, plain + 6) << "plain " << plain << " dB, smoothed " << smoothed << " dB";
+  // 16-bit activations resolve the small channels without smoothing.
+  EXPECT_GT(quantized_sqnr(std::nullopt, DataType::kUint16), plain + 6);
 }
 
 }  // namespace

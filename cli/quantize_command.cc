@@ -26,7 +26,7 @@ struct QuantizeFlags {
   double percentile = 99.999;
   bool per_tensor = false, symmetric = false, force = false, weight_clip = false;
   std::string activation_type = "uint8";
-  std::string mode = "static";
+  std::string mode = "static", format = "qdq";
   std::optional<double> smoothquant;
   int threads = 0;
 };
@@ -112,15 +112,18 @@ absl::Status Run(const QuantizeFlags& f) {
   if (!f.op_types.empty()) o.op_types = f.op_types;
   o.exclude = f.exclude;
   o.smoothquant_alpha = f.smoothquant;
+  o.format = f.format == "qoperator" ? quantize::StaticInt8Options::Format::kQOperator
+                                     : quantize::StaticInt8Options::Format::kQdq;
   o.weight_mse_clip = f.weight_clip;
   o.threads = f.threads;
   o.progress = StderrProgress("calibrating", "calibrated", "samples");
   ASSIGN_OR_RETURN(quantize::QuantizeReport report, quantize::QuantizeStaticInt8(model, data, o));
   RETURN_IF_ERROR(Save(f, model, report));
-  PrintSummary(report,
-               absl::StrCat("static QDQ, ", o.per_channel ? "per-channel" : "per-tensor",
-                            " weights, ", report.method, " ranges from ", report.calibration),
-               f.output);
+  PrintSummary(
+      report,
+      absl::StrCat("static ", report.format, ", ", o.per_channel ? "per-channel" : "per-tensor",
+                   " weights, ", report.method, " ranges from ", report.calibration),
+      f.output);
   return absl::OkStatus();
 }
 
@@ -169,6 +172,11 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
   cmd->add_flag("--symmetric-activations", f->symmetric, "Zero point 0 (int8) or 128 (uint8)");
   cmd->add_option("--op-types", f->op_types, "Quantize only these (default Conv MatMul Gemm)");
   cmd->add_option("--exclude", f->exclude, "Node names to keep in float; repeatable");
+  cmd->add_option("--format", f->format,
+                  "qdq: QuantizeLinear/DequantizeLinear around float operators (default); "
+                  "qoperator: QLinearConv/QLinearMatMul on 8-bit tensors (static mode)")
+      ->check(CLI::IsMember({"qdq", "qoperator"}))
+      ->default_val("qdq");
   cmd->add_option("--smoothquant", f->smoothquant,
                   "SmoothQuant with this migration strength (0..1, e.g. 0.5): divide each "
                   "activation's channels by s and multiply the weights' input channels by s "

@@ -145,6 +145,7 @@ absl::StatusOr<QuantizeReport> QuantizeDynamicInt8(Model& model, const DynamicIn
   }
   QuantizeReport report;
   report.method = "dynamic";
+  report.format = "dynamic";
   report.calibration = "none (activations are quantized at run time)";
   const Constants constants(model.graph);
   DynamicRewriter rewriter(model);

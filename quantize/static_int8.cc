@@ -12,110 +12,14 @@
 #include "core/model_builder.h"
 #include "core/status_macros.h"
 #include "quantize/opset_upgrade.h"
+#include "quantize/qoperator.h"
 #include "quantize/rewrite_util.h"
 #include "quantize/smoothquant.h"
+#include "quantize/static_plan.h"
 #include "runtime/session.h"
 
 namespace pare::quantize {
 namespace {
-
-// One operator to quantize and the roles of its inputs.
-struct Target {
-  size_t node;
-  std::vector<int> activations;  // input indices
-  int weight = -1;
-  int64_t weight_axis = -1;  // output-channel axis of the weight
-  int bias = -1;
-  // SmoothQuant: the channel axis of input 0 and the matching weight axis
-  // (-100: this node cannot be smoothed).
-  int64_t x_channel_axis = -100, w_input_axis = -100;
-};
-
-// Decides what to quantize in each candidate node; explains what it skips.
-std::vector<Target> PlanTargets(const Graph& g, const Constants& constants,
-                                const StaticInt8Options& o, std::vector<std::string>& skipped) {
-  std::vector<Target> targets;
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const Node& n = g.nodes[i];
-    if (!n.domain.empty() ||
-        std::find(o.op_types.begin(), o.op_types.end(), n.op_type) == o.op_types.end()) {
-      continue;
-    }
-    const std::string label = n.name.empty() ? n.outputs[0] : n.name;
-    if (std::find(o.exclude.begin(), o.exclude.end(), label) != o.exclude.end()) {
-      skipped.push_back(label + ": excluded");
-      continue;
-    }
-    Target t{i};
-    if (n.inputs.size() < 2) continue;
-    const Tensor* w = constants.FindFloat(n.inputs[1]);
-    if (n.op_type == "Conv") {
-      if (w == nullptr) {
-        skipped.push_back(label + ": weights are not a float32 constant");
-        continue;
-      }
-      t.activations = {0};
-      t.weight = 1;
-      t.weight_axis = 0;
-      if (n.inputs.size() > 2 && constants.FindFloat(n.inputs[2])) t.bias = 2;
-      const Attribute* group = n.FindAttribute("group");
-      const int64_t groups = group != nullptr ? group->i : 1;
-      if (groups == 1 || (w->dims().size() > 1 && w->dims()[1] == 1 && groups == w->dims()[0])) {
-        t.x_channel_axis = 1;
-        t.w_input_axis = groups == 1 ? 1 : 0;  // depthwise: channel c is map c
-      }
-    } else if (n.op_type == "MatMul") {
-      t.activations = {0};
-      if (w != nullptr && w->dims().size() == 2) {
-        t.weight = 1;
-        t.weight_axis = 1;  // B is [K, N]: one scale per output column
-        t.x_channel_axis = -1;
-        t.w_input_axis = 0;
-      } else if (w == nullptr && !constants.Contains(n.inputs[1])) {
-        t.activations.push_back(1);
-      } else {
-        skipped.push_back(label + ": weight is not a 2-D float32 tensor");
-        continue;
-      }
-    } else if (n.op_type == "Gemm") {
-      const Attribute* ta = n.FindAttribute("transA");
-      const Attribute* tb = n.FindAttribute("transB");
-      if (w == nullptr || (ta != nullptr && ta->i != 0)) {
-        skipped.push_back(label + ": B is not a float32 constant, or A is transposed");
-        continue;
-      }
-      t.activations = {0};
-      t.weight = 1;
-      t.weight_axis = tb != nullptr && tb->i != 0 ? 0 : 1;
-      t.x_channel_axis = -1;  // A is [M, K]
-      t.w_input_axis = 1 - t.weight_axis;
-      const Attribute* alpha = n.FindAttribute("alpha");
-      const Attribute* beta = n.FindAttribute("beta");
-      const Tensor* c = n.inputs.size() > 2 ? constants.FindFloat(n.inputs[2]) : nullptr;
-      if (c != nullptr && c->dims().size() == 1 && (alpha == nullptr || alpha->f == 1.0f) &&
-          (beta == nullptr || beta->f == 1.0f)) {
-        t.bias = 2;
-      }
-    } else {
-      continue;
-    }
-    targets.push_back(std::move(t));
-  }
-  return targets;
-}
-
-Tensor Scalar(const std::string& name, DataType type, int32_t value) {
-  switch (type) {
-    case DataType::kUint8:
-      return Tensor::FromVector<uint8_t>(name, {}, {static_cast<uint8_t>(value)});
-    case DataType::kUint16:
-      return Tensor::FromVector<uint16_t>(name, {}, {static_cast<uint16_t>(value)});
-    case DataType::kInt16:
-      return Tensor::FromVector<int16_t>(name, {}, {static_cast<int16_t>(value)});
-    default:
-      return Tensor::FromVector<int8_t>(name, {}, {static_cast<int8_t>(value)});
-  }
-}
 
 class Rewriter {
  public:
@@ -259,33 +163,6 @@ float ScaleOf(const QuantizeReport& report, const std::string& activation) {
   return 1;
 }
 
-absl::Status Calibrate(const Model& model, const CalibrationData& data, const StaticInt8Options& o,
-                       absl::flat_hash_map<std::string, TensorCalibrator>& calibrators,
-                       absl::flat_hash_map<std::string, ChannelRange>& channels) {
-  runtime::RunOptions run;
-  for (const auto& [name, c] : calibrators) run.watch.insert(name);
-  auto observe = [&](const Tensor& t) {
-    auto it = calibrators.find(t.name());
-    if (it == calibrators.end() || t.dtype() != DataType::kFloat32) return;
-    it->second.Add(t.data<float>(), t.element_count());
-    if (auto ch = channels.find(t.name()); ch != channels.end()) ch->second.Add(t);
-  };
-  run.observer = [&](const Node&, const Tensor& t) { observe(t); };
-  ASSIGN_OR_RETURN(auto session,
-                   runtime::Session::Create(model, {.threads = o.threads, .fuse = false}));
-  for (int64_t i = 0; i < data.count; ++i) {
-    ASSIGN_OR_RETURN(std::vector<Tensor> inputs, data.sample(i));
-    for (const Tensor& t : inputs) observe(t);  // graph inputs are not node outputs
-    auto out = session->Run(inputs, run);
-    if (!out.ok()) {
-      return absl::Status(out.status().code(),
-                          absl::StrCat("calibration sample ", i, ": ", out.status().message()));
-    }
-    if (o.progress) o.progress(i + 1, data.count);
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const CalibrationData& data,
@@ -301,10 +178,20 @@ absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const Calibratio
   RETURN_IF_ERROR(UpgradeToOpset10(model));
   QuantizeReport report;
   report.method = CalibrationMethodName(o.calibration.method);
+  report.format = o.format == StaticInt8Options::Format::kQOperator ? "qoperator" : "qdq";
   report.calibration = data.description;
   report.samples = data.count;
   const Constants constants(model.graph);
-  const std::vector<Target> targets = PlanTargets(model.graph, constants, o, report.skipped);
+  std::vector<Target> targets = PlanTargets(model.graph, constants, o, report.skipped);
+  const bool qoperator = o.format == StaticInt8Options::Format::kQOperator;
+  if (qoperator) {
+    if (o.smoothquant_alpha ||
+        (o.activation_type != DataType::kUint8 && o.activation_type != DataType::kInt8)) {
+      return absl::InvalidArgumentError(
+          "the qoperator format takes 8-bit activations and no SmoothQuant");
+    }
+    targets = QOperatorTargets(model.graph, std::move(targets), report.skipped);
+  }
   if (targets.empty()) {
     return absl::InvalidArgumentError("no Conv, MatMul or Gemm node to quantize");
   }
@@ -325,10 +212,21 @@ absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const Calibratio
   for (const Target& t : targets) {
     if (smoothable(t)) channels.emplace(model.graph.nodes[t.node].inputs[0], t.x_channel_axis);
   }
+  if (qoperator) {  // outputs are quantized too
+    for (const Target& t : targets) calibrators.try_emplace(model.graph.nodes[t.node].outputs[0]);
+  }
   const auto start = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(Calibrate(model, data, o, calibrators, channels));
   report.calibration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (qoperator) {
+    RETURN_IF_ERROR(WriteQOperator(model, targets, constants, calibrators, o, report));
+    for (const QuantizedTensor& q : report.tensors) {
+      report.weight_bytes_before += q.bytes_before;
+      report.weight_bytes_after += q.bytes_after;
+    }
+    return report;
+  }
 
   Rewriter rewriter(model, o);
   for (const Target& t : targets) {
@@ -404,7 +302,7 @@ nlohmann::json QuantizeReportToJson(const QuantizeReport& r) {
     tensors.push_back(j);
   }
   return {{"schema", "pare.quantize/1"},
-          {"format", "qdq"},
+          {"format", r.format},
           {"method", r.method},
           {"calibration", r.calibration},
           {"samples", r.samples},

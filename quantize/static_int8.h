@@ -35,6 +35,9 @@ struct CalibrationData {
 };
 
 struct StaticInt8Options {
+  // kQdq: QuantizeLinear/DequantizeLinear around float operators.
+  // kQOperator: QLinearConv/QLinearMatMul on 8-bit tensors.
+  enum class Format { kQdq, kQOperator } format = Format::kQdq;
   CalibrationOptions calibration;
   bool per_channel = true;
   bool weight_mse_clip = false;  // see QuantizeWeights
@@ -62,6 +65,7 @@ struct QuantizedTensor {
 };
 
 struct QuantizeReport {
+  std::string format = "qdq";  // "qdq", "qoperator" or "dynamic"
   std::string method;
   std::string calibration;
   int64_t samples = 0;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "core/graph.h"
 #include "core/model_builder.h"
@@ -89,6 +90,25 @@ TEST(StaticInt8, SixteenBitActivationsUseContribQdqBeforeOpset21) {
   EXPECT_EQ(contrib_q, 2);
   EXPECT_TRUE(OpsetVersion(model, "com.microsoft").has_value());
   EXPECT_GT(SqnrDb(RunModel(original, 7), RunModel(model, 7)), 40);
+}
+
+TEST(StaticInt8, QOperatorFormatUsesIntegerOperators) {
+  const Model original = SmallCnn(13);
+  Model model = original;
+  StaticInt8Options options;
+  options.format = StaticInt8Options::Format::kQOperator;
+  auto report = QuantizeStaticInt8(model, RandomCalibration(original, 16), options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  std::map<std::string, int> ops;
+  for (const Node& n : model.graph.nodes) ++ops[n.op_type];
+  EXPECT_EQ(ops["QLinearConv"], 2);
+  EXPECT_EQ(ops["Conv"], 0);
+  // x and relu1's output are quantized; conv1's and conv2's outputs are
+  // dequantized for their float readers (Relu, the graph output).
+  EXPECT_EQ(ops["QuantizeLinear"], 2);
+  EXPECT_EQ(ops["DequantizeLinear"], 2);
+  EXPECT_EQ(QuantizeReportToJson(*report)["format"], "qoperator");
+  EXPECT_GT(SqnrDb(RunModel(original, 7), RunModel(model, 7)), 25);
 }
 
 TEST(StaticInt8, RefusesQuantizedModelsAndEmptyCalibration) {

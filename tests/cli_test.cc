@@ -108,5 +108,29 @@ TEST(Cli, EvaluateGatesDecideTheExitCode) {
       RunPare("evaluate " + (dir / "close.onnx").string() + " --task nonsense", dir).exit_code, 2);
 }
 
+TEST(Cli, QuantizeWritesAModelAndAReportAndNeverClobbers) {
+  testing::TempDir dir;
+  SaveLinear(dir / "ref.onnx", 1.0f);
+  const std::string base =
+      "quantize " + (dir / "ref.onnx").string() + " -o " + (dir / "q.onnx").string();
+  const Result ok = RunPare(base + " --mode dynamic --report " + (dir / "q.json").string(), dir);
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  const auto j = nlohmann::json::parse(testing::ReadFile(dir / "q.json"));
+  EXPECT_EQ(j["schema"], "pare.quantize/1");
+  EXPECT_EQ(j["format"], "dynamic");
+  // The output exists now: refused without --force, and left as it was.
+  const std::string before = testing::ReadFile(dir / "q.onnx");
+  ExpectOneLineError(RunPare(base + " --mode dynamic", dir), 6, "already exists");
+  EXPECT_EQ(testing::ReadFile(dir / "q.onnx"), before);
+  ExpectOneLineError(RunPare(base + " --force", dir), 3, "--calib");
+  const Result stat = RunPare(base + " --force --calib-random 4 --dim N=2", dir);
+  EXPECT_EQ(stat.exit_code, 0) << stat.err;
+  // And evaluate reads what quantize wrote.
+  const Result eval = RunPare("evaluate " + (dir / "q.onnx").string() + " --reference " +
+                                  (dir / "ref.onnx").string() + " --random 2 --dim N=2 --quiet",
+                              dir);
+  EXPECT_EQ(eval.exit_code, 0) << eval.err;
+}
+
 }  // namespace
 }  // namespace pare

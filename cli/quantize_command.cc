@@ -24,7 +24,8 @@ struct QuantizeFlags {
   uint64_t seed = 1;
   std::vector<std::string> dims, op_types, exclude;
   double percentile = 99.999;
-  bool per_tensor = false, symmetric = false, force = false, weight_clip = false;
+  bool per_tensor = false, symmetric = false, force = false, weight_clip = false,
+       bias_correction = false;
   std::string activation_type = "uint8";
   std::string mode = "static", format = "qdq";
   std::optional<double> smoothquant;
@@ -115,6 +116,7 @@ absl::Status Run(const QuantizeFlags& f) {
   o.format = f.format == "qoperator" ? quantize::StaticInt8Options::Format::kQOperator
                                      : quantize::StaticInt8Options::Format::kQdq;
   o.weight_mse_clip = f.weight_clip;
+  o.bias_correction = f.bias_correction;
   o.threads = f.threads;
   o.progress = StderrProgress("calibrating", "calibrated", "samples");
   ASSIGN_OR_RETURN(quantize::QuantizeReport report, quantize::QuantizeStaticInt8(model, data, o));
@@ -172,6 +174,9 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
   cmd->add_flag("--symmetric-activations", f->symmetric, "Zero point 0 (int8) or 128 (uint8)");
   cmd->add_option("--op-types", f->op_types, "Quantize only these (default Conv MatMul Gemm)");
   cmd->add_option("--exclude", f->exclude, "Node names to keep in float; repeatable");
+  cmd->add_flag("--bias-correction", f->bias_correction,
+                "Correct each Conv's bias for the mean shift its weight rounding causes "
+                "(input means from calibration)");
   cmd->add_option("--format", f->format,
                   "qdq: QuantizeLinear/DequantizeLinear around float operators (default); "
                   "qoperator: QLinearConv/QLinearMatMul on 8-bit tensors (static mode)")

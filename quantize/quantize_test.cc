@@ -3,6 +3,7 @@
 #include <cmath>
 #include <random>
 
+#include "quantize/bias_correction.h"
 #include "quantize/calibration.h"
 #include "quantize/int8.h"
 
@@ -58,6 +59,20 @@ TEST(QuantizeWeights, MseClipTradesAnOutlierForResolution) {
   const WeightQuantization clipped = QuantizeWeights(w, {1, 200000}, 0, /*mse_clip=*/true);
   EXPECT_LT(clipped.scales[0], plain.scales[0]);
   EXPECT_GT(clipped.sqnr_db, plain.sqnr_db);
+}
+
+TEST(BiasCorrection, ShiftIsWeightErrorTimesInputMean) {
+  // Two maps, two input channels, 1x1 kernels: W = [[0.30, 0.11], [1, 0]].
+  const std::vector<float> w = {0.30f, 0.11f, 1.0f, 0.0f};
+  WeightQuantization q;
+  q.scales = {0.1f, 0.5f};
+  q.values = {3, 1, 2, 0};  // dequantized: [[0.3, 0.1], [1, 0]]
+  const std::vector<float> shift = ConvOutputShift(w, {2, 2, 1, 1}, q, {2.0, 10.0}, false);
+  EXPECT_NEAR(shift[0], (0.3 - 0.30) * 2 + (0.1 - 0.11) * 10, 1e-6);
+  EXPECT_NEAR(shift[1], 0.0, 1e-6);
+  // Depthwise: map m reads channel m only.
+  const std::vector<float> dw = ConvOutputShift(w, {2, 1, 2, 1}, q, {2.0, 10.0}, true);
+  EXPECT_NEAR(dw[0], (0.3 - 0.30 + 0.1 - 0.11) * 2, 1e-6);
 }
 
 TEST(QuantizeBias, ScaleIsInputTimesWeightScale) {

@@ -30,6 +30,8 @@ void ChannelRange::Add(const Tensor& value) {
   const Split s = SplitAt(value.dims(), axis_);
   if (min_.empty()) {
     rank_ = static_cast<int64_t>(value.dims().size());
+    sum_.assign(s.channels, 0.0);
+    count_.assign(s.channels, 0);
     min_.assign(s.channels, std::numeric_limits<float>::infinity());
     max_.assign(s.channels, -std::numeric_limits<float>::infinity());
   }
@@ -42,9 +44,17 @@ void ChannelRange::Add(const Tensor& value) {
         if (!std::isfinite(row[i])) continue;
         min_[c] = std::min(min_[c], row[i]);
         max_[c] = std::max(max_[c], row[i]);
+        sum_[c] += row[i];
+        ++count_[c];
       }
     }
   }
+}
+
+std::vector<double> ChannelRange::mean() const {
+  std::vector<double> m(sum_.size(), 0.0);
+  for (size_t c = 0; c < m.size(); ++c) m[c] = count_[c] ? sum_[c] / count_[c] : 0.0;
+  return m;
 }
 
 std::vector<float> AbsMaxAlong(const std::vector<float>& w, const std::vector<int64_t>& dims,

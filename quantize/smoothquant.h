@@ -25,10 +25,13 @@ class ChannelRange {
   int64_t rank() const { return rank_; }  // of the values seen
   const std::vector<float>& min() const { return min_; }
   const std::vector<float>& max() const { return max_; }
+  std::vector<double> mean() const;  // per channel, over every value seen
 
  private:
   int64_t axis_, rank_ = 0;
   std::vector<float> min_, max_;
+  std::vector<double> sum_;
+  std::vector<uint64_t> count_;
 };
 
 // The largest magnitude of `w` along each index of `axis`.

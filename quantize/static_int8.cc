@@ -11,6 +11,7 @@
 #include "core/graph.h"
 #include "core/model_builder.h"
 #include "core/status_macros.h"
+#include "quantize/bias_correction.h"
 #include "quantize/opset_upgrade.h"
 #include "quantize/qoperator.h"
 #include "quantize/rewrite_util.h"
@@ -76,11 +77,11 @@ class Rewriter {
 
   // Constant W -> int8 initializer -> DequantizeLinear (per channel).
   std::string Weight(const std::string& w, const Tensor& value, int64_t axis,
-                     std::vector<float>* scales, QuantizeReport& report) {
+                     WeightQuantization* quantized, QuantizeReport& report) {
     const std::vector<float> values = value.ToFloat32().value();
     const WeightQuantization q =
         QuantizeWeights(values, value.dims(), o_.per_channel ? axis : -1, o_.weight_mse_clip);
-    *scales = q.scales;
+    *quantized = q;
     const std::string base = w + "_quantized";
     Add(Tensor::FromVector<int8_t>(base, value.dims(), q.values));
     const bool per_axis = q.scales.size() > 1;
@@ -210,7 +211,9 @@ absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const Calibratio
            readers[model.graph.nodes[t.node].inputs[0]] == 1;
   };
   for (const Target& t : targets) {
-    if (smoothable(t)) channels.emplace(model.graph.nodes[t.node].inputs[0], t.x_channel_axis);
+    const Node& n = model.graph.nodes[t.node];
+    const bool correct = o.bias_correction && n.op_type == "Conv" && t.x_channel_axis == 1;
+    if (smoothable(t) || correct) channels.emplace(n.inputs[0], t.x_channel_axis);
   }
   if (qoperator) {  // outputs are quantized too
     for (const Target& t : targets) calibrators.try_emplace(model.graph.nodes[t.node].outputs[0]);
@@ -232,6 +235,7 @@ absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const Calibratio
   for (const Target& t : targets) {
     Node& n = model.graph.nodes[t.node];
     float input_scale = 1;
+    const std::string original_input = n.inputs[0];  // before it is replaced
     std::optional<std::vector<float>> smoothing;
     std::vector<float> weight_values;
     const Tensor* weight = t.weight >= 0 ? constants.FindFloat(n.inputs[t.weight]) : nullptr;
@@ -257,18 +261,41 @@ absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const Calibratio
       if (i == 0) input_scale = ScaleOf(report, x);
     }
     std::vector<float> weight_scales;
+    WeightQuantization wq;
     if (weight != nullptr) {
       if (smoothing) ScaleAlong(weight_values, weight->dims(), t.w_input_axis, *smoothing);
       const std::string w = n.inputs[t.weight];
       const Tensor scaled = Tensor::FromVector<float>(w, weight->dims(), weight_values);
-      n.inputs[t.weight] = rewriter.Weight(w, scaled, t.weight_axis, &weight_scales, report);
+      n.inputs[t.weight] = rewriter.Weight(w, scaled, t.weight_axis, &wq, report);
+      weight_scales = wq.scales;
     }
-    if (t.bias >= 0 && !weight_scales.empty()) {
-      const std::string b = n.inputs[t.bias];
-      const Tensor* value = constants.FindFloat(b);
+    // Bias correction: the weights' rounding shifts each output map's mean.
+    std::optional<Tensor> corrected;
+    if (o.bias_correction && n.op_type == "Conv" && weight != nullptr && t.x_channel_axis == 1) {
+      if (auto ch = channels.find(original_input); ch != channels.end()) {
+        std::vector<double> mean = ch->second.mean();
+        if (smoothing) {
+          for (size_t c = 0; c < mean.size(); ++c) mean[c] /= (*smoothing)[c];
+        }
+        const std::vector<float> shift = ConvOutputShift(weight_values, weight->dims(), wq, mean,
+                                                         /*depthwise=*/t.w_input_axis == 0);
+        std::vector<float> bias(shift.size(), 0.0f);
+        const Tensor* old = t.bias >= 0 ? constants.FindFloat(n.inputs[t.bias]) : nullptr;
+        if (old != nullptr && old->element_count() == bias.size()) bias = old->ToFloat32().value();
+        for (size_t m = 0; m < bias.size(); ++m) bias[m] -= shift[m];
+        const std::string name = NodeLabel(n) + "_bias_corrected";
+        corrected = Tensor::FromVector<float>(name, {static_cast<int64_t>(bias.size())}, bias);
+        n.inputs.resize(3);
+        n.inputs[2] = name;
+      }
+    }
+    const int bias_index = corrected ? 2 : t.bias;
+    if (bias_index >= 0 && !weight_scales.empty()) {
+      const std::string b = n.inputs[bias_index];
+      const Tensor* value = corrected ? &*corrected : constants.FindFloat(b);
       if (value->element_count() ==
           (weight_scales.size() == 1 ? value->element_count() : weight_scales.size())) {
-        n.inputs[t.bias] = rewriter.Bias(b, *value, input_scale, weight_scales, report);
+        n.inputs[bias_index] = rewriter.Bias(b, *value, input_scale, weight_scales, report);
       }
     }
     report.quantized_nodes.push_back(n.name.empty() ? n.outputs[0] : n.name);

@@ -41,6 +41,9 @@ struct StaticInt8Options {
   CalibrationOptions calibration;
   bool per_channel = true;
   bool weight_mse_clip = false;  // see QuantizeWeights
+  // Subtract the output shift the weights' rounding causes from each Conv's
+  // bias, using per-channel input means from calibration (bias_correction.h).
+  bool bias_correction = false;
   DataType activation_type = DataType::kUint8;
   bool symmetric_activations = false;
   std::vector<std::string> op_types = {"Conv", "MatMul", "Gemm"};

@@ -158,7 +158,7 @@ absl::StatusOr<QuantizeReport> QuantizeDynamicInt8(Model& model, const DynamicIn
       continue;
     }
     const std::string label = NodeLabel(n);
-    if (std::find(o.exclude.begin(), o.exclude.end(), label) != o.exclude.end()) {
+    if (Excluded(n, o.exclude)) {
       report.skipped.push_back(label + ": excluded");
       continue;
     }

@@ -1,5 +1,7 @@
 #include "quantize/rewrite_util.h"
 
+#include <fnmatch.h>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/graph.h"
@@ -19,6 +21,17 @@ bool IsQuantizedGraph(const Graph& g, std::string* which) {
     if (kQuantized.contains(n.op_type)) {
       *which = absl::StrCat(n.op_type, " node '", n.name.empty() ? n.outputs[0] : n.name, "'");
       return true;
+    }
+  }
+  return false;
+}
+
+bool Excluded(const Node& node, const std::vector<std::string>& patterns) {
+  std::vector<std::string> names = {NodeLabel(node)};
+  names.insert(names.end(), node.outputs.begin(), node.outputs.end());
+  for (const std::string& p : patterns) {
+    for (const std::string& n : names) {
+      if (p == n || fnmatch(p.c_str(), n.c_str(), 0) == 0) return true;
     }
   }
   return false;

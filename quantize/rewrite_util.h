@@ -46,6 +46,10 @@ absl::Status FinishRewrite(Model& model, bool uses_contrib);
 
 std::string NodeLabel(const Node& node);
 
+// Whether `node` matches one of `patterns`: its name (or first output) or
+// its output names, exactly or as shell-style globs ("*.attn.*", "p2o.Conv.1?").
+bool Excluded(const Node& node, const std::vector<std::string>& patterns);
+
 // The report entry of a quantized weight: `elements` float32 values became
 // int8, plus `scale_bytes` per channel of scales and zero points.
 QuantizedTensor WeightEntry(const std::string& name, const WeightQuantization& q, uint64_t elements,

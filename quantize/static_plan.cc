@@ -18,7 +18,7 @@ std::vector<Target> PlanTargets(const Graph& g, const Constants& constants,
       continue;
     }
     const std::string label = n.name.empty() ? n.outputs[0] : n.name;
-    if (std::find(o.exclude.begin(), o.exclude.end(), label) != o.exclude.end()) {
+    if (Excluded(n, o.exclude)) {
       skipped.push_back(label + ": excluded");
       continue;
     }

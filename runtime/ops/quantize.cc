@@ -21,10 +21,10 @@ int32_t ZeroPointAt(const std::vector<int32_t>& zp, const QuantLayout& layout, i
   return zp.empty() ? 0 : zp[zp.size() == 1 ? 0 : layout.ScaleIndex(e)];
 }
 
-// The common activation case, per tensor between float32 and 8 bits,
+// The common activation case, per tensor between float32 and 8 or 16 bits,
 // without the general path's float and int32 staging copies.
 template <typename Q>
-void QuantizePerTensor8(KernelContext& ctx, const Tensor& x, float scale, int32_t zero_point) {
+void QuantizePerTensorDirect(KernelContext& ctx, const Tensor& x, float scale, int32_t zero_point) {
   Q* out = nullptr;
   Tensor result = NewTensor<Q>(x.dims(), &out);
   const float* in = x.data<float>();
@@ -41,7 +41,8 @@ void QuantizePerTensor8(KernelContext& ctx, const Tensor& x, float scale, int32_
 }
 
 template <typename Q>
-void DequantizePerTensor8(KernelContext& ctx, const Tensor& x, float scale, int32_t zero_point) {
+void DequantizePerTensorDirect(KernelContext& ctx, const Tensor& x, float scale,
+                               int32_t zero_point) {
   float* out = nullptr;
   Tensor result = NewTensor<float>(x.dims(), &out);
   const Q* in = x.data<Q>();
@@ -56,7 +57,8 @@ void DequantizePerTensor8(KernelContext& ctx, const Tensor& x, float scale, int3
 
 // Scalar float32 scale and (optional) scalar 8-bit zero point of the same
 // type as `q_type` (kUndefined: whatever the zero point says, uint8 without).
-bool PerTensor8(KernelContext& ctx, const Tensor& scale, DataType* q_type, float* s, int32_t* z) {
+bool PerTensorParams(KernelContext& ctx, const Tensor& scale, DataType* q_type, float* s,
+                     int32_t* z) {
   if (scale.dtype() != DataType::kFloat32 || scale.element_count() != 1 ||
       ctx.GetInt("block_size", 0) != 0 || ctx.GetInt("output_dtype", 0) != 0) {
     return false;
@@ -67,12 +69,21 @@ bool PerTensor8(KernelContext& ctx, const Tensor& scale, DataType* q_type, float
     const Tensor& zp = ctx.input(2);
     if (zp.element_count() != 1) return false;
     zt = zp.dtype();
-    if (zt == DataType::kUint8) {
-      *z = zp.data<uint8_t>()[0];
-    } else if (zt == DataType::kInt8) {
-      *z = zp.data<int8_t>()[0];
-    } else {
-      return false;
+    switch (zt) {
+      case DataType::kUint8:
+        *z = zp.data<uint8_t>()[0];
+        break;
+      case DataType::kInt8:
+        *z = zp.data<int8_t>()[0];
+        break;
+      case DataType::kUint16:
+        *z = zp.data<uint16_t>()[0];
+        break;
+      case DataType::kInt16:
+        *z = zp.data<int16_t>()[0];
+        break;
+      default:
+        return false;
     }
   }
   if (*q_type != DataType::kUndefined && *q_type != zt) return false;
@@ -87,9 +98,11 @@ absl::Status QuantizeLinear(KernelContext& ctx) {
   DataType q_type = DataType::kUndefined;
   float s = 0;
   int32_t z = 0;
-  if (x->dtype() == DataType::kFloat32 && PerTensor8(ctx, *scale, &q_type, &s, &z)) {
-    if (q_type == DataType::kUint8) QuantizePerTensor8<uint8_t>(ctx, *x, s, z);
-    if (q_type == DataType::kInt8) QuantizePerTensor8<int8_t>(ctx, *x, s, z);
+  if (x->dtype() == DataType::kFloat32 && PerTensorParams(ctx, *scale, &q_type, &s, &z)) {
+    if (q_type == DataType::kUint8) QuantizePerTensorDirect<uint8_t>(ctx, *x, s, z);
+    if (q_type == DataType::kInt8) QuantizePerTensorDirect<int8_t>(ctx, *x, s, z);
+    if (q_type == DataType::kUint16) QuantizePerTensorDirect<uint16_t>(ctx, *x, s, z);
+    if (q_type == DataType::kInt16) QuantizePerTensorDirect<int16_t>(ctx, *x, s, z);
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(QuantLayout layout, ResolveQuantLayout(ctx, x->dims(), scale->dims()));
@@ -125,10 +138,13 @@ absl::Status DequantizeLinear(KernelContext& ctx) {
   DataType q_type = x->dtype();
   float s = 0;
   int32_t z = 0;
-  if ((q_type == DataType::kUint8 || q_type == DataType::kInt8) &&
-      (ctx.HasInput(2) || q_type == DataType::kUint8) && PerTensor8(ctx, *scale, &q_type, &s, &z)) {
-    if (q_type == DataType::kUint8) DequantizePerTensor8<uint8_t>(ctx, *x, s, z);
-    if (q_type == DataType::kInt8) DequantizePerTensor8<int8_t>(ctx, *x, s, z);
+  const bool small = q_type == DataType::kUint8 || q_type == DataType::kInt8 ||
+                     q_type == DataType::kUint16 || q_type == DataType::kInt16;
+  if (small && ctx.HasInput(2) && PerTensorParams(ctx, *scale, &q_type, &s, &z)) {
+    if (q_type == DataType::kUint8) DequantizePerTensorDirect<uint8_t>(ctx, *x, s, z);
+    if (q_type == DataType::kInt8) DequantizePerTensorDirect<int8_t>(ctx, *x, s, z);
+    if (q_type == DataType::kUint16) DequantizePerTensorDirect<uint16_t>(ctx, *x, s, z);
+    if (q_type == DataType::kInt16) DequantizePerTensorDirect<int16_t>(ctx, *x, s, z);
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(QuantLayout layout, ResolveQuantLayout(ctx, x->dims(), scale->dims()));

@@ -3,8 +3,12 @@
 thread counts, in one run. Prints a markdown table of min/median latency and
 the ratio pare/ORT (lower is better for pare).
 
-usage: scripts/bench/runtime_vs_ort.py [--repeat N]   (after scripts/build.sh,
-scripts/fetch_models.sh and scripts/ort/fetch.sh)
+usage: scripts/bench/runtime_vs_ort.py [--repeat N] [--int8] [--only TEXT]
+  (after scripts/build.sh, scripts/fetch_models.sh and scripts/ort/fetch.sh)
+  --int8   also PP-OCR models quantized by `pare quantize` (static int8 QDQ,
+           and 16-bit activations with int8 weights), calibrated on 16 text
+           images from scripts/bench/ocr_samples.py (needs ImageMagick)
+  --only   run only the cases whose name contains TEXT
 """
 import json
 import os
@@ -46,11 +50,28 @@ def cases(work):
         ("PP-OCRv4 rec 1x3x48x320", ppocr / "ch_PP-OCRv4_rec_infer.onnx", {"x": image((1, 3, 48, 320))}),
         ("PP-OCR cls 1x3x48x192", ppocr / "ch_ppocr_mobile_v2.0_cls_infer.onnx", {"x": image((1, 3, 48, 192))}),
     ]
+    if "--int8" in sys.argv:
+        result += quantized_cases(work, result[:3])
     for name, path in built_models(work).items():
         for tokens in (1, 64):
             result.append((f"{name}, {tokens} token(s)", path,
                            {"tokens": rng.integers(0, 4096, size=(1, tokens), dtype=np.int64)}))
     return result
+
+
+def quantized_cases(work, float_cases):
+    """PP-OCR models through `pare quantize`, as benchmark cases."""
+    out = []
+    for (name, model, feeds), kind in zip(float_cases, ("det", "rec", "cls")):
+        calib = work / f"calib_{kind}"
+        subprocess.run(["/usr/bin/python3", str(ROOT / "scripts/bench/ocr_samples.py"), kind, "16", "1",
+                        str(calib)], check=True, stdout=subprocess.DEVNULL)
+        for label, extra in (("int8 QDQ", []), ("A16W8 QDQ", ["--activation-type", "uint16"])):
+            q = work / f"{kind}_{label.split()[0]}.onnx"
+            subprocess.run([str(PARE), "quantize", str(model), "-o", str(q), "--calib", str(calib)] + extra,
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            out.append((f"{name} {label}", q, feeds))
+    return out
 
 
 def time_pare(model, inputs, threads, repeat):
@@ -77,7 +98,10 @@ def main():
     print("| --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as tmp:
         work = pathlib.Path(tmp)
+        only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""
         for name, model, feeds in cases(work):
+            if only not in name:
+                continue
             if not model.exists():
                 print(f"| {name} | - | missing: run scripts/fetch_models.sh | | | | |")
                 continue

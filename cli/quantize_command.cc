@@ -173,7 +173,8 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
       ->default_val("uint8");
   cmd->add_flag("--symmetric-activations", f->symmetric, "Zero point 0 (int8) or 128 (uint8)");
   cmd->add_option("--op-types", f->op_types, "Quantize only these (default Conv MatMul Gemm)");
-  cmd->add_option("--exclude", f->exclude, "Keep in float the nodes whose name or output matches (exact or a glob such as "
+  cmd->add_option("--exclude", f->exclude,
+                  "Keep in float the nodes whose name or output matches (exact or a glob such as "
                   "'*attn*'); repeatable");
   cmd->add_flag("--bias-correction", f->bias_correction,
                 "Correct each Conv's bias for the mean shift its weight rounding causes "

@@ -99,15 +99,8 @@ class DynamicRewriter {
     report.quantized_nodes.push_back(base);
   }
 
-  absl::Status Finish(std::vector<bool>& removed) {
-    Graph& g = model_.graph;
-    std::vector<Node> kept;
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      if (!removed[i]) kept.push_back(std::move(g.nodes[i]));
-    }
-    for (Node& n : nodes_) kept.push_back(std::move(n));
-    g.nodes = std::move(kept);
-    for (Tensor& t : initializers_) g.initializers.push_back(std::move(t));
+  absl::Status Finish(const std::vector<bool>& removed) {
+    ReplaceNodes(model_.graph, removed, nodes_, initializers_);
     return FinishRewrite(model_, false);
   }
 

@@ -90,13 +90,7 @@ class QOperatorWriter {
 
   absl::Status Finish(const std::vector<bool>& removed) {
     Graph& g = model_.graph;
-    std::vector<Node> kept;
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      if (!removed[i]) kept.push_back(std::move(g.nodes[i]));
-    }
-    for (Node& n : nodes_) kept.push_back(std::move(n));
-    g.nodes = std::move(kept);
-    for (Tensor& t : initializers_) g.initializers.push_back(std::move(t));
+    ReplaceNodes(g, removed, nodes_, initializers_);
     // DequantizeLinear nodes whose float value nothing reads any more.
     absl::flat_hash_set<std::string> read;
     for (const Node& n : g.nodes) {

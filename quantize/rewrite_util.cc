@@ -50,6 +50,19 @@ QuantizedTensor WeightEntry(const std::string& name, const WeightQuantization& q
   return t;
 }
 
+void ReplaceNodes(Graph& g, const std::vector<bool>& removed, std::vector<Node>& nodes,
+                  std::vector<Tensor>& initializers) {
+  std::vector<Node> kept;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (!removed[i]) kept.push_back(std::move(g.nodes[i]));
+  }
+  for (Node& n : nodes) kept.push_back(std::move(n));
+  g.nodes = std::move(kept);
+  for (Tensor& t : initializers) g.initializers.push_back(std::move(t));
+  nodes.clear();
+  initializers.clear();
+}
+
 absl::Status FinishRewrite(Model& model, bool uses_contrib) {
   Graph& g = model.graph;
   absl::flat_hash_set<std::string> read;

@@ -3,6 +3,7 @@
 #define PARE_QUANTIZE_REWRITE_UTIL_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -38,6 +39,11 @@ class Constants {
 // True (and `which` names the node) when the graph already holds quantized
 // operators: quantizing again would stack errors.
 bool IsQuantizedGraph(const Graph& g, std::string* which);
+
+// Drops the nodes marked in `removed` and appends `nodes` and
+// `initializers` (the pieces a quantizer built beside the graph).
+void ReplaceNodes(Graph& g, const std::vector<bool>& removed, std::vector<Node>& nodes,
+                  std::vector<Tensor>& initializers);
 
 // After a rewrite: drops initializers and Constant nodes nothing reads any
 // more, imports com.microsoft when `uses_contrib`, and puts the nodes back

@@ -10,8 +10,6 @@
 namespace pare::quantize {
 namespace {
 
-constexpr int kQuantizedBins = 128;  // entropy: levels of one sign of int8
-
 double KlDivergence(const std::vector<double>& p, std::vector<double> q) {
   // Smooth Q so that every bin P uses has some mass, then renormalize both.
   const double eps = 1e-4;
@@ -118,23 +116,24 @@ Range TensorCalibrator::Percentile(double percentile) const {
           std::min(max_, static_cast<float>(-half_range_ + (hi_bin + 1) * width))};
 }
 
-Range TensorCalibrator::Entropy() const {
+Range TensorCalibrator::Entropy(int levels) const {
   // On the histogram of |x|: the threshold (a bin edge) whose distribution,
-  // clipped there and squeezed into 128 levels, loses the least information.
+  // clipped there and squeezed into `levels` levels, loses the least
+  // information.
   const int half = kBins / 2;
   std::vector<double> abs(half, 0.0);
   for (int i = 0; i < kBins; ++i) abs[i < half ? half - 1 - i : i - half] += bins_[i];
   int last = half;
   while (last > 0 && abs[last - 1] == 0) --last;
-  if (last <= kQuantizedBins) return {min_, max_};
+  if (last <= levels) return {min_, max_};
   double best_kl = std::numeric_limits<double>::infinity();
   int best = last;
-  for (int i = kQuantizedBins; i <= last; ++i) {
+  for (int i = levels; i <= last; ++i) {
     std::vector<double> p(abs.begin(), abs.begin() + i);
     for (int j = i; j < half; ++j) p[i - 1] += abs[j];  // outliers clip into the last bin
     std::vector<double> q(i, 0.0);
-    for (int g = 0; g < kQuantizedBins; ++g) {
-      const int b0 = g * i / kQuantizedBins, b1 = (g + 1) * i / kQuantizedBins;
+    for (int g = 0; g < levels; ++g) {
+      const int b0 = g * i / levels, b1 = (g + 1) * i / levels;
       double total = 0;
       int nonzero = 0;
       for (int b = b0; b < b1; ++b) total += abs[b], nonzero += abs[b] > 0;
@@ -178,7 +177,7 @@ Range TensorCalibrator::Compute(const CalibrationOptions& options) const {
     case CalibrationMethod::kPercentile:
       return Percentile(options.percentile);
     case CalibrationMethod::kEntropy:
-      return Entropy();
+      return Entropy(options.entropy_levels);
     case CalibrationMethod::kMse:
       return Mse();
   }

@@ -5,8 +5,9 @@
 //   MinMax         the extremes seen;
 //   MovingAverage  exponential moving averages of each sample's extremes;
 //   Percentile     the range keeping `percentile` % of the values;
-//   Entropy        the clipping threshold whose 128-level quantized histogram
-//                  is closest to the original in KL divergence (TensorRT's);
+//   Entropy        the clipping threshold whose quantized histogram (128 or
+//                  255 levels) is closest to the original in KL divergence
+//                  (TensorRT's method);
 //   Mse            the clipping threshold with the least expected squared
 //                  error (rounding plus clipping) for 8-bit codes.
 #ifndef PARE_QUANTIZE_CALIBRATION_H_
@@ -29,6 +30,9 @@ const char* CalibrationMethodName(CalibrationMethod method);
 struct CalibrationOptions {
   CalibrationMethod method = CalibrationMethod::kMinMax;
   double percentile = 99.999;  // kPercentile
+  // kEntropy: quantization levels over [0, threshold]: 128 for symmetric
+  // codes (one sign), 255 for asymmetric ones, whose range is mostly one sign.
+  int entropy_levels = 255;
 };
 
 class TensorCalibrator {
@@ -46,7 +50,7 @@ class TensorCalibrator {
   void Grow(double magnitude);
   double BinCenter(int i) const { return -half_range_ + (i + 0.5) * 2 * half_range_ / kBins; }
   Range Percentile(double percentile) const;
-  Range Entropy() const;
+  Range Entropy(int levels) const;
   Range Mse() const;
   Range Clip(double threshold) const;
 

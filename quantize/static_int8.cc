@@ -167,13 +167,16 @@ float ScaleOf(const QuantizeReport& report, const std::string& activation) {
 }  // namespace
 
 absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const CalibrationData& data,
-                                                  const StaticInt8Options& o) {
+                                                  const StaticInt8Options& options) {
   if (data.count <= 0) return absl::InvalidArgumentError("the calibration set is empty");
   std::string which;
   if (IsQuantizedGraph(model.graph, &which)) {
     return absl::FailedPreconditionError(absl::StrCat("the model is already quantized (it has a ",
                                                       which, "); quantize its float original"));
   }
+  StaticInt8Options o = options;
+  // Entropy's levels: one sign of a symmetric code range, else all of it.
+  o.calibration.entropy_levels = o.symmetric_activations ? 128 : 255;
   // QDQ needs opset 10 (and ONNX Runtime fuses it into integer kernels
   // only when the model's opset has them).
   RETURN_IF_ERROR(UpgradeToOpset10(model));

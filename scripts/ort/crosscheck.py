@@ -103,6 +103,16 @@ def main():
         subprocess.run([pare, "quantize", str(floats), "-o", str(dyn), "--mode", "dynamic"], check=True,
                        stdout=subprocess.DEVNULL)
         cases.append((str(dyn), {"tokens": ("int64", (2, 16))}))
+        # Static int8 in the QOperator form (QLinearConv on uint8 tensors) of the opset-9 cls
+        # model: integer arithmetic in both runtimes, so they should agree closely.
+        cls = models / "ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx"
+        if cls.exists():
+            qop = work / "cls_qoperator.onnx"
+            subprocess.run([pare, "quantize", str(cls), "-o", str(qop), "--format", "qoperator",
+                            "--calib-random", "4", "--dim", "p2o.DynamicDimension.0=1", "--dim",
+                            "p2o.DynamicDimension.1=48", "--dim", "p2o.DynamicDimension.2=192"],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cases.append((str(qop), {"x": ("document", (1, 3, 48, 192))}))
     if not (ORT_MODULES / "onnxruntime-node").exists():
         print("onnxruntime-node not installed (scripts/ort/fetch.sh): skipped")
         sys.exit(77)

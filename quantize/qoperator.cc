@@ -58,13 +58,7 @@ class QOperatorWriter {
     const std::vector<float> values = weight.ToFloat32().value();
     const WeightQuantization q = QuantizeWeights(
         values, weight.dims(), o_.per_channel ? weight_axis : -1, o_.weight_mse_clip);
-    const std::vector<int64_t> sdims =
-        q.scales.size() > 1 ? std::vector<int64_t>{static_cast<int64_t>(q.scales.size())}
-                            : std::vector<int64_t>{};
-    Add(Tensor::FromVector<int8_t>(w + "_quantized", weight.dims(), q.values));
-    Add(Tensor::FromVector<float>(w + "_scale", sdims, q.scales));
-    Add(Tensor::FromVector<int8_t>(w + "_zero_point", sdims,
-                                   std::vector<int8_t>(q.scales.size(), 0)));
+    for (Tensor& t : WeightInitializers(w, weight.dims(), q)) Add(std::move(t));
     report_.tensors.push_back(WeightEntry(w, q, values.size(), 5));
     std::vector<std::string> inputs = {
         x[0], x[1], x[2], w + "_quantized", w + "_scale", w + "_zero_point", out[1], out[2]};

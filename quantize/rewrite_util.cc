@@ -37,6 +37,17 @@ bool Excluded(const Node& node, const std::vector<std::string>& patterns) {
   return false;
 }
 
+std::vector<Tensor> WeightInitializers(const std::string& name, const std::vector<int64_t>& dims,
+                                       const WeightQuantization& q) {
+  const std::vector<int64_t> sdims =
+      q.scales.size() > 1 ? std::vector<int64_t>{static_cast<int64_t>(q.scales.size())}
+                          : std::vector<int64_t>{};
+  return {Tensor::FromVector<int8_t>(name + "_quantized", dims, q.values),
+          Tensor::FromVector<float>(name + "_scale", sdims, q.scales),
+          Tensor::FromVector<int8_t>(name + "_zero_point", sdims,
+                                     std::vector<int8_t>(q.scales.size(), 0))};
+}
+
 QuantizedTensor WeightEntry(const std::string& name, const WeightQuantization& q, uint64_t elements,
                             uint64_t scale_bytes) {
   QuantizedTensor t;

@@ -56,6 +56,12 @@ std::string NodeLabel(const Node& node);
 // its output names, exactly or as shell-style globs ("*.attn.*", "p2o.Conv.1?").
 bool Excluded(const Node& node, const std::vector<std::string>& patterns);
 
+// The initializers of a quantized weight `name`: name_quantized (int8, the
+// weight's dims), name_scale and name_zero_point (zeros), one value per
+// channel or scalars for one scale.
+std::vector<Tensor> WeightInitializers(const std::string& name, const std::vector<int64_t>& dims,
+                                       const WeightQuantization& q);
+
 // The report entry of a quantized weight: `elements` float32 values became
 // int8, plus `scale_bytes` per channel of scales and zero points.
 QuantizedTensor WeightEntry(const std::string& name, const WeightQuantization& q, uint64_t elements,

@@ -76,24 +76,17 @@ class Rewriter {
   }
 
   // Constant W -> int8 initializer -> DequantizeLinear (per channel).
-  std::string Weight(const std::string& w, const Tensor& value, int64_t axis,
-                     WeightQuantization* quantized, QuantizeReport& report) {
-    const std::vector<float> values = value.ToFloat32().value();
+  std::string Weight(const std::string& w, const std::vector<float>& values,
+                     const std::vector<int64_t>& dims, int64_t axis, WeightQuantization* quantized,
+                     QuantizeReport& report) {
     const WeightQuantization q =
-        QuantizeWeights(values, value.dims(), o_.per_channel ? axis : -1, o_.weight_mse_clip);
+        QuantizeWeights(values, dims, o_.per_channel ? axis : -1, o_.weight_mse_clip);
     *quantized = q;
-    const std::string base = w + "_quantized";
-    Add(Tensor::FromVector<int8_t>(base, value.dims(), q.values));
+    for (Tensor& t : WeightInitializers(w, dims, q)) Add(std::move(t));
     const bool per_axis = q.scales.size() > 1;
-    const std::vector<int64_t> sdims =
-        per_axis ? std::vector<int64_t>{static_cast<int64_t>(q.scales.size())}
-                 : std::vector<int64_t>{};
-    Add(Tensor::FromVector<float>(w + "_scale", sdims, q.scales));
-    Add(Tensor::FromVector<int8_t>(w + "_zero_point", sdims,
-                                   std::vector<int8_t>(q.scales.size(), 0)));
     const std::string dq = w + "_dequantized";
     AddNode("DequantizeLinear", per_axis ? axis_domain_ : "",
-            {base, w + "_scale", w + "_zero_point"}, dq, per_axis ? axis : -1);
+            {w + "_quantized", w + "_scale", w + "_zero_point"}, dq, per_axis ? axis : -1);
     report.tensors.push_back(WeightEntry(w, q, values.size(), 5));
     return dq;
   }
@@ -268,8 +261,8 @@ absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const Calibratio
     if (weight != nullptr) {
       if (smoothing) ScaleAlong(weight_values, weight->dims(), t.w_input_axis, *smoothing);
       const std::string w = n.inputs[t.weight];
-      const Tensor scaled = Tensor::FromVector<float>(w, weight->dims(), weight_values);
-      n.inputs[t.weight] = rewriter.Weight(w, scaled, t.weight_axis, &wq, report);
+      n.inputs[t.weight] =
+          rewriter.Weight(w, weight_values, weight->dims(), t.weight_axis, &wq, report);
       weight_scales = wq.scales;
     }
     // Bias correction: the weights' rounding shifts each output map's mean.

@@ -12,6 +12,21 @@ namespace {
 // Below this many elements a pool wake-up costs more than it saves.
 constexpr int64_t kGrain = 1 << 14;
 
+// Output 0 = op(x) element by element, x of C++ type T, across the pool.
+// The data pointer is hoisted so that the loop vectorizes.
+template <typename T, typename Op>
+absl::Status MapUnary(KernelContext& ctx, const Tensor& x, Op op) {
+  T* out = nullptr;
+  Tensor result = NewTensor<T>(x.dims(), &out);
+  const T* in = x.data<T>();
+  ctx.pool().ParallelFor(static_cast<int64_t>(x.element_count()), kGrain,
+                         [&](int64_t lo, int64_t hi) {
+                           for (int64_t i = lo; i < hi; ++i) out[i] = op(in[i]);
+                         });
+  ctx.SetOutput(0, std::move(result));
+  return absl::OkStatus();
+}
+
 // Applies fn(x, ctx-derived params) elementwise to a float/double tensor.
 template <typename Fn>
 KernelFn FloatUnary(Fn fn) {
@@ -19,16 +34,7 @@ KernelFn FloatUnary(Fn fn) {
     ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
     return VisitFloat(x->dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      T* out = nullptr;
-      Tensor result = NewTensor<T>(x->dims(), &out);
-      const T* in = x->data<T>();
-      auto op = fn(ctx, T{});
-      ctx.pool().ParallelFor(static_cast<int64_t>(x->element_count()), kGrain,
-                             [&](int64_t lo, int64_t hi) {
-                               for (int64_t i = lo; i < hi; ++i) out[i] = op(in[i]);
-                             });
-      ctx.SetOutput(0, std::move(result));
-      return absl::OkStatus();
+      return MapUnary<T>(ctx, *x, fn(ctx, T{}));
     });
   };
 }
@@ -47,15 +53,7 @@ KernelFn NumericUnary(Fn fn) {
     ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
     return VisitNumeric(x->dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      T* out = nullptr;
-      Tensor result = NewTensor<T>(x->dims(), &out);
-      const T* in = x->data<T>();  // hoisted: the loop then vectorizes
-      ctx.pool().ParallelFor(static_cast<int64_t>(x->element_count()), kGrain,
-                             [&](int64_t lo, int64_t hi) {
-                               for (int64_t i = lo; i < hi; ++i) out[i] = fn(in[i]);
-                             });
-      ctx.SetOutput(0, std::move(result));
-      return absl::OkStatus();
+      return MapUnary<T>(ctx, *x, [&](T v) { return fn(v); });
     });
   };
 }
@@ -126,16 +124,7 @@ absl::Status Clip(KernelContext& ctx) {
       ASSIGN_OR_RETURN(lo, ScalarInput<T>(ctx, 1, lo));
       ASSIGN_OR_RETURN(hi, ScalarInput<T>(ctx, 2, hi));
     }
-    T* out = nullptr;
-    Tensor result = NewTensor<T>(x->dims(), &out);
-    const T* in = x->data<T>();
-    ctx.pool().ParallelFor(static_cast<int64_t>(x->element_count()), kGrain,
-                           [&](int64_t first, int64_t last) {
-                             for (int64_t i = first; i < last; ++i)
-                               out[i] = std::min(hi, std::max(lo, in[i]));
-                           });
-    ctx.SetOutput(0, std::move(result));
-    return absl::OkStatus();
+    return MapUnary<T>(ctx, *x, [lo, hi](T v) { return std::min(hi, std::max(lo, v)); });
   });
 }
 

@@ -4,11 +4,14 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/flags.h"
 #include "core/onnx_io.h"
 #include "core/status_macros.h"
+#include "evaluate/mixed_precision.h"
+#include "evaluate/samples.h"
 #include "quantize/dynamic_int8.h"
 #include "quantize/static_int8.h"
 #include "runtime/inputs.h"
@@ -22,7 +25,9 @@ struct QuantizeFlags {
   std::string model, output, calib, report, method = "minmax";
   int64_t calib_random = 0, max_calib = 0;
   uint64_t seed = 1;
-  std::vector<std::string> dims, op_types, exclude;
+  std::vector<std::string> dims, op_types, exclude, wide;
+  std::optional<double> target_sqnr;
+  std::string validate, fallback = "wide";
   double percentile = 99.999;
   bool per_tensor = false, symmetric = false, force = false, weight_clip = false,
        bias_correction = false;
@@ -65,10 +70,58 @@ void PrintSummary(const quantize::QuantizeReport& report, const std::string& wha
 }
 
 absl::Status Save(const QuantizeFlags& f, const Model& model,
-                  const quantize::QuantizeReport& report) {
+                  const quantize::QuantizeReport& report,
+                  const nlohmann::json& extra = nlohmann::json::object()) {
   RETURN_IF_ERROR(SaveModel(model, f.output));
   if (!f.report.empty()) {
-    RETURN_IF_ERROR(WriteTextFile(f.report, quantize::QuantizeReportToJson(report).dump(2) + "\n"));
+    nlohmann::json j = quantize::QuantizeReportToJson(report);
+    j.update(extra);
+    RETURN_IF_ERROR(WriteTextFile(f.report, j.dump(2) + "\n"));
+  }
+  return absl::OkStatus();
+}
+
+// --target-sqnr: the fewest layers promoted (16-bit activations or float)
+// for the outputs to meet the target on the validation samples.
+absl::Status RunMixed(const QuantizeFlags& f, const Model& model,
+                      const quantize::CalibrationData& data, const quantize::StaticInt8Options& o) {
+  std::unique_ptr<evaluate::SampleSource> validation;
+  const std::string dir = f.validate.empty() ? f.calib : f.validate;
+  if (!dir.empty()) {
+    ASSIGN_OR_RETURN(validation, evaluate::DataSamples(model, dir));
+  } else {
+    ASSIGN_OR_RETURN(auto dims, ParseDims(f.dims));
+    validation = evaluate::RandomSamples(model, f.calib_random, f.seed + 1000003, dims);
+  }
+  evaluate::MixedPrecisionOptions m;
+  m.quantize = o;
+  m.quantize.progress = nullptr;
+  m.min_sqnr_db = *f.target_sqnr;
+  m.fallback_float = f.fallback == "float";
+  m.threads = f.threads;
+  m.log = [](const std::string& line) { std::cerr << "  " << line << "\n"; };
+  std::cerr << "searching for the fewest layers to promote (" << validation->Describe() << ")\n";
+  ASSIGN_OR_RETURN(evaluate::MixedPrecisionResult r,
+                   evaluate::QuantizeToTarget(model, data, *validation, m));
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& s : r.steps) steps.push_back({{"promoted", s.promoted}, {"sqnr_db", s.sqnr_db}});
+  const nlohmann::json extra = {{"mixed_precision",
+                                 {{"target_sqnr_db", m.min_sqnr_db},
+                                  {"met", r.met},
+                                  {"sqnr_db", r.sqnr_db},
+                                  {"fallback", m.fallback_float ? "float" : "16-bit activations"},
+                                  {"validation", validation->Describe()},
+                                  {"promoted", r.promoted},
+                                  {"steps", steps}}}};
+  RETURN_IF_ERROR(Save(f, r.model, r.report, extra));
+  PrintSummary(r.report,
+               absl::StrCat("mixed: ", r.promoted.size(), " layer(s) ",
+                            m.fallback_float ? "kept in float" : "with 16-bit activations",
+                            ", validation SQNR ", absl::StrFormat("%.1f", r.sqnr_db), " dB"),
+               f.output);
+  if (!r.met) {
+    std::cerr << absl::StrFormat("warning: the target %.1f dB was not met (best %.1f dB)\n",
+                                 m.min_sqnr_db, r.sqnr_db);
   }
   return absl::OkStatus();
 }
@@ -112,6 +165,7 @@ absl::Status Run(const QuantizeFlags& f) {
   o.symmetric_activations = f.symmetric;
   if (!f.op_types.empty()) o.op_types = f.op_types;
   o.exclude = f.exclude;
+  o.wide_nodes = f.wide;
   o.smoothquant_alpha = f.smoothquant;
   o.format = f.format == "qoperator" ? quantize::StaticInt8Options::Format::kQOperator
                                      : quantize::StaticInt8Options::Format::kQdq;
@@ -119,6 +173,7 @@ absl::Status Run(const QuantizeFlags& f) {
   o.bias_correction = f.bias_correction;
   o.threads = f.threads;
   o.progress = StderrProgress("calibrating", "calibrated", "samples");
+  if (f.target_sqnr) return RunMixed(f, model, data, o);
   ASSIGN_OR_RETURN(quantize::QuantizeReport report, quantize::QuantizeStaticInt8(model, data, o));
   RETURN_IF_ERROR(Save(f, model, report));
   PrintSummary(
@@ -176,6 +231,21 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--exclude", f->exclude,
                   "Keep in float the nodes whose name or output matches (exact or a glob such as "
                   "'*attn*'); repeatable");
+  cmd->add_option("--wide", f->wide,
+                  "Quantize the activation inputs of these nodes (names or globs, as --exclude) "
+                  "to 16 bits while the rest stay 8-bit; repeatable");
+  cmd->add_option("--target-sqnr", f->target_sqnr,
+                  "Mixed precision: quantize to 8 bits, rank the layers by the error each adds, "
+                  "and promote the fewest of the worst (see --fallback) for every output to "
+                  "reach this SQNR (dB) on the validation samples")
+      ->check(CLI::Range(0.0, 200.0));
+  cmd->add_option("--validate", f->validate,
+                  "Validation samples for --target-sqnr (default: the calibration samples)");
+  cmd->add_option("--fallback", f->fallback,
+                  "What --target-sqnr promotes a layer to: wide (16-bit activations, int8 "
+                  "weights) or float")
+      ->check(CLI::IsMember({"wide", "float"}))
+      ->default_val("wide");
   cmd->add_flag("--bias-correction", f->bias_correction,
                 "Correct each Conv's bias for the mean shift its weight rounding causes "
                 "(input means from calibration)");

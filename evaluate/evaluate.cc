@@ -350,9 +350,11 @@ absl::StatusOr<EvaluateReport> Evaluate(const EvaluateOptions& o) {
   report.samples = total;
   if (o.sensitivity) {
     ASSIGN_OR_RETURN(report.sensitivity,
-                     QuantizationSensitivity(
-                         *reference, *samples,
-                         {o.sensitivity_samples, o.sensitivity_samples, o.threads, o.progress}));
+                     QuantizationSensitivity(*reference, *samples,
+                                             {.calibration_samples = o.sensitivity_samples,
+                                              .evaluation_samples = o.sensitivity_samples,
+                                              .threads = o.threads,
+                                              .progress = o.progress}));
   }
   for (CandidateState& c : candidates) {
     CandidateReport r;

@@ -36,7 +36,7 @@ absl::StatusOr<std::vector<SensitivityEntry>> QuantizationSensitivity(const Mode
   // Which layers the quantizer would take, from one whole-model pass.
   Model whole = reference;
   ASSIGN_OR_RETURN(quantize::QuantizeReport plan,
-                   quantize::QuantizeStaticInt8(whole, Calibration(samples, calib), {}));
+                   quantize::QuantizeStaticInt8(whole, Calibration(samples, calib), o.quantize));
   // The reference's outputs on the evaluation samples, kept (few samples).
   ASSIGN_OR_RETURN(auto ref_session, runtime::Session::Create(reference, {.threads = o.threads}));
   std::vector<std::vector<Tensor>> inputs, expected;
@@ -50,7 +50,7 @@ absl::StatusOr<std::vector<SensitivityEntry>> QuantizationSensitivity(const Mode
   const int64_t total = static_cast<int64_t>(plan.quantized_nodes.size());
   for (int64_t k = 0; k < total; ++k) {
     const std::string& target = plan.quantized_nodes[k];
-    quantize::StaticInt8Options one;
+    quantize::StaticInt8Options one = o.quantize;
     for (const std::string& other : plan.quantized_nodes) {
       if (other != target) one.exclude.push_back(other);
     }

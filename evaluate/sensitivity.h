@@ -14,6 +14,7 @@
 #include "core/model.h"
 #include "evaluate/metrics.h"
 #include "evaluate/samples.h"
+#include "quantize/static_int8.h"
 
 namespace pare::evaluate {
 
@@ -28,6 +29,7 @@ struct SensitivityOptions {
   int64_t evaluation_samples = 4;   // the next ones measure
   int threads = 0;
   std::function<void(int64_t done, int64_t total)> progress;
+  quantize::StaticInt8Options quantize;  // the recipe each layer is quantized with
 };
 
 // Most sensitive (lowest output SQNR) first.

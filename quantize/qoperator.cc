@@ -34,7 +34,8 @@ class QOperatorWriter {
                                chosen,
                                0,
                                0,
-                               0});
+                               0,
+                               DataTypeName(o_.activation_type)});
     return {x + "_quantized", x + "_scale", x + "_zero_point"};
   }
 

@@ -24,16 +24,12 @@ namespace {
 
 class Rewriter {
  public:
-  Rewriter(Model& model, const StaticInt8Options& o) : model_(model), o_(o) {
-    const int64_t opset = OpsetVersion(model, "").value_or(1);
+  Rewriter(Model& model, const StaticInt8Options& o, absl::flat_hash_set<std::string> wide)
+      : model_(model), o_(o), wide_(std::move(wide)) {
+    opset_ = OpsetVersion(model, "").value_or(1);
     // Per-axis DequantizeLinear is standard from opset 13; before that,
     // ONNX Runtime's com.microsoft form (which pare also runs).
-    axis_domain_ = opset >= 13 ? "" : "com.microsoft";
-    // The model is at opset 10 or later by now; 16-bit activations are
-    // standard only from opset 21.
-    const bool wide =
-        o.activation_type == DataType::kUint16 || o.activation_type == DataType::kInt16;
-    activation_domain_ = wide && opset < 21 ? "com.microsoft" : "";
+    axis_domain_ = opset_ >= 13 ? "" : "com.microsoft";
   }
 
   // X -> QuantizeLinear -> DequantizeLinear, shared by every consumer.
@@ -41,7 +37,7 @@ class Rewriter {
                          QuantizeReport& report) {
     if (auto it = dequantized_.find(x); it != dequantized_.end()) return it->second;
     return QuantizeActivation(x, calibrator.Compute({CalibrationMethod::kMinMax}),
-                              calibrator.Compute(o_.calibration), report);
+                              calibrator.Compute(o_.calibration), TypeOf(x), report);
   }
 
   // X -> Mul(1/s) -> QuantizeLinear -> DequantizeLinear (SmoothQuant).
@@ -57,20 +53,32 @@ class Rewriter {
     Add(Tensor::FromVector<float>(smoothed + "_factor", dims, inverse));
     AddNode("Mul", "", {x, smoothed + "_factor"}, smoothed, -1);
     const Range r = SmoothedRange(channels, s);
-    return QuantizeActivation(smoothed, r, r, report);
+    return QuantizeActivation(smoothed, r, r, TypeOf(x), report);
   }
 
-  std::string QuantizeActivation(const std::string& x, Range observed, Range chosen,
+  std::string QuantizeActivation(const std::string& x, Range observed, Range chosen, DataType type,
                                  QuantizeReport& report) {
-    const QuantParams p = ChooseParams(chosen, o_.activation_type, o_.symmetric_activations);
+    const QuantParams p = ChooseParams(chosen, type, o_.symmetric_activations);
     const std::string s = x + "_scale", z = x + "_zero_point";
     Add(Tensor::FromVector<float>(s, {}, {p.scale}));
-    Add(Scalar(z, o_.activation_type, p.zero_point));
+    Add(Scalar(z, type, p.zero_point));
     const std::string q = x + "_quantized", dq = x + "_dequantized";
-    AddNode("QuantizeLinear", activation_domain_, {x, s, z}, q, -1);
-    AddNode("DequantizeLinear", activation_domain_, {q, s, z}, dq, -1);
-    report.tensors.push_back(
-        {x, "activation", {p.scale}, {p.zero_point}, observed, chosen, 0, 0, 0});
+    // 16-bit Q/DQ is standard only from opset 21 (the model is at opset 10
+    // or later by now); before, ONNX Runtime's com.microsoft form.
+    const bool wide = type == DataType::kUint16 || type == DataType::kInt16;
+    const std::string domain = wide && opset_ < 21 ? "com.microsoft" : "";
+    AddNode("QuantizeLinear", domain, {x, s, z}, q, -1);
+    AddNode("DequantizeLinear", domain, {q, s, z}, dq, -1);
+    report.tensors.push_back({x,
+                              "activation",
+                              {p.scale},
+                              {p.zero_point},
+                              observed,
+                              chosen,
+                              0,
+                              0,
+                              0,
+                              DataTypeName(type)});
     dequantized_[x] = dq;
     return dq;
   }
@@ -141,9 +149,18 @@ class Rewriter {
     nodes_.push_back(std::move(n));
   }
 
+  // The code type of activation `x`: 16-bit when a wide node reads it.
+  DataType TypeOf(const std::string& x) const {
+    if (!wide_.contains(x)) return o_.activation_type;
+    if (o_.activation_type == DataType::kInt8) return DataType::kInt16;
+    return o_.activation_type == DataType::kUint8 ? DataType::kUint16 : o_.activation_type;
+  }
+
   Model& model_;
   const StaticInt8Options& o_;
-  std::string axis_domain_, activation_domain_;
+  absl::flat_hash_set<std::string> wide_;
+  int64_t opset_ = 1;
+  std::string axis_domain_;
   bool uses_contrib_ = false;
   std::vector<Node> nodes_;
   std::vector<Tensor> initializers_;
@@ -182,10 +199,10 @@ absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const Calibratio
   std::vector<Target> targets = PlanTargets(model.graph, constants, o, report.skipped);
   const bool qoperator = o.format == StaticInt8Options::Format::kQOperator;
   if (qoperator) {
-    if (o.smoothquant_alpha ||
+    if (o.smoothquant_alpha || !o.wide_nodes.empty() ||
         (o.activation_type != DataType::kUint8 && o.activation_type != DataType::kInt8)) {
       return absl::InvalidArgumentError(
-          "the qoperator format takes 8-bit activations and no SmoothQuant");
+          "the qoperator format takes 8-bit activations only and no SmoothQuant");
     }
     targets = QOperatorTargets(model.graph, std::move(targets), report.skipped);
   }
@@ -227,7 +244,13 @@ absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const Calibratio
     return report;
   }
 
-  Rewriter rewriter(model, o);
+  absl::flat_hash_set<std::string> wide;  // activations read by a wide node
+  for (const Target& t : targets) {
+    const Node& n = model.graph.nodes[t.node];
+    if (!Excluded(n, o.wide_nodes)) continue;
+    for (int i : t.activations) wide.insert(n.inputs[i]);
+  }
+  Rewriter rewriter(model, o, std::move(wide));
   for (const Target& t : targets) {
     Node& n = model.graph.nodes[t.node];
     float input_scale = 1;
@@ -317,6 +340,7 @@ nlohmann::json QuantizeReportToJson(const QuantizeReport& r) {
       j["observed"] = {q.observed.min, q.observed.max};
       j["range"] = {q.chosen.min, q.chosen.max};
       j["method"] = r.method;
+      if (!q.code_type.empty()) j["type"] = q.code_type;
     } else {
       j["bytes_before"] = q.bytes_before;
       j["bytes_after"] = q.bytes_after;

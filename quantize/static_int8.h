@@ -48,6 +48,10 @@ struct StaticInt8Options {
   bool symmetric_activations = false;
   std::vector<std::string> op_types = {"Conv", "MatMul", "Gemm"};
   std::vector<std::string> exclude;  // node names kept in float
+  // Mixed precision: nodes (matched like `exclude`) whose activation inputs
+  // are quantized to 16 bits (uint16 when activation_type is uint8, int16
+  // when int8) while the others keep 8; weights stay int8 everywhere.
+  std::vector<std::string> wide_nodes;
   // SmoothQuant migration strength (0..1), for each Conv (ungrouped or
   // depthwise), MatMul and Gemm that is its activation's only quantized
   // reader; unset: off. Ranges of smoothed activations are their min/max.
@@ -65,6 +69,7 @@ struct QuantizedTensor {
   Range chosen;        // activations: the range the method chose
   double sqnr_db = 0;  // weights: of the dequantized weight
   uint64_t bytes_before = 0, bytes_after = 0;
+  std::string code_type;  // activations: "uint8", "uint16"...
 };
 
 struct QuantizeReport {

@@ -92,6 +92,28 @@ TEST(StaticInt8, SixteenBitActivationsUseContribQdqBeforeOpset21) {
   EXPECT_GT(SqnrDb(RunModel(original, 7), RunModel(model, 7)), 40);
 }
 
+TEST(StaticInt8, WideNodesGetSixteenBitActivationsAndTheRestEight) {
+  const Model original = SmallCnn(13);
+  Model model = original;
+  StaticInt8Options options;
+  options.wide_nodes = {"conv2"};
+  ASSERT_TRUE(QuantizeStaticInt8(model, RandomCalibration(original, 8), options).ok());
+  std::map<std::string, DataType> zero_point_type;
+  for (const Tensor& t : model.graph.initializers) zero_point_type[t.name()] = t.dtype();
+  std::map<std::string, std::string> quantizer_domain;
+  for (const Node& n : model.graph.nodes) {
+    if (n.op_type == "QuantizeLinear") quantizer_domain[n.inputs[0]] = n.domain;
+  }
+  EXPECT_EQ(zero_point_type["x_zero_point"], DataType::kUint8);
+  EXPECT_EQ(quantizer_domain["x"], "");
+  EXPECT_EQ(zero_point_type["r1_zero_point"], DataType::kUint16);
+  EXPECT_EQ(quantizer_domain["r1"], "com.microsoft");
+  EXPECT_GT(SqnrDb(RunModel(original, 7), RunModel(model, 7)), 25);
+  Model qoperator = original;
+  options.format = StaticInt8Options::Format::kQOperator;
+  EXPECT_FALSE(QuantizeStaticInt8(qoperator, RandomCalibration(original, 8), options).ok());
+}
+
 TEST(StaticInt8, QOperatorFormatUsesIntegerOperators) {
   const Model original = SmallCnn(13);
   Model model = original;

@@ -130,6 +130,14 @@ TEST(Cli, QuantizeWritesAModelAndAReportAndNeverClobbers) {
                                   (dir / "ref.onnx").string() + " --random 2 --dim N=2 --quiet",
                               dir);
   EXPECT_EQ(eval.exit_code, 0) << eval.err;
+  // Mixed precision records its search in the report.
+  const Result mixed = RunPare(base + " --force --calib-random 4 --dim N=2 --target-sqnr 10 " +
+                                   "--report " + (dir / "m.json").string(),
+                               dir);
+  ASSERT_EQ(mixed.exit_code, 0) << mixed.err;
+  const auto m = nlohmann::json::parse(testing::ReadFile(dir / "m.json"));
+  EXPECT_TRUE(m["mixed_precision"]["met"].get<bool>()) << m.dump();
+  EXPECT_FALSE(m["mixed_precision"]["steps"].empty());
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/flags.h"
+#include "cli/quantize_flags.h"
 #include "core/onnx_io.h"
 #include "core/status_macros.h"
 #include "evaluate/mixed_precision.h"
@@ -17,29 +18,27 @@
 #include "runtime/inputs.h"
 
 namespace pare::cli {
-namespace {
 
 namespace fs = std::filesystem;
 
-struct QuantizeFlags {
-  std::string model, output, calib, report, method = "minmax";
-  int64_t calib_random = 0, max_calib = 0;
-  uint64_t seed = 1;
-  std::vector<std::string> dims, op_types, exclude, wide;
-  std::optional<double> target_sqnr;
-  std::string validate, fallback = "wide";
-  double percentile = 99.999;
-  bool per_tensor = false, symmetric = false, force = false, weight_clip = false,
-       bias_correction = false;
-  std::string activation_type = "uint8";
-  std::string mode = "static", format = "qdq";
-  std::optional<double> smoothquant;
-  int threads = 0;
-};
-
 absl::StatusOr<quantize::CalibrationData> Calibration(const QuantizeFlags& f, const Model& model) {
   quantize::CalibrationData data;
-  if (!f.calib.empty()) {
+  if (!f.calib_tokens.empty()) {
+    if (f.seq_len <= 0) return absl::InvalidArgumentError("--calib-tokens needs --seq-len N");
+    ASSIGN_OR_RETURN(std::unique_ptr<evaluate::SampleSource> tokens,
+                     evaluate::TokenSamples(model, f.calib_tokens, f.seq_len));
+    std::shared_ptr<evaluate::SampleSource> shared = std::move(tokens);
+    data.count = shared->size();
+    data.sample = [shared](int64_t i) -> absl::StatusOr<std::vector<Tensor>> {
+      ASSIGN_OR_RETURN(evaluate::Sample s, shared->Get(i));
+      return std::move(s.inputs);
+    };
+    data.description = absl::StrCat(shared->Describe());
+    if (data.count == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(f.calib_tokens, ": fewer tokens than one --seq-len chunk"));
+    }
+  } else if (!f.calib.empty()) {
     auto sets = std::make_shared<std::vector<fs::path>>(runtime::DataSets(f.calib));
     if (sets->empty()) {
       return absl::InvalidArgumentError(
@@ -63,15 +62,14 @@ absl::StatusOr<quantize::CalibrationData> Calibration(const QuantizeFlags& f, co
 
 void PrintSummary(const quantize::QuantizeReport& report, const std::string& what,
                   const std::string& output) {
-  std::cout << absl::StrCat("quantized ", report.quantized_nodes.size(), " node(s) to int8 (", what,
+  std::cout << absl::StrCat("quantized ", report.quantized_nodes.size(), " node(s) (", what,
                             ")\nweights: ", report.weight_bytes_before, " -> ",
                             report.weight_bytes_after, " bytes; skipped ", report.skipped.size(),
                             " node(s)\nwrote ", output, "\n");
 }
 
 absl::Status Save(const QuantizeFlags& f, const Model& model,
-                  const quantize::QuantizeReport& report,
-                  const nlohmann::json& extra = nlohmann::json::object()) {
+                  const quantize::QuantizeReport& report, const nlohmann::json& extra) {
   RETURN_IF_ERROR(SaveModel(model, f.output));
   if (!f.report.empty()) {
     nlohmann::json j = quantize::QuantizeReportToJson(report);
@@ -80,6 +78,8 @@ absl::Status Save(const QuantizeFlags& f, const Model& model,
   }
   return absl::OkStatus();
 }
+
+namespace {
 
 // --target-sqnr: the fewest layers promoted (16-bit activations or float)
 // for the outputs to meet the target on the validation samples.
@@ -115,7 +115,7 @@ absl::Status RunMixed(const QuantizeFlags& f, const Model& model,
                                   {"steps", steps}}}};
   RETURN_IF_ERROR(Save(f, r.model, r.report, extra));
   PrintSummary(r.report,
-               absl::StrCat("mixed: ", r.promoted.size(), " layer(s) ",
+               absl::StrCat("int8 mixed: ", r.promoted.size(), " layer(s) ",
                             m.fallback_float ? "kept in float" : "with 16-bit activations",
                             ", validation SQNR ", absl::StrFormat("%.1f", r.sqnr_db), " dB"),
                f.output);
@@ -137,7 +137,7 @@ absl::Status RunDynamic(const QuantizeFlags& f, Model& model) {
   ASSIGN_OR_RETURN(quantize::QuantizeReport report, quantize::QuantizeDynamicInt8(model, o));
   RETURN_IF_ERROR(Save(f, model, report));
   PrintSummary(report,
-               absl::StrCat("dynamic: DynamicQuantizeLinear + MatMulInteger, ",
+               absl::StrCat("int8 dynamic: DynamicQuantizeLinear + MatMulInteger, ",
                             o.per_channel ? "per-channel" : "per-tensor", " weights"),
                f.output);
   return absl::OkStatus();
@@ -150,7 +150,11 @@ absl::Status Run(const QuantizeFlags& f) {
   }
   ASSIGN_OR_RETURN(Model model, LoadModel(f.model));
   if (f.mode == "dynamic") return RunDynamic(f, model);
-  if (f.calib.empty() && f.calib_random == 0) {
+  if (f.mode == "weights") return RunWeightOnly(f, model);
+  if (f.format == "matmulnbits") {
+    return absl::InvalidArgumentError("--format matmulnbits is for --mode weights");
+  }
+  if (f.calib.empty() && f.calib_random == 0 && f.calib_tokens.empty()) {
     return absl::InvalidArgumentError("give --calib DIR (or --calib-random N)");
   }
   ASSIGN_OR_RETURN(quantize::CalibrationData data, Calibration(f, model));
@@ -176,11 +180,11 @@ absl::Status Run(const QuantizeFlags& f) {
   if (f.target_sqnr) return RunMixed(f, model, data, o);
   ASSIGN_OR_RETURN(quantize::QuantizeReport report, quantize::QuantizeStaticInt8(model, data, o));
   RETURN_IF_ERROR(Save(f, model, report));
-  PrintSummary(
-      report,
-      absl::StrCat("static ", report.format, ", ", o.per_channel ? "per-channel" : "per-tensor",
-                   " weights, ", report.method, " ranges from ", report.calibration),
-      f.output);
+  PrintSummary(report,
+               absl::StrCat("int8 static ", report.format, ", ",
+                            o.per_channel ? "per-channel" : "per-tensor", " weights, ",
+                            report.method, " ranges from ", report.calibration),
+               f.output);
   return absl::OkStatus();
 }
 
@@ -190,17 +194,20 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
   auto f = std::make_shared<QuantizeFlags>();
   CLI::App* cmd = app.add_subcommand(
       "quantize",
-      "Quantize a float model to int8. --mode static (default): QDQ format "
+      "Quantize a float model. --mode static (default): int8 QDQ "
       "(QuantizeLinear/DequantizeLinear around Conv, MatMul and Gemm) with activation ranges "
       "calibrated on sample inputs, weights per channel, biases int32. --mode dynamic: "
-      "MatMul/Gemm weights int8, activations quantized at run time. Results run in ONNX "
-      "Runtime and in pare.");
+      "MatMul/Gemm weights int8, activations quantized at run time. --mode weights: "
+      "weight-only block-wise 4-bit (or 2/8-bit) MatMul weights for language models, by RTN, "
+      "HQQ, GPTQ or AWQ. Results run in ONNX Runtime and in pare.");
   cmd->add_option("model", f->model, "The float .onnx model")->required();
   cmd->add_option("-o,--output", f->output, "Where to write the quantized model")->required();
   cmd->add_option("--mode", f->mode,
                   "static: QDQ with calibrated activation ranges (needs --calib); dynamic: "
-                  "MatMul/Gemm through DynamicQuantizeLinear + MatMulInteger, no data needed")
-      ->check(CLI::IsMember({"static", "dynamic"}))
+                  "MatMul/Gemm through DynamicQuantizeLinear + MatMulInteger, no data needed; "
+                  "weights: weight-only block-wise int4/int8 of MatMul weights (see --bits, "
+                  "--algorithm)")
+      ->check(CLI::IsMember({"static", "dynamic", "weights"}))
       ->default_val("static");
   auto* calib = cmd->add_option("--calib", f->calib,
                                 "Calibration inputs: test_data_set_*/input_N.pb or NAME.npy "
@@ -250,15 +257,17 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
                 "Correct each Conv's bias for the mean shift its weight rounding causes "
                 "(input means from calibration)");
   cmd->add_option("--format", f->format,
-                  "qdq: QuantizeLinear/DequantizeLinear around float operators (default); "
-                  "qoperator: QLinearConv/QLinearMatMul on 8-bit tensors (static mode)")
-      ->check(CLI::IsMember({"qdq", "qoperator"}))
-      ->default_val("qdq");
+                  "static: qdq (QuantizeLinear/DequantizeLinear around float operators, the "
+                  "default) or qoperator (QLinearConv/QLinearMatMul on 8-bit tensors); "
+                  "weights: matmulnbits (com.microsoft MatMulNBits, the default) or qdq "
+                  "(opset-21 block-wise DequantizeLinear feeding MatMul)")
+      ->check(CLI::IsMember({"qdq", "qoperator", "matmulnbits"}));
   cmd->add_option("--smoothquant", f->smoothquant,
                   "SmoothQuant with this migration strength (0..1, e.g. 0.5): divide each "
                   "activation's channels by s and multiply the weights' input channels by s "
                   "before quantizing (static mode)")
       ->check(CLI::Range(0.0, 1.0));
+  AddWeightOnlyFlags(*cmd, *f);
   cmd->add_option("--report", f->report, "Write the JSON report (schema pare.quantize/1)");
   cmd->add_flag("--force", f->force, "Replace an existing output file");
   cmd->add_option("--threads", f->threads, "Worker threads (0: one per core)")->default_val(0);

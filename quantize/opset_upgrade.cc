@@ -1,5 +1,8 @@
 #include "quantize/opset_upgrade.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "absl/strings/str_cat.h"
 #include "core/graph.h"
 
@@ -62,6 +65,40 @@ absl::Status UpgradeToOpset10(Model& model) {
   for (Tensor& t : added) g.initializers.push_back(std::move(t));
   for (OpsetImport& o : model.opset_imports) {
     if (o.domain.empty() || o.domain == "ai.onnx") o.version = 10;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status UpgradeToOpset21(Model& model) {
+  const int64_t opset = OpsetVersion(model, "").value_or(1);
+  if (opset >= 21) return absl::OkStatus();
+  if (opset < 13) {
+    return absl::UnimplementedError(
+        absl::StrCat("the DequantizeLinear form needs opset 21 and the model is at opset ", opset,
+                     "; export it at opset 13 or later, or use the MatMulNBits format"));
+  }
+  static const char* const kReduce[] = {"ReduceMean",   "ReduceMax",       "ReduceMin",
+                                        "ReduceProd",   "ReduceL1",        "ReduceL2",
+                                        "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"};
+  Graph& g = model.graph;
+  std::vector<Tensor> added;
+  for (Node& n : g.nodes) {
+    if (!n.domain.empty() && n.domain != "ai.onnx") continue;
+    if (std::find(std::begin(kReduce), std::end(kReduce), n.op_type) == std::end(kReduce)) {
+      continue;
+    }
+    const Attribute* axes = n.FindAttribute("axes");
+    if (opset >= 18 || axes == nullptr) continue;
+    const std::string name = absl::StrCat(n.outputs[0], "_axes");
+    added.push_back(
+        Tensor::FromVector<int64_t>(name, {static_cast<int64_t>(axes->ints.size())}, axes->ints));
+    n.inputs.resize(1);
+    n.inputs.push_back(name);
+    DropAttributes(n, {"axes"});
+  }
+  for (Tensor& t : added) g.initializers.push_back(std::move(t));
+  for (OpsetImport& o : model.opset_imports) {
+    if (o.domain.empty() || o.domain == "ai.onnx") o.version = 21;
   }
   return absl::OkStatus();
 }

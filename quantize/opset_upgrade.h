@@ -15,6 +15,11 @@ namespace pare::quantize {
 // No-op when the opset is already >= 10.
 absl::Status UpgradeToOpset10(Model& model);
 
+// Raises opset 13..20 to 21 (block-wise DequantizeLinear, int4 types). The
+// one signature change on the way: the Reduce* operators other than
+// ReduceSum took their axes as an input from 18. Below 13 is refused.
+absl::Status UpgradeToOpset21(Model& model);
+
 }  // namespace pare::quantize
 
 #endif  // PARE_QUANTIZE_OPSET_UPGRADE_H_

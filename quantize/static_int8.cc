@@ -342,6 +342,11 @@ nlohmann::json QuantizeReportToJson(const QuantizeReport& r) {
       j["method"] = r.method;
       if (!q.code_type.empty()) j["type"] = q.code_type;
     } else {
+      if (q.block_size > 0) {
+        j["algorithm"] = q.algorithm;
+        j["bits"] = q.bits;
+        j["block_size"] = q.block_size;
+      }
       j["bytes_before"] = q.bytes_before;
       j["bytes_after"] = q.bytes_after;
       if (q.kind == "weight") j["sqnr_db"] = number(q.sqnr_db);
@@ -358,6 +363,10 @@ nlohmann::json QuantizeReportToJson(const QuantizeReport& r) {
           {"skipped", r.skipped},
           {"weight_bytes_before", r.weight_bytes_before},
           {"weight_bytes_after", r.weight_bytes_after},
+          {"bits_per_weight", r.weight_bytes_before > 0
+                                  ? 32.0 * static_cast<double>(r.weight_bytes_after) /
+                                        static_cast<double>(r.weight_bytes_before)
+                                  : 0.0},
           {"tensors", tensors}};
 }
 

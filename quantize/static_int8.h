@@ -70,6 +70,10 @@ struct QuantizedTensor {
   double sqnr_db = 0;  // weights: of the dequantized weight
   uint64_t bytes_before = 0, bytes_after = 0;
   std::string code_type;  // activations: "uint8", "uint16"...
+  // Weight-only (block-wise) weights: how each was quantized.
+  std::string algorithm;
+  int bits = 0;
+  int64_t block_size = 0;
 };
 
 struct QuantizeReport {

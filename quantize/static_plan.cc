@@ -93,20 +93,15 @@ Tensor Scalar(const std::string& name, DataType type, int32_t value) {
   }
 }
 
-absl::Status Calibrate(const Model& model, const CalibrationData& data, const StaticInt8Options& o,
-                       absl::flat_hash_map<std::string, TensorCalibrator>& calibrators,
-                       absl::flat_hash_map<std::string, ChannelRange>& channels) {
+absl::Status RunSamples(const Model& model, const CalibrationData& data, int threads,
+                        const absl::flat_hash_set<std::string>& watch,
+                        const std::function<void(const Tensor&)>& observe,
+                        const std::function<void(int64_t done, int64_t total)>& progress) {
   runtime::RunOptions run;
-  for (const auto& [name, c] : calibrators) run.watch.insert(name);
-  auto observe = [&](const Tensor& t) {
-    auto it = calibrators.find(t.name());
-    if (it == calibrators.end() || t.dtype() != DataType::kFloat32) return;
-    it->second.Add(t.data<float>(), t.element_count());
-    if (auto ch = channels.find(t.name()); ch != channels.end()) ch->second.Add(t);
-  };
+  run.watch = watch;
   run.observer = [&](const Node&, const Tensor& t) { observe(t); };
   ASSIGN_OR_RETURN(auto session,
-                   runtime::Session::Create(model, {.threads = o.threads, .fuse = false}));
+                   runtime::Session::Create(model, {.threads = threads, .fuse = false}));
   for (int64_t i = 0; i < data.count; ++i) {
     ASSIGN_OR_RETURN(std::vector<Tensor> inputs, data.sample(i));
     for (const Tensor& t : inputs) observe(t);  // graph inputs are not node outputs
@@ -115,9 +110,25 @@ absl::Status Calibrate(const Model& model, const CalibrationData& data, const St
       return absl::Status(out.status().code(),
                           absl::StrCat("calibration sample ", i, ": ", out.status().message()));
     }
-    if (o.progress) o.progress(i + 1, data.count);
+    if (progress) progress(i + 1, data.count);
   }
   return absl::OkStatus();
+}
+
+absl::Status Calibrate(const Model& model, const CalibrationData& data, const StaticInt8Options& o,
+                       absl::flat_hash_map<std::string, TensorCalibrator>& calibrators,
+                       absl::flat_hash_map<std::string, ChannelRange>& channels) {
+  absl::flat_hash_set<std::string> watch;
+  for (const auto& [name, c] : calibrators) watch.insert(name);
+  return RunSamples(
+      model, data, o.threads, watch,
+      [&](const Tensor& t) {
+        auto it = calibrators.find(t.name());
+        if (it == calibrators.end() || t.dtype() != DataType::kFloat32) return;
+        it->second.Add(t.data<float>(), t.element_count());
+        if (auto ch = channels.find(t.name()); ch != channels.end()) ch->second.Add(t);
+      },
+      o.progress);
 }
 
 }  // namespace pare::quantize

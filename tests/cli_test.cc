@@ -140,5 +140,31 @@ TEST(Cli, QuantizeWritesAModelAndAReportAndNeverClobbers) {
   EXPECT_FALSE(m["mixed_precision"]["steps"].empty());
 }
 
+TEST(Cli, QuantizeWeightsWritesInt4AndChecksTheRecipe) {
+  testing::TempDir dir;
+  SaveLinear(dir / "ref.onnx", 1.0f);
+  const std::string base = "quantize " + (dir / "ref.onnx").string() + " -o " +
+                           (dir / "q4.onnx").string() + " --mode weights --block-size 16";
+  const Result ok = RunPare(base + " --report " + (dir / "q4.json").string(), dir);
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("bits per weight"), std::string::npos) << ok.out;
+  const auto j = nlohmann::json::parse(testing::ReadFile(dir / "q4.json"));
+  EXPECT_EQ(j["format"], "matmulnbits");
+  EXPECT_EQ(j["tensors"][0]["bits"], 4);
+  EXPECT_EQ(j["tensors"][0]["algorithm"], "rtn");
+
+  testing::WriteFile(dir / "bad.json", "{\"layers\": [{\"match\": \"*\", \"bitz\": 8}]}");
+  ExpectOneLineError(RunPare(base + " --force --recipe " + (dir / "bad.json").string(), dir), 3,
+                     "bitz");
+  ExpectOneLineError(RunPare(base + " --force --algorithm gptq", dir), 3, "calibration");
+  testing::WriteFile(dir / "r.json", "{\"layers\": [{\"match\": \"*\", \"bits\": 8}]}");
+  const Result eight =
+      RunPare(base + " --force --format qdq --recipe " + (dir / "r.json").string() + " --report " +
+                  (dir / "q8.json").string(),
+              dir);
+  ASSERT_EQ(eight.exit_code, 0) << eight.err;
+  EXPECT_EQ(nlohmann::json::parse(testing::ReadFile(dir / "q8.json"))["tensors"][0]["bits"], 8);
+}
+
 }  // namespace
 }  // namespace pare

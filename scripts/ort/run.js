@@ -3,7 +3,9 @@
 // cross-checks and benchmarks; never a dependency of pare itself.
 //
 //   NODE_PATH=~/.cache/pare/ort/node_modules node run.js MODEL OUT_DIR NAME=FILE.npy ...
-//   add --repeat N --threads T to print min/median latency in ms as JSON.
+//   add --repeat N --threads T to print min/median latency in ms as JSON;
+//   --config KEY=VALUE sets a session config entry (e.g.
+//   session.qdq_matmulnbits_accuracy_level=0), repeatable.
 const fs = require('fs');
 const path = require('path');
 const ort = require('onnxruntime-node');
@@ -46,14 +48,26 @@ function writeNpy(file, tensor) {
 async function main() {
   const args = process.argv.slice(2);
   let repeat = 0, threads = 0;
-  const positional = [];
+  const positional = [], config = {};
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--repeat') repeat = Number(args[++i]);
     else if (args[i] === '--threads') threads = Number(args[++i]);
+    else if (args[i] === '--config') {
+      const [key, value] = args[++i].split('=');
+      config[key] = value;
+    }
     else positional.push(args[i]);
   }
   const [model, outDir, ...specs] = positional;
   const options = { graphOptimizationLevel: 'all' };
+  // Config entries are passed as a nested object that ONNX Runtime flattens
+  // into dotted keys.
+  for (const [key, value] of Object.entries(config)) {
+    let node = (options.extra = options.extra || {});
+    const parts = key.split('.');
+    for (const part of parts.slice(0, -1)) node = (node[part] = node[part] || {});
+    node[parts[parts.length - 1]] = value;
+  }
   if (threads > 0) { options.intraOpNumThreads = threads; options.interOpNumThreads = 1; }
   const session = await ort.InferenceSession.create(model, options);
   const feeds = {};

@@ -1,0 +1,126 @@
+#include "quantize/gptq.h"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <algorithm>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+
+namespace pare::quantize {
+
+void HessianAccumulator::Add(const float* rows, int64_t count) {
+  // Symmetric rank-k update on the upper triangle, mirrored when read.
+  for (int64_t r = 0; r < count; ++r) {
+    const float* x = rows + r * k_;
+    for (int64_t i = 0; i < k_; ++i) {
+      const double xi = x[i];
+      if (xi == 0) continue;
+      double* row = &h_[static_cast<size_t>(i * k_)];
+      for (int64_t j = i; j < k_; ++j) row[j] += xi * x[j];
+    }
+  }
+  rows_ += count;
+}
+
+namespace {
+
+using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// The upper Cholesky factor of H^-1 (H dampened), in the processing order.
+absl::StatusOr<Matrix> InverseCholesky(Matrix h, double damp) {
+  const double mean_diag = h.diagonal().mean();
+  for (double factor = damp; factor <= 1.0; factor *= 10) {
+    Matrix d = h;
+    d.diagonal().array() += factor * (mean_diag > 0 ? mean_diag : 1.0);
+    Eigen::LLT<Matrix> llt(d);
+    if (llt.info() != Eigen::Success) continue;
+    const Matrix inverse = llt.solve(Matrix::Identity(h.rows(), h.cols()));
+    Eigen::LLT<Matrix> inv_llt(inverse);
+    if (inv_llt.info() != Eigen::Success) continue;
+    return Matrix(inv_llt.matrixU());
+  }
+  return absl::InternalError("the Hessian is not positive definite even after dampening");
+}
+
+}  // namespace
+
+absl::StatusOr<BlockQuantized> QuantizeGptq(const float* w, int64_t k, int64_t n,
+                                            const BlockSpec& spec, const HessianAccumulator& acc,
+                                            const GptqOptions& o) {
+  if (acc.k() != k) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Hessian of ", acc.k(), " inputs for a weight of ", k, " rows"));
+  }
+  Matrix h(k, k);
+  for (int64_t i = 0; i < k; ++i) {
+    for (int64_t j = i; j < k; ++j) h(i, j) = h(j, i) = acc.sum()[i * k + j];
+  }
+  h /= static_cast<double>(std::max<int64_t>(acc.rows(), 1));
+  Matrix weight(k, n);
+  for (int64_t i = 0; i < k * n; ++i) weight.data()[i] = w[i];
+  // Inputs never seen carry no information: their rows go to zero.
+  for (int64_t i = 0; i < k; ++i) {
+    if (h(i, i) == 0) {
+      h(i, i) = 1;
+      weight.row(i).setZero();
+    }
+  }
+  std::vector<int64_t> order(k);
+  std::iota(order.begin(), order.end(), 0);
+  if (o.act_order) {
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return h(a, a) > h(b, b); });
+  }
+  Matrix hp(k, k), wp(k, n);
+  for (int64_t i = 0; i < k; ++i) {
+    wp.row(i) = weight.row(order[i]);
+    for (int64_t j = 0; j < k; ++j) hp(i, j) = h(order[i], order[j]);
+  }
+  auto u_or = InverseCholesky(std::move(hp), o.damp);
+  if (!u_or.ok()) return u_or.status();
+  const Matrix& u = *u_or;
+
+  BlockQuantized q(k, n, spec);
+  // Static groups (act order): parameters from the original weight.
+  std::vector<float> original(w, w + k * n);
+  if (o.act_order) {
+    const BlockQuantized rtn = QuantizeRtn(original.data(), k, n, spec);
+    q.scales = rtn.scales;
+    q.zeros = rtn.zeros;
+  }
+  std::vector<float> column(static_cast<size_t>(spec.block));
+  for (int64_t start = 0; start < k; start += o.lazy_block) {
+    const int64_t end = std::min(k, start + o.lazy_block);
+    Matrix errors(end - start, n);
+    for (int64_t i = start; i < end; ++i) {
+      const int64_t row = order[i];
+      if (!o.act_order && row % spec.block == 0) {
+        // A new block of rows: its parameters from the weight as updated so far.
+        const int64_t count = std::min(spec.block, k - row);
+        for (int64_t col = 0; col < n; ++col) {
+          for (int64_t r = 0; r < count; ++r) column[r] = static_cast<float>(wp(i + r, col));
+          ChooseBlockParams(column.data(), count, 1, spec,
+                            &q.scales[col * q.blocks + row / spec.block],
+                            &q.zeros[col * q.blocks + row / spec.block]);
+        }
+      }
+      const double d = u(i, i);
+      for (int64_t col = 0; col < n; ++col) {
+        const float v = static_cast<float>(wp(i, col));
+        q.Code(row, col) = QuantizeCode(v, q.Scale(row, col), q.Zero(row, col), spec.bits);
+        errors(i - start, col) = (v - q.Dequantize(row, col)) / d;
+      }
+      // Spread this row's error over the rest of the lazy block now.
+      for (int64_t j = i + 1; j < end; ++j) wp.row(j) -= u(i, j) * errors.row(i - start);
+    }
+    // And over every later row at once.
+    if (end < k) {
+      wp.bottomRows(k - end).noalias() -=
+          u.block(start, end, end - start, k - end).transpose() * errors;
+    }
+  }
+  return q;
+}
+
+}  // namespace pare::quantize

@@ -1,0 +1,346 @@
+#include "quantize/weight_only.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <memory>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "core/graph.h"
+#include "core/status_macros.h"
+#include "quantize/awq.h"
+#include "quantize/blockwise.h"
+#include "quantize/opset_upgrade.h"
+#include "quantize/rewrite_util.h"
+#include "quantize/static_plan.h"
+#include "quantize/weight_packing.h"
+#include "runtime/session.h"
+#include "runtime/thread_pool.h"
+
+namespace pare::quantize {
+
+const char* WeightAlgorithmName(WeightAlgorithm a) {
+  switch (a) {
+    case WeightAlgorithm::kRtn:
+      return "rtn";
+    case WeightAlgorithm::kHqq:
+      return "hqq";
+    case WeightAlgorithm::kGptq:
+      return "gptq";
+    case WeightAlgorithm::kAwq:
+      return "awq";
+  }
+  return "?";
+}
+
+absl::StatusOr<WeightAlgorithm> ParseWeightAlgorithm(const std::string& name) {
+  for (WeightAlgorithm a : {WeightAlgorithm::kRtn, WeightAlgorithm::kHqq, WeightAlgorithm::kGptq,
+                            WeightAlgorithm::kAwq}) {
+    if (name == WeightAlgorithmName(a)) return a;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown weight algorithm '", name, "' (rtn, hqq, gptq or awq)"));
+}
+
+namespace {
+
+struct WeightTarget {
+  size_t node;
+  std::string input, weight;
+  const Tensor* tensor;
+  int64_t k, n;
+  BlockSpec spec;
+  WeightAlgorithm algorithm;
+};
+
+bool NeedsData(WeightAlgorithm a) {
+  return a == WeightAlgorithm::kGptq || a == WeightAlgorithm::kAwq;
+}
+
+absl::Status CheckBits(int bits, WeightOnlyOptions::Format format, const std::string& where) {
+  const bool ok = format == WeightOnlyOptions::Format::kMatMulNBits
+                      ? (bits == 2 || bits == 4 || bits == 8)
+                      : (bits == 4 || bits == 8);
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      where, ": ", bits, " bits is not available in this format (MatMulNBits: 2, 4, 8; ",
+      "DequantizeLinear: 4, 8)"));
+}
+
+// Which MatMuls to quantize, with the bits, block and algorithm of each.
+absl::StatusOr<std::vector<WeightTarget>> Plan(const Graph& g, const Constants& constants,
+                                               const WeightOnlyOptions& o,
+                                               std::vector<std::string>& skipped) {
+  absl::flat_hash_set<std::string> outputs;
+  for (const ValueInfo& v : g.outputs) outputs.insert(v.name);
+  std::vector<WeightTarget> targets;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    if (n.op_type != "MatMul" || !n.domain.empty() || n.inputs.size() != 2) continue;
+    const std::string label = NodeLabel(n);
+    const Tensor* w = constants.FindFloat(n.inputs[1]);
+    if (w == nullptr || w->dims().size() != 2) {
+      if (constants.Contains(n.inputs[1])) {
+        skipped.push_back(label + ": weight is not a 2-D float32 tensor");
+      }
+      continue;
+    }
+    if (Excluded(n, o.exclude)) {
+      skipped.push_back(label + ": excluded");
+      continue;
+    }
+    WeightTarget t{i, n.inputs[0], n.inputs[1], w, w->dims()[0], w->dims()[1], {}, o.algorithm};
+    t.spec = {o.bits, o.block_size, o.symmetric && o.algorithm != WeightAlgorithm::kHqq,
+              o.fp16_scales};
+    if (o.head_bits && outputs.contains(n.outputs[0])) t.spec.bits = *o.head_bits;
+    for (const LayerRule& r : o.rules) {
+      if (!Excluded(n, {r.match})) continue;
+      if (r.bits) t.spec.bits = *r.bits;
+      if (r.block_size) t.spec.block = *r.block_size;
+      if (r.algorithm) t.algorithm = *r.algorithm;
+      break;
+    }
+    if (t.algorithm == WeightAlgorithm::kHqq) t.spec.symmetric = false;
+    if (t.spec.bits == 0) {
+      skipped.push_back(label + ": kept in float by the recipe");
+      continue;
+    }
+    RETURN_IF_ERROR(CheckBits(t.spec.bits, o.format, label));
+    if (t.spec.block < 16 || t.spec.block > 256 || (t.spec.block & (t.spec.block - 1)) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(label, ": block size ", t.spec.block, " (a power of 2 in 16..256)"));
+    }
+    targets.push_back(std::move(t));
+  }
+  return targets;
+}
+
+// What calibration gathers for one MatMul input.
+struct InputStats {
+  std::unique_ptr<HessianAccumulator> hessian;  // GPTQ
+  std::unique_ptr<ActivationSample> sample;     // AWQ
+};
+
+absl::Status Calibrate(const Model& model, const CalibrationData& data, const WeightOnlyOptions& o,
+                       absl::flat_hash_map<std::string, InputStats>& stats) {
+  absl::flat_hash_set<std::string> watch;
+  for (const auto& [name, s] : stats) watch.insert(name);
+  auto observe = [&](const Tensor& t) {
+    auto it = stats.find(t.name());
+    if (it == stats.end() || t.dtype() != DataType::kFloat32 || t.dims().empty()) return;
+    const int64_t k = t.dims().back(), rows = static_cast<int64_t>(t.element_count()) / k;
+    if (it->second.hessian && it->second.hessian->k() == k) {
+      it->second.hessian->Add(t.data<float>(), rows);
+    }
+    if (it->second.sample && it->second.sample->k() == k) {
+      it->second.sample->Add(t.data<float>(), rows);
+    }
+  };
+  return RunSamples(model, data, o.threads, watch, observe, o.progress);
+}
+
+// AWQ's input scaling for the MatMuls that read `input`: folded into a
+// constant Mul that produces it (an RMSNorm or LayerNorm weight) when only
+// they read it, else applied by a new Mul node. Returns the value the
+// MatMuls should read.
+std::string ApplyInputScaling(Model& model, const Constants& constants, const std::string& input,
+                              const std::vector<float>& s, std::vector<Node>& new_nodes,
+                              std::vector<Tensor>& new_tensors) {
+  Graph& g = model.graph;
+  const int64_t k = static_cast<int64_t>(s.size());
+  int readers = 0, producer = -1;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    for (const std::string& in : g.nodes[i].inputs) readers += in == input;
+    for (const std::string& out : g.nodes[i].outputs) {
+      if (out == input) producer = static_cast<int>(i);
+    }
+  }
+  bool graph_output = false;
+  for (const ValueInfo& v : g.outputs) graph_output |= v.name == input;
+  int awq_readers = 0;
+  for (const Node& n : g.nodes) {
+    awq_readers += n.op_type == "MatMul" && !n.inputs.empty() && n.inputs[0] == input;
+  }
+  if (producer >= 0 && !graph_output && readers == awq_readers) {
+    Node& p = g.nodes[producer];
+    for (std::string& in : p.inputs) {
+      const Tensor* gamma = p.op_type == "Mul" ? constants.FindFloat(in) : nullptr;
+      if (gamma == nullptr || static_cast<int64_t>(gamma->element_count()) != k ||
+          gamma->dims().empty() || gamma->dims().back() != k) {
+        continue;
+      }
+      std::vector<float> v = gamma->ToFloat32().value();
+      for (int64_t c = 0; c < k; ++c) v[c] /= s[c];
+      const std::string name = input + "_awq_folded_scale";
+      new_tensors.push_back(Tensor::FromVector<float>(name, gamma->dims(), v));
+      in = name;
+      return input;
+    }
+  }
+  std::vector<float> inverse(s.size());
+  for (int64_t c = 0; c < k; ++c) inverse[c] = 1.0f / s[c];
+  const std::string scaled = input + "_awq_scaled";
+  new_tensors.push_back(Tensor::FromVector<float>(scaled + "_factor", {k}, inverse));
+  Node mul;
+  mul.name = scaled;
+  mul.op_type = "Mul";
+  mul.inputs = {input, scaled + "_factor"};
+  mul.outputs = {scaled};
+  new_nodes.push_back(std::move(mul));
+  return scaled;
+}
+
+}  // namespace
+
+absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const CalibrationData* data,
+                                                  const WeightOnlyOptions& o) {
+  std::string which;
+  if (IsQuantizedGraph(model.graph, &which)) {
+    return absl::FailedPreconditionError(absl::StrCat("the model is already quantized (it has a ",
+                                                      which, "); quantize its float original"));
+  }
+  QuantizeReport report;
+  report.format =
+      o.format == WeightOnlyOptions::Format::kMatMulNBits ? "matmulnbits" : "dequantizelinear";
+  report.method = WeightAlgorithmName(o.algorithm);
+  const Constants constants(model.graph);
+  ASSIGN_OR_RETURN(std::vector<WeightTarget> targets,
+                   Plan(model.graph, constants, o, report.skipped));
+  if (targets.empty()) return absl::InvalidArgumentError("no MatMul with a constant 2-D weight");
+
+  absl::flat_hash_map<std::string, InputStats> stats;
+  for (const WeightTarget& t : targets) {
+    if (!NeedsData(t.algorithm)) continue;
+    InputStats& s = stats[t.input];
+    if (t.algorithm == WeightAlgorithm::kGptq && !s.hessian) {
+      s.hessian = std::make_unique<HessianAccumulator>(t.k);
+    }
+    if (t.algorithm == WeightAlgorithm::kAwq && !s.sample) {
+      s.sample = std::make_unique<ActivationSample>(t.k, o.awq_sample_rows);
+    }
+  }
+  if (!stats.empty()) {
+    if (data == nullptr || data->count <= 0) {
+      return absl::InvalidArgumentError(
+          "gptq and awq need calibration data (--calib or --calib-tokens)");
+    }
+    report.calibration = data->description;
+    report.samples = data->count;
+    const auto start = std::chrono::steady_clock::now();
+    RETURN_IF_ERROR(Calibrate(model, *data, o, stats));
+    report.calibration_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
+  // AWQ: one scale search per input, shared by every MatMul reading it.
+  std::vector<std::vector<float>> scaled_weights(targets.size());
+  std::vector<Node> new_nodes;
+  std::vector<Tensor> new_tensors;
+  std::map<std::string, std::string> awq_input;  // original input -> scaled input
+  for (auto& [input, s] : stats) {
+    if (!s.sample) continue;
+    std::vector<size_t> group;
+    std::vector<AwqWeight> weights;
+    std::vector<std::vector<float>> values;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      if (targets[i].input != input || targets[i].algorithm != WeightAlgorithm::kAwq) continue;
+      group.push_back(i);
+      values.push_back(targets[i].tensor->ToFloat32().value());
+    }
+    for (size_t j = 0; j < group.size(); ++j) {
+      weights.push_back({values[j].data(), targets[group[j]].n});
+    }
+    const AwqResult r = SearchAwqScales(*s.sample, weights, targets[group[0]].spec, o.awq_grid);
+    if (r.alpha == 0) continue;  // plain RTN was best
+    for (size_t j = 0; j < group.size(); ++j) {
+      const int64_t k = targets[group[j]].k, n = targets[group[j]].n;
+      for (int64_t c = 0; c < k; ++c) {
+        for (int64_t col = 0; col < n; ++col) values[j][c * n + col] *= r.scales[c];
+      }
+      scaled_weights[group[j]] = std::move(values[j]);
+    }
+    awq_input[input] = ApplyInputScaling(model, constants, input, r.scales, new_nodes, new_tensors);
+  }
+
+  // Quantize every weight, in parallel.
+  std::vector<std::optional<BlockQuantized>> quantized(targets.size());
+  std::vector<absl::Status> errors(targets.size());
+  std::vector<double> sqnr(targets.size());
+  runtime::ThreadPool pool(o.threads);
+  pool.ParallelFor(static_cast<int64_t>(targets.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const WeightTarget& t = targets[i];
+      const std::vector<float> original = t.tensor->ToFloat32().value();
+      const std::vector<float>& w = scaled_weights[i].empty() ? original : scaled_weights[i];
+      switch (t.algorithm) {
+        case WeightAlgorithm::kHqq:
+          quantized[i] = QuantizeHqq(w.data(), t.k, t.n, t.spec, o.hqq);
+          break;
+        case WeightAlgorithm::kGptq: {
+          auto q = QuantizeGptq(w.data(), t.k, t.n, t.spec, *stats.at(t.input).hessian, o.gptq);
+          if (!q.ok()) {
+            errors[i] = absl::Status(
+                q.status().code(),
+                absl::StrCat(NodeLabel(model.graph.nodes[t.node]), ": ", q.status().message()));
+            continue;
+          }
+          quantized[i] = std::move(*q);
+          break;
+        }
+        default:
+          quantized[i] = QuantizeRtn(w.data(), t.k, t.n, t.spec);
+      }
+      sqnr[i] = ReconstructionSqnrDb(w.data(), *quantized[i]);
+    }
+  });
+  for (const absl::Status& e : errors) RETURN_IF_ERROR(e);
+
+  const bool nbits = o.format == WeightOnlyOptions::Format::kMatMulNBits;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const WeightTarget& t = targets[i];
+    Node& node = model.graph.nodes[t.node];
+    if (auto it = awq_input.find(t.input); it != awq_input.end()) node.inputs[0] = it->second;
+    PackedWeight packed;
+    if (nbits) {
+      packed = PackMatMulNBits(t.weight, *quantized[i]);
+    } else {
+      ASSIGN_OR_RETURN(packed, PackBlockedDequantize(t.weight, *quantized[i]));
+    }
+    QuantizedTensor entry;
+    entry.name = t.weight;
+    entry.kind = "weight";
+    entry.algorithm = WeightAlgorithmName(t.algorithm);
+    entry.bits = t.spec.bits;
+    entry.block_size = t.spec.block;
+    entry.sqnr_db = sqnr[i];
+    entry.bytes_before = static_cast<uint64_t>(t.k * t.n) * 4;
+    for (const Tensor& p : packed.tensors) entry.bytes_after += p.bytes().size();
+    report.tensors.push_back(std::move(entry));
+    report.quantized_nodes.push_back(NodeLabel(node));
+    for (Tensor& p : packed.tensors) new_tensors.push_back(std::move(p));
+    if (nbits) {
+      node.op_type = "MatMulNBits";
+      node.domain = "com.microsoft";
+      node.inputs = {node.inputs[0]};
+      node.inputs.insert(node.inputs.end(), packed.inputs.begin(), packed.inputs.end());
+      node.attributes = packed.attributes;
+    } else {
+      new_nodes.push_back(std::move(packed.dequantize));
+      node.inputs[1] = new_nodes.back().outputs[0];
+    }
+  }
+  for (Node& n : new_nodes) model.graph.nodes.push_back(std::move(n));
+  for (Tensor& t : new_tensors) model.graph.initializers.push_back(std::move(t));
+  if (!nbits) RETURN_IF_ERROR(UpgradeToOpset21(model));
+  RETURN_IF_ERROR(FinishRewrite(model, nbits));
+  for (const QuantizedTensor& q : report.tensors) {
+    report.weight_bytes_before += q.bytes_before;
+    report.weight_bytes_after += q.bytes_after;
+  }
+  return report;
+}
+
+}  // namespace pare::quantize

@@ -73,6 +73,11 @@ absl::Status RunWeightOnly(const QuantizeFlags& f, Model& model) {
     ASSIGN_OR_RETURN(o.rules, ReadRecipe(f.recipe));
   }
   o.progress = StderrProgress("calibrating", "calibrated", "samples");
+  o.weight_progress = StderrProgress("quantizing", "quantized", "weights");
+  // Packed weights wait beside the output until it is saved (the output's
+  // disk has room for them by definition).
+  const std::filesystem::path parent = std::filesystem::path(f.output).parent_path();
+  o.spill_directory = parent.empty() ? std::filesystem::path(".") : parent;
   std::optional<quantize::CalibrationData> data;
   if (!f.calib.empty() || f.calib_random > 0 || !f.calib_tokens.empty()) {
     ASSIGN_OR_RETURN(data, Calibration(f, model));
@@ -80,10 +85,7 @@ absl::Status RunWeightOnly(const QuantizeFlags& f, Model& model) {
   ASSIGN_OR_RETURN(quantize::QuantizeReport report,
                    quantize::QuantizeWeightOnly(model, data ? &*data : nullptr, o));
   RETURN_IF_ERROR(Save(f, model, report));
-  const double bits_per_weight = report.weight_bytes_before > 0
-                                     ? 32.0 * static_cast<double>(report.weight_bytes_after) /
-                                           static_cast<double>(report.weight_bytes_before)
-                                     : 0;
+  const double bits_per_weight = quantize::BitsPerWeight(report);
   PrintSummary(
       report,
       absl::StrFormat("weight-only %d-bit %s, block %d, %s, %s; %.2f bits per weight", o.bits,

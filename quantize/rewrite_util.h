@@ -30,6 +30,15 @@ class Constants {
     auto it = values_.find(name);
     return it != values_.end() && it->second->dtype() == DataType::kFloat32 ? it->second : nullptr;
   }
+  // float32, float16 or bfloat16 (weight-only quantization reads all three).
+  const Tensor* FindFloating(const std::string& name) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) return nullptr;
+    const DataType t = it->second->dtype();
+    return t == DataType::kFloat32 || t == DataType::kFloat16 || t == DataType::kBFloat16
+               ? it->second
+               : nullptr;
+  }
   bool Contains(const std::string& name) const { return values_.contains(name); }
 
  private:

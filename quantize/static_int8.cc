@@ -327,6 +327,16 @@ absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const Calibratio
   return report;
 }
 
+double BitsPerWeight(const QuantizeReport& r) {
+  uint64_t elements = 0;
+  for (const QuantizedTensor& q : r.tensors) {
+    if (q.kind == "weight") elements += q.elements > 0 ? q.elements : q.bytes_before / 4;
+  }
+  return elements > 0
+             ? 8.0 * static_cast<double>(r.weight_bytes_after) / static_cast<double>(elements)
+             : 0.0;
+}
+
 nlohmann::json QuantizeReportToJson(const QuantizeReport& r) {
   auto number = [](double v) -> nlohmann::json {
     if (std::isfinite(v)) return v;
@@ -363,10 +373,7 @@ nlohmann::json QuantizeReportToJson(const QuantizeReport& r) {
           {"skipped", r.skipped},
           {"weight_bytes_before", r.weight_bytes_before},
           {"weight_bytes_after", r.weight_bytes_after},
-          {"bits_per_weight", r.weight_bytes_before > 0
-                                  ? 32.0 * static_cast<double>(r.weight_bytes_after) /
-                                        static_cast<double>(r.weight_bytes_before)
-                                  : 0.0},
+          {"bits_per_weight", BitsPerWeight(r)},
           {"tensors", tensors}};
 }
 

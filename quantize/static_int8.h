@@ -74,6 +74,7 @@ struct QuantizedTensor {
   std::string algorithm;
   int bits = 0;
   int64_t block_size = 0;
+  uint64_t elements = 0;  // weights: how many values
 };
 
 struct QuantizeReport {
@@ -92,6 +93,10 @@ absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const Calibratio
                                                   const StaticInt8Options& options);
 
 nlohmann::json QuantizeReportToJson(const QuantizeReport& report);
+
+// Bytes after quantization (weights, scales, zero points, biases) per weight
+// value, in bits.
+double BitsPerWeight(const QuantizeReport& report);
 
 }  // namespace pare::quantize
 

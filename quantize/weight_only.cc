@@ -1,6 +1,7 @@
 #include "quantize/weight_only.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/graph.h"
 #include "core/status_macros.h"
+#include "core/tensor_spill.h"
 #include "quantize/awq.h"
 #include "quantize/blockwise.h"
 #include "quantize/opset_upgrade.h"
@@ -81,10 +83,10 @@ absl::StatusOr<std::vector<WeightTarget>> Plan(const Graph& g, const Constants& 
     const Node& n = g.nodes[i];
     if (n.op_type != "MatMul" || !n.domain.empty() || n.inputs.size() != 2) continue;
     const std::string label = NodeLabel(n);
-    const Tensor* w = constants.FindFloat(n.inputs[1]);
+    const Tensor* w = constants.FindFloating(n.inputs[1]);
     if (w == nullptr || w->dims().size() != 2) {
       if (constants.Contains(n.inputs[1])) {
-        skipped.push_back(label + ": weight is not a 2-D float32 tensor");
+        skipped.push_back(label + ": weight is not a 2-D float tensor");
       }
       continue;
     }
@@ -193,6 +195,50 @@ std::string ApplyInputScaling(Model& model, const Constants& constants, const st
   return scaled;
 }
 
+// One weight quantized by its target's algorithm, with the SQNR of the
+// result against what was quantized.
+absl::StatusOr<std::pair<BlockQuantized, double>> QuantizeOne(
+    const WeightTarget& t, const std::vector<float>& awq_scaled,
+    const absl::flat_hash_map<std::string, InputStats>& stats, const WeightOnlyOptions& o) {
+  std::vector<float> original;
+  if (awq_scaled.empty()) {
+    ASSIGN_OR_RETURN(original, t.tensor->ToFloat32());
+  }
+  const std::vector<float>& w = awq_scaled.empty() ? original : awq_scaled;
+  switch (t.algorithm) {
+    case WeightAlgorithm::kHqq: {
+      BlockQuantized q = QuantizeHqq(w.data(), t.k, t.n, t.spec, o.hqq);
+      const double sqnr = ReconstructionSqnrDb(w.data(), q);
+      return std::make_pair(std::move(q), sqnr);
+    }
+    case WeightAlgorithm::kGptq: {
+      ASSIGN_OR_RETURN(BlockQuantized q, QuantizeGptq(w.data(), t.k, t.n, t.spec,
+                                                      *stats.at(t.input).hessian, o.gptq));
+      const double sqnr = ReconstructionSqnrDb(w.data(), q);
+      return std::make_pair(std::move(q), sqnr);
+    }
+    default: {
+      BlockQuantized q = QuantizeRtn(w.data(), t.k, t.n, t.spec);
+      const double sqnr = ReconstructionSqnrDb(w.data(), q);
+      return std::make_pair(std::move(q), sqnr);
+    }
+  }
+}
+
+QuantizedTensor Entry(const WeightTarget& t, double sqnr, const PackedWeight& packed) {
+  QuantizedTensor entry;
+  entry.name = t.weight;
+  entry.kind = "weight";
+  entry.algorithm = WeightAlgorithmName(t.algorithm);
+  entry.bits = t.spec.bits;
+  entry.block_size = t.spec.block;
+  entry.sqnr_db = sqnr;
+  entry.bytes_before = t.tensor->bytes().size();
+  entry.elements = static_cast<uint64_t>(t.k * t.n);
+  for (const Tensor& p : packed.tensors) entry.bytes_after += p.bytes().size();
+  return entry;
+}
+
 }  // namespace
 
 absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const CalibrationData* data,
@@ -248,7 +294,8 @@ absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const Calibratio
     for (size_t i = 0; i < targets.size(); ++i) {
       if (targets[i].input != input || targets[i].algorithm != WeightAlgorithm::kAwq) continue;
       group.push_back(i);
-      values.push_back(targets[i].tensor->ToFloat32().value());
+      ASSIGN_OR_RETURN(std::vector<float> v, targets[i].tensor->ToFloat32());
+      values.push_back(std::move(v));
     }
     for (size_t j = 0; j < group.size(); ++j) {
       weights.push_back({values[j].data(), targets[group[j]].n});
@@ -265,72 +312,75 @@ absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const Calibratio
     awq_input[input] = ApplyInputScaling(model, constants, input, r.scales, new_nodes, new_tensors);
   }
 
-  // Quantize every weight, in parallel.
-  std::vector<std::optional<BlockQuantized>> quantized(targets.size());
+  // Quantize and pack every weight, in parallel; with a spill, each packed
+  // tensor goes to disk at once and each source weight's pages are released,
+  // so memory holds about one weight per thread.
+  const bool nbits = o.format == WeightOnlyOptions::Format::kMatMulNBits;
+  std::unique_ptr<TensorSpill> spill;
+  if (!o.spill_directory.empty()) {
+    ASSIGN_OR_RETURN(spill, TensorSpill::Create(o.spill_directory));
+  }
+  std::vector<PackedWeight> packed(targets.size());
+  std::vector<QuantizedTensor> entries(targets.size());
   std::vector<absl::Status> errors(targets.size());
-  std::vector<double> sqnr(targets.size());
+  std::atomic<int64_t> done{0};
   runtime::ThreadPool pool(o.threads);
   pool.ParallelFor(static_cast<int64_t>(targets.size()), 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const WeightTarget& t = targets[i];
-      const std::vector<float> original = t.tensor->ToFloat32().value();
-      const std::vector<float>& w = scaled_weights[i].empty() ? original : scaled_weights[i];
-      switch (t.algorithm) {
-        case WeightAlgorithm::kHqq:
-          quantized[i] = QuantizeHqq(w.data(), t.k, t.n, t.spec, o.hqq);
-          break;
-        case WeightAlgorithm::kGptq: {
-          auto q = QuantizeGptq(w.data(), t.k, t.n, t.spec, *stats.at(t.input).hessian, o.gptq);
-          if (!q.ok()) {
-            errors[i] = absl::Status(
-                q.status().code(),
-                absl::StrCat(NodeLabel(model.graph.nodes[t.node]), ": ", q.status().message()));
-            continue;
-          }
-          quantized[i] = std::move(*q);
-          break;
-        }
-        default:
-          quantized[i] = QuantizeRtn(w.data(), t.k, t.n, t.spec);
+      auto result = QuantizeOne(t, scaled_weights[i], stats, o);
+      t.tensor->ReleasePages();
+      if (!result.ok()) {
+        errors[i] = absl::Status(
+            result.status().code(),
+            absl::StrCat(NodeLabel(model.graph.nodes[t.node]), ": ", result.status().message()));
+        continue;
       }
-      sqnr[i] = ReconstructionSqnrDb(w.data(), *quantized[i]);
+      auto& [q, sqnr] = *result;
+      const DataType float_type = t.tensor->dtype();
+      if (nbits) {
+        packed[i] = PackMatMulNBits(t.weight, q, float_type);
+      } else {
+        auto p = PackBlockedDequantize(t.weight, q, float_type);
+        if (!p.ok()) {
+          errors[i] = p.status();
+          continue;
+        }
+        packed[i] = std::move(*p);
+      }
+      entries[i] = Entry(t, sqnr, packed[i]);
+      if (spill) {
+        for (const Tensor& p : packed[i].tensors) {
+          if (absl::Status s = spill->Add(p); !s.ok()) errors[i] = s;
+        }
+        packed[i].tensors.clear();
+      }
+      if (o.weight_progress) o.weight_progress(++done, static_cast<int64_t>(targets.size()));
     }
   });
   for (const absl::Status& e : errors) RETURN_IF_ERROR(e);
 
-  const bool nbits = o.format == WeightOnlyOptions::Format::kMatMulNBits;
   for (size_t i = 0; i < targets.size(); ++i) {
     const WeightTarget& t = targets[i];
     Node& node = model.graph.nodes[t.node];
     if (auto it = awq_input.find(t.input); it != awq_input.end()) node.inputs[0] = it->second;
-    PackedWeight packed;
-    if (nbits) {
-      packed = PackMatMulNBits(t.weight, *quantized[i]);
-    } else {
-      ASSIGN_OR_RETURN(packed, PackBlockedDequantize(t.weight, *quantized[i]));
-    }
-    QuantizedTensor entry;
-    entry.name = t.weight;
-    entry.kind = "weight";
-    entry.algorithm = WeightAlgorithmName(t.algorithm);
-    entry.bits = t.spec.bits;
-    entry.block_size = t.spec.block;
-    entry.sqnr_db = sqnr[i];
-    entry.bytes_before = static_cast<uint64_t>(t.k * t.n) * 4;
-    for (const Tensor& p : packed.tensors) entry.bytes_after += p.bytes().size();
-    report.tensors.push_back(std::move(entry));
+    report.tensors.push_back(std::move(entries[i]));
     report.quantized_nodes.push_back(NodeLabel(node));
-    for (Tensor& p : packed.tensors) new_tensors.push_back(std::move(p));
+    for (Tensor& p : packed[i].tensors) new_tensors.push_back(std::move(p));
     if (nbits) {
       node.op_type = "MatMulNBits";
       node.domain = "com.microsoft";
       node.inputs = {node.inputs[0]};
-      node.inputs.insert(node.inputs.end(), packed.inputs.begin(), packed.inputs.end());
-      node.attributes = packed.attributes;
+      node.inputs.insert(node.inputs.end(), packed[i].inputs.begin(), packed[i].inputs.end());
+      node.attributes = packed[i].attributes;
     } else {
-      new_nodes.push_back(std::move(packed.dequantize));
+      new_nodes.push_back(std::move(packed[i].dequantize));
       node.inputs[1] = new_nodes.back().outputs[0];
     }
+  }
+  if (spill) {
+    ASSIGN_OR_RETURN(std::vector<Tensor> spilled, spill->Finish());
+    for (Tensor& t : spilled) new_tensors.push_back(std::move(t));
   }
   for (Node& n : new_nodes) model.graph.nodes.push_back(std::move(n));
   for (Tensor& t : new_tensors) model.graph.initializers.push_back(std::move(t));

@@ -15,6 +15,7 @@
 #define PARE_QUANTIZE_WEIGHT_ONLY_H_
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -56,8 +57,13 @@ struct WeightOnlyOptions {
   HqqOptions hqq;
   int awq_grid = 20;
   int64_t awq_sample_rows = 512;  // calibration rows kept per input for AWQ's search
+  // Where packed weights wait on disk until the model is saved (see
+  // core/tensor_spill.h); empty: in memory. With it, peak memory is about one
+  // weight per thread, whatever the model's size.
+  std::filesystem::path spill_directory;
   int threads = 0;
-  std::function<void(int64_t done, int64_t total)> progress;
+  std::function<void(int64_t done, int64_t total)> progress;         // calibration samples
+  std::function<void(int64_t done, int64_t total)> weight_progress;  // weights quantized
 };
 
 // `calibration` may be null when no layer's algorithm needs data (RTN, HQQ).

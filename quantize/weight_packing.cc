@@ -1,6 +1,9 @@
 #include "quantize/weight_packing.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
+#include "core/float16.h"
 #include "core/int4.h"
 #include "core/model_builder.h"
 
@@ -23,7 +26,24 @@ bool DefaultZeros(const BlockQuantized& q) {
 
 }  // namespace
 
-PackedWeight PackMatMulNBits(const std::string& name, const BlockQuantized& q) {
+Tensor FloatTensor(const std::string& name, std::vector<int64_t> dims,
+                   const std::vector<float>& values, DataType type) {
+  if (type != DataType::kFloat16 && type != DataType::kBFloat16) {
+    return Tensor::FromVector<float>(name, std::move(dims), values);
+  }
+  std::vector<uint16_t> half(values.size());
+  if (type == DataType::kFloat16) {
+    Float32ToFloat16(values.data(), half.data(), values.size());
+  } else {
+    Float32ToBFloat16(values.data(), half.data(), values.size());
+  }
+  std::vector<uint8_t> bytes(half.size() * 2);
+  std::memcpy(bytes.data(), half.data(), bytes.size());
+  return Tensor::FromBytes(name, type, std::move(dims), std::move(bytes));
+}
+
+PackedWeight PackMatMulNBits(const std::string& name, const BlockQuantized& q,
+                             DataType float_type) {
   const int bits = q.spec.bits;
   const int64_t block = q.spec.block, blob = block * bits / 8;
   std::vector<uint8_t> b(static_cast<size_t>(q.n * q.blocks * blob), 0);
@@ -36,7 +56,7 @@ PackedWeight PackMatMulNBits(const std::string& name, const BlockQuantized& q) {
   PackedWeight p;
   p.tensors.push_back(
       Tensor::FromBytes(name + "_nbits", DataType::kUint8, {q.n, q.blocks, blob}, std::move(b)));
-  p.tensors.push_back(Tensor::FromVector<float>(name + "_scales", {q.n * q.blocks}, q.scales));
+  p.tensors.push_back(FloatTensor(name + "_scales", {q.n * q.blocks}, q.scales, float_type));
   p.inputs = {name + "_nbits", name + "_scales"};
   if (!DefaultZeros(q)) {
     if (q.IntegerZeros()) {
@@ -52,7 +72,7 @@ PackedWeight PackMatMulNBits(const std::string& name, const BlockQuantized& q) {
                                             {q.n * row_bytes}, std::move(z)));
     } else {
       p.tensors.push_back(
-          Tensor::FromVector<float>(name + "_zero_points", {q.n * q.blocks}, q.zeros));
+          FloatTensor(name + "_zero_points", {q.n * q.blocks}, q.zeros, float_type));
     }
     p.inputs.push_back(name + "_zero_points");
   }
@@ -61,8 +81,8 @@ PackedWeight PackMatMulNBits(const std::string& name, const BlockQuantized& q) {
   return p;
 }
 
-absl::StatusOr<PackedWeight> PackBlockedDequantize(const std::string& name,
-                                                   const BlockQuantized& q) {
+absl::StatusOr<PackedWeight> PackBlockedDequantize(const std::string& name, const BlockQuantized& q,
+                                                   DataType float_type) {
   if (!q.IntegerZeros()) {
     return absl::InvalidArgumentError(
         absl::StrCat(name, ": real-valued zero points (hqq) need the MatMulNBits format"));
@@ -108,7 +128,7 @@ absl::StatusOr<PackedWeight> PackBlockedDequantize(const std::string& name,
       zeros[blk * q.n + col] = static_cast<uint8_t>(q.zeros[col * q.blocks + blk]);
     }
   }
-  p.tensors.push_back(Tensor::FromVector<float>(name + "_scale", sdims, scales));
+  p.tensors.push_back(FloatTensor(name + "_scale", sdims, scales, float_type));
   p.dequantize.name = name + "_dequantized";
   p.dequantize.op_type = "DequantizeLinear";
   p.dequantize.inputs = {codes, name + "_scale"};

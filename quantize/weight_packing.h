@@ -26,11 +26,18 @@ struct PackedWeight {
   Node dequantize;                    // DequantizeLinear form: the node making W
 };
 
-PackedWeight PackMatMulNBits(const std::string& name, const BlockQuantized& q);
+// Scales (and float zero points) are stored as `float_type`, the weight's
+// own type (float32, float16 or bfloat16): MatMulNBits wants A's type, and
+// DequantizeLinear's output takes its scale's.
+PackedWeight PackMatMulNBits(const std::string& name, const BlockQuantized& q, DataType float_type);
 
 // Fails for real-valued zero points (HQQ), which DequantizeLinear cannot hold.
-absl::StatusOr<PackedWeight> PackBlockedDequantize(const std::string& name,
-                                                   const BlockQuantized& q);
+absl::StatusOr<PackedWeight> PackBlockedDequantize(const std::string& name, const BlockQuantized& q,
+                                                   DataType float_type);
+
+// float32 values stored as `type` (float32, float16 or bfloat16).
+Tensor FloatTensor(const std::string& name, std::vector<int64_t> dims,
+                   const std::vector<float>& values, DataType type);
 
 }  // namespace pare::quantize
 

@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format time bc
   python3-onnx libonnx-testdata
+  python3-torch libopenblas0-pthread fortunes
 )
 # npm fetches test models; a machine with its own Node.js keeps it.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

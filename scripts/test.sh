@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: install packages,
-# fetch test models, build, run every ctest test, then fuzz the loader (for a
+# fetch test models, train the small test language model, build, run every ctest test, then fuzz the loader (for a
 # time) and the runtime (a fixed, seeded number of executions).
 #   scripts/test.sh            (PARE_FUZZ_SECONDS=60, PARE_RUN_FUZZ_RUNS=300000 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/fetch_models.sh
+scripts/models/make_lm.sh small
 scripts/ort/fetch.sh
 scripts/build.sh
 (cd build && ctest --output-on-failure -j "$(nproc)")

@@ -11,7 +11,10 @@
 // M, one K block across all columns for larger M); the full float weight is
 // never built.
 #include <cmath>
+#include <cstring>
+#include <optional>
 
+#include "core/float16.h"
 #include "core/status_macros.h"
 #include "runtime/gemm.h"
 #include "runtime/ops/nbits_dot.h"
@@ -183,7 +186,17 @@ absl::Status MatMulNBits(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* a, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* b, ctx.RequireInput(1));
   ASSIGN_OR_RETURN(const Tensor* scales_t, ctx.RequireInput(2));
-  if (a->dtype() != DataType::kFloat32) return ctx.Unsupported("A must be float32");
+  // float16/bfloat16 A (and scales) are widened to float32 and the result
+  // narrowed back: exact up to the final rounding.
+  std::optional<Tensor> widened;
+  const DataType a_type = a->dtype();
+  if (a_type == DataType::kFloat16 || a_type == DataType::kBFloat16) {
+    ASSIGN_OR_RETURN(std::vector<float> values, a->ToFloat32());
+    widened = Tensor::FromVector<float>(a->name(), a->dims(), values);
+    a = &*widened;
+  } else if (a_type != DataType::kFloat32) {
+    return ctx.Unsupported("A must be float32, float16 or bfloat16");
+  }
   if (ctx.HasInput(4) && ctx.input(4).element_count() > 0) {
     return ctx.Unsupported("g_idx (act-order) is not supported");
   }
@@ -211,6 +224,17 @@ absl::Status MatMulNBits(KernelContext& ctx) {
     for (int64_t m = 0; m < s.m; ++m) {
       for (int64_t n = 0; n < s.n; ++n) out[m * s.n + n] += bias[n];
     }
+  }
+  if (a_type != DataType::kFloat32) {
+    std::vector<uint16_t> narrow(result.element_count());
+    if (a_type == DataType::kFloat16) {
+      Float32ToFloat16(out, narrow.data(), narrow.size());
+    } else {
+      Float32ToBFloat16(out, narrow.data(), narrow.size());
+    }
+    std::vector<uint8_t> bytes(narrow.size() * 2);
+    std::memcpy(bytes.data(), narrow.data(), bytes.size());
+    result = Tensor::FromBytes("", a_type, shape, std::move(bytes));
   }
   ctx.SetOutput(0, std::move(result));
   return absl::OkStatus();

@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""Writes a synthetic Llama-shaped decoder with random float16 weights and
+external data, for scale tests (quantizing, converting and fitting models
+larger than RAM-friendly sizes). Tensors are generated and written one at a
+time, so this script's memory stays at about one tensor.
+
+Shape (defaults): vocabulary 32000, width 4096, 34 blocks of RMSNorm,
+q/k/v/o projections (32 heads), softmax attention, RMSNorm, SwiGLU MLP
+(11008), then a final RMSNorm and an untied output head: 7.1 billion
+parameters, 14.3 GB. Simplifications, for scale only: no rotary embedding
+and no causal mask. Input `tokens` int64 [1, S]; output `logits` float16.
+
+  /usr/bin/python3 scripts/models/make_synthetic_llama.py OUT_DIR [--layers 34 --dim 4096 ...]
+"""
+import argparse
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+ALIGN = 4096
+
+
+class Writer:
+    def __init__(self, folder, data_name):
+        self.data_name = data_name
+        self.data = open(os.path.join(folder, data_name), 'wb')
+        self.initializers = []
+        self.parameters = 0
+
+    def add(self, name, array):
+        offset = (self.data.tell() + ALIGN - 1) // ALIGN * ALIGN
+        self.data.seek(offset)
+        self.data.write(array.tobytes())
+        t = TensorProto()
+        t.name = name
+        t.data_type = {np.dtype(np.float16): TensorProto.FLOAT16,
+                       np.dtype(np.float32): TensorProto.FLOAT}[array.dtype]
+        t.dims.extend(array.shape)
+        t.data_location = TensorProto.EXTERNAL
+        for key, value in (('location', self.data_name), ('offset', str(offset)),
+                           ('length', str(array.nbytes))):
+            entry = t.external_data.add()
+            entry.key, entry.value = key, value
+        self.initializers.append(t)
+        self.parameters += array.size
+        return name
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument('out_dir')
+    p.add_argument('--vocab', type=int, default=32000)
+    p.add_argument('--dim', type=int, default=4096)
+    p.add_argument('--layers', type=int, default=34)
+    p.add_argument('--heads', type=int, default=32)
+    p.add_argument('--hidden', type=int, default=11008)
+    p.add_argument('--seed', type=int, default=0)
+    a = p.parse_args()
+    os.makedirs(a.out_dir, exist_ok=True)
+    rng = np.random.default_rng(a.seed)
+    w = Writer(a.out_dir, 'model.onnx.data')
+    d, hd = a.dim, a.dim // a.heads
+
+    def weight(name, shape):
+        values = rng.standard_normal(shape, dtype=np.float32) * 0.02
+        return w.add(name, values.astype(np.float16))
+
+    def ones(name, n):
+        return w.add(name, np.ones(n, np.float16))
+
+    nodes = []
+
+    def node(op, inputs, output, **attrs):
+        nodes.append(helper.make_node(op, inputs, [output], name=output, **attrs))
+        return output
+
+    consts = [helper.make_tensor('eps', TensorProto.FLOAT16, [], [1e-5]),
+              helper.make_tensor('attn_scale', TensorProto.FLOAT16, [], [1.0 / np.sqrt(hd)]),
+              helper.make_tensor('heads_shape', TensorProto.INT64, [4], [0, 0, a.heads, hd]),
+              helper.make_tensor('merge_shape', TensorProto.INT64, [3], [0, 0, d])]
+
+    def rms_norm(x, gamma, prefix):
+        sq = node('Mul', [x, x], prefix + '.sq')
+        mean = node('ReduceMean', [sq], prefix + '.mean', axes=[-1])
+        root = node('Sqrt', [node('Add', [mean, 'eps'], prefix + '.eps')], prefix + '.root')
+        return node('Mul', [node('Div', [x, root], prefix + '.div'), gamma], prefix + '.out')
+
+    x = node('Gather', [weight('embed.weight', (a.vocab, d)), 'tokens'], 'h0')
+    for l in range(a.layers):
+        b = f'layers.{l}'
+        n = rms_norm(x, ones(f'{b}.attn_norm.weight', d), f'{b}.attn_norm')
+        heads = {}
+        for proj, perm in (('q', [0, 2, 1, 3]), ('k', [0, 2, 3, 1]), ('v', [0, 2, 1, 3])):
+            y = node('MatMul', [n, weight(f'{b}.{proj}_proj.weight', (d, d))], f'{b}.{proj}')
+            y = node('Reshape', [y, 'heads_shape'], f'{b}.{proj}.heads')
+            heads[proj] = node('Transpose', [y], f'{b}.{proj}.t', perm=perm)
+        scores = node('MatMul', [heads['q'], heads['k']], f'{b}.scores')
+        probs = node('Softmax', [node('Mul', [scores, 'attn_scale'], f'{b}.scaled')], f'{b}.probs',
+                     axis=-1)
+        ctx = node('MatMul', [probs, heads['v']], f'{b}.ctx')
+        ctx = node('Reshape', [node('Transpose', [ctx], f'{b}.ctx.t', perm=[0, 2, 1, 3]),
+                               'merge_shape'], f'{b}.ctx.merged')
+        attn = node('MatMul', [ctx, weight(f'{b}.o_proj.weight', (d, d))], f'{b}.attn')
+        x = node('Add', [x, attn], f'{b}.res1')
+        n = rms_norm(x, ones(f'{b}.ffn_norm.weight', d), f'{b}.ffn_norm')
+        gate = node('MatMul', [n, weight(f'{b}.gate_proj.weight', (d, a.hidden))], f'{b}.gate')
+        up = node('MatMul', [n, weight(f'{b}.up_proj.weight', (d, a.hidden))], f'{b}.up')
+        silu = node('Mul', [gate, node('Sigmoid', [gate], f'{b}.sig')], f'{b}.silu')
+        down = node('MatMul', [node('Mul', [silu, up], f'{b}.mix'),
+                               weight(f'{b}.down_proj.weight', (a.hidden, d))], f'{b}.down')
+        x = node('Add', [x, down], f'h{l + 1}')
+        print(f'layer {l + 1}/{a.layers}: {w.parameters / 1e9:.2f}B parameters', flush=True)
+    n = rms_norm(x, ones('norm.weight', d), 'final_norm')
+    node('MatMul', [n, weight('lm_head.weight', (d, a.vocab))], 'logits')
+    w.data.close()
+    graph = helper.make_graph(
+        nodes, 'synthetic_llama',
+        [helper.make_tensor_value_info('tokens', TensorProto.INT64, [1, 'sequence'])],
+        [helper.make_tensor_value_info('logits', TensorProto.FLOAT16, [1, 'sequence', a.vocab])],
+        initializer=w.initializers)
+    for c in consts:
+        graph.initializer.append(c)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)],
+                              producer_name='pare make_synthetic_llama.py')
+    model.ir_version = 8
+    with open(os.path.join(a.out_dir, 'model.onnx'), 'wb') as f:
+        f.write(model.SerializeToString())
+    print(f'{w.parameters} parameters ({w.parameters / 1e9:.2f}B) in {a.out_dir}')
+
+
+if __name__ == '__main__':
+    main()

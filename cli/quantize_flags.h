@@ -33,7 +33,7 @@ struct QuantizeFlags {
   std::string algorithm = "rtn", scale_type = "fp32", recipe, calib_tokens;
   int64_t block_size = 32, seq_len = 0;
   bool asymmetric = false, act_order = false;
-  std::optional<int> head_bits;
+  std::optional<int> head_bits, embed_bits;
   double damp = 0.01;
   std::optional<double> smoothquant;
   int threads = 0;

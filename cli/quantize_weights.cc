@@ -66,6 +66,7 @@ absl::Status RunWeightOnly(const QuantizeFlags& f, Model& model) {
   o.fp16_scales = f.scale_type == "fp16";
   o.exclude = f.exclude;
   o.head_bits = f.head_bits;
+  o.embed_bits = f.embed_bits;
   o.gptq.damp = f.damp;
   o.gptq.act_order = f.act_order;
   o.threads = f.threads;
@@ -118,6 +119,10 @@ void AddWeightOnlyFlags(CLI::App& cmd, QuantizeFlags& f) {
                        "Bits of the output head (a MatMul producing a graph output); 0 keeps it "
                        "in float")
             ->check(CLI::IsMember({0, 2, 4, 8})));
+  group(cmd.add_option("--embed-bits", f.embed_bits,
+                       "Quantize embedding tables (Gather) too, to 4 or 8 bits, as block-wise "
+                       "DequantizeLinear (raises the model to opset 21); default: float")
+            ->check(CLI::IsMember({0, 4, 8})));
   group(cmd.add_option("--recipe", f.recipe,
                        "JSON per-layer rules: {\"layers\": [{\"match\": \"*down_proj*\", "
                        "\"bits\": 8}, ...]}; the first matching rule decides (bits 0: float)"));

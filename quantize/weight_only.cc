@@ -56,6 +56,9 @@ struct WeightTarget {
   int64_t k, n;
   BlockSpec spec;
   WeightAlgorithm algorithm;
+  // A Gather's table [V, D], quantized as its transpose (k = D, n = V) into
+  // the DequantizeLinear form with blocks along D.
+  bool embedding = false;
 };
 
 bool NeedsData(WeightAlgorithm a) {
@@ -72,6 +75,35 @@ absl::Status CheckBits(int bits, WeightOnlyOptions::Format format, const std::st
       "DequantizeLinear: 4, 8)"));
 }
 
+// A Gather of a constant 2-D float table along axis 0, for --embed-bits.
+absl::StatusOr<std::optional<WeightTarget>> EmbeddingTarget(const Graph& g, size_t i,
+                                                            const Constants& constants,
+                                                            const WeightOnlyOptions& o,
+                                                            std::vector<std::string>& skipped) {
+  const Node& n = g.nodes[i];
+  const Tensor* table = n.inputs.empty() ? nullptr : constants.FindFloating(n.inputs[0]);
+  const Attribute* axis = n.FindAttribute("axis");
+  if (table == nullptr || table->dims().size() != 2 || (axis != nullptr && axis->i != 0)) {
+    return std::nullopt;
+  }
+  const std::string label = NodeLabel(n);
+  if (Excluded(n, o.exclude) || *o.embed_bits == 0) {
+    skipped.push_back(label + ": embedding kept in float");
+    return std::nullopt;
+  }
+  RETURN_IF_ERROR(CheckBits(*o.embed_bits, WeightOnlyOptions::Format::kDequantizeLinear, label));
+  WeightTarget t{i,
+                 n.inputs[1],
+                 n.inputs[0],
+                 table,
+                 table->dims()[1],
+                 table->dims()[0],
+                 {*o.embed_bits, o.block_size, o.symmetric, o.fp16_scales},
+                 WeightAlgorithm::kRtn,
+                 /*embedding=*/true};
+  return t;
+}
+
 // Which MatMuls to quantize, with the bits, block and algorithm of each.
 absl::StatusOr<std::vector<WeightTarget>> Plan(const Graph& g, const Constants& constants,
                                                const WeightOnlyOptions& o,
@@ -81,6 +113,11 @@ absl::StatusOr<std::vector<WeightTarget>> Plan(const Graph& g, const Constants& 
   std::vector<WeightTarget> targets;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
+    if (o.embed_bits && n.op_type == "Gather" && n.domain.empty()) {
+      ASSIGN_OR_RETURN(std::optional<WeightTarget> t, EmbeddingTarget(g, i, constants, o, skipped));
+      if (t) targets.push_back(std::move(*t));
+      continue;
+    }
     if (n.op_type != "MatMul" || !n.domain.empty() || n.inputs.size() != 2) continue;
     const std::string label = NodeLabel(n);
     const Tensor* w = constants.FindFloating(n.inputs[1]);
@@ -203,6 +240,13 @@ absl::StatusOr<std::pair<BlockQuantized, double>> QuantizeOne(
   std::vector<float> original;
   if (awq_scaled.empty()) {
     ASSIGN_OR_RETURN(original, t.tensor->ToFloat32());
+  }
+  if (t.embedding) {  // [V, D] -> [D, V]: blocks run along D
+    std::vector<float> transposed(original.size());
+    for (int64_t v = 0; v < t.n; ++v) {
+      for (int64_t d = 0; d < t.k; ++d) transposed[d * t.n + v] = original[v * t.k + d];
+    }
+    original = std::move(transposed);
   }
   const std::vector<float>& w = awq_scaled.empty() ? original : awq_scaled;
   switch (t.algorithm) {
@@ -338,10 +382,10 @@ absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const Calibratio
       }
       auto& [q, sqnr] = *result;
       const DataType float_type = t.tensor->dtype();
-      if (nbits) {
+      if (nbits && !t.embedding) {
         packed[i] = PackMatMulNBits(t.weight, q, float_type);
       } else {
-        auto p = PackBlockedDequantize(t.weight, q, float_type);
+        auto p = PackBlockedDequantize(t.weight, q, float_type, t.embedding);
         if (!p.ok()) {
           errors[i] = p.status();
           continue;
@@ -367,7 +411,7 @@ absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const Calibratio
     report.tensors.push_back(std::move(entries[i]));
     report.quantized_nodes.push_back(NodeLabel(node));
     for (Tensor& p : packed[i].tensors) new_tensors.push_back(std::move(p));
-    if (nbits) {
+    if (nbits && !t.embedding) {
       node.op_type = "MatMulNBits";
       node.domain = "com.microsoft";
       node.inputs = {node.inputs[0]};
@@ -375,7 +419,7 @@ absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const Calibratio
       node.attributes = packed[i].attributes;
     } else {
       new_nodes.push_back(std::move(packed[i].dequantize));
-      node.inputs[1] = new_nodes.back().outputs[0];
+      node.inputs[t.embedding ? 0 : 1] = new_nodes.back().outputs[0];
     }
   }
   if (spill) {
@@ -384,7 +428,9 @@ absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const Calibratio
   }
   for (Node& n : new_nodes) model.graph.nodes.push_back(std::move(n));
   for (Tensor& t : new_tensors) model.graph.initializers.push_back(std::move(t));
-  if (!nbits) RETURN_IF_ERROR(UpgradeToOpset21(model));
+  const bool any_embedding = std::any_of(targets.begin(), targets.end(),
+                                         [](const WeightTarget& t) { return t.embedding; });
+  if (!nbits || any_embedding) RETURN_IF_ERROR(UpgradeToOpset21(model));
   RETURN_IF_ERROR(FinishRewrite(model, nbits));
   for (const QuantizedTensor& q : report.tensors) {
     report.weight_bytes_before += q.bytes_before;

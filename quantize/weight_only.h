@@ -52,6 +52,10 @@ struct WeightOnlyOptions {
   // The output head (a MatMul whose output is a graph output): its bits, 0
   // to keep it in float; unset: like the rest.
   std::optional<int> head_bits;
+  // Embedding tables (Gather of a constant [V, D] along axis 0): quantized
+  // to these bits (4 or 8) in blocks along D, always in the DequantizeLinear
+  // form (the model is raised to opset 21); unset or 0: kept in float.
+  std::optional<int> embed_bits;
   std::vector<LayerRule> rules;
   GptqOptions gptq;
   HqqOptions hqq;

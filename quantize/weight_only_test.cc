@@ -254,6 +254,26 @@ TEST(WeightOnly, Float16WeightsKeepFloat16Scales) {
   EXPECT_EQ((*out)[0].dims(), (std::vector<int64_t>{1, 8}));
 }
 
+TEST(WeightOnly, EmbeddingTablesGoToBlockwiseDequantizeLinear) {
+  ModelBuilder b("embed", 17);
+  b.Input("ids", DataType::kInt64, {1, 4});
+  b.Initializer(RandomTensor("table", {16, 64}, 13));
+  b.AddNode("Gather", {"table", "ids"}, {"y"}, "embedding");
+  b.Output("y", DataType::kFloat32, {1, 4, 64});
+  const Model original = std::move(b).Build();
+  Model model = original;
+  EXPECT_FALSE(QuantizeWeightOnly(model, nullptr, {}).ok());  // nothing to do without embed_bits
+  auto report = QuantizeWeightOnly(model, nullptr, {.embed_bits = 4});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->quantized_nodes, std::vector<std::string>{"embedding"});
+  ASSERT_EQ(CountOps(model, "DequantizeLinear"), 1);
+  for (const Node& n : model.graph.nodes) {
+    if (n.op_type == "DequantizeLinear") EXPECT_EQ(n.FindAttribute("axis")->i, 1);
+  }
+  EXPECT_EQ(OpsetVersion(model, ""), 21);
+  EXPECT_GT(Sqnr(Outputs(original), Outputs(model)), 15);
+}
+
 TEST(WeightOnly, HeadBitsRulesAndErrors) {
   const Model original = TwoLayers();
   Model model = original;

@@ -82,7 +82,7 @@ PackedWeight PackMatMulNBits(const std::string& name, const BlockQuantized& q,
 }
 
 absl::StatusOr<PackedWeight> PackBlockedDequantize(const std::string& name, const BlockQuantized& q,
-                                                   DataType float_type) {
+                                                   DataType float_type, bool transposed) {
   if (!q.IntegerZeros()) {
     return absl::InvalidArgumentError(
         absl::StrCat(name, ": real-valued zero points (hqq) need the MatMulNBits format"));
@@ -90,12 +90,14 @@ absl::StatusOr<PackedWeight> PackBlockedDequantize(const std::string& name, cons
   const int bits = q.spec.bits;
   const bool symmetric = DefaultZeros(q);
   const int half = 1 << (bits - 1);
-  // Codes in [K, N] order; signed (code - half) when symmetric.
+  // Codes in [K, N] order ([N, K] transposed, which is how q holds them);
+  // signed (code - half) when symmetric.
   std::vector<int8_t> signed_codes;
   std::vector<uint8_t> unsigned_codes;
-  for (int64_t row = 0; row < q.k; ++row) {
-    for (int64_t col = 0; col < q.n; ++col) {
-      const uint8_t c = q.codes[col * q.k + row];
+  const int64_t outer = transposed ? q.n : q.k, inner = transposed ? q.k : q.n;
+  for (int64_t i = 0; i < outer; ++i) {
+    for (int64_t j = 0; j < inner; ++j) {
+      const uint8_t c = transposed ? q.codes[i * q.k + j] : q.codes[j * q.k + i];
       if (symmetric) {
         signed_codes.push_back(static_cast<int8_t>(c - half));
       } else {
@@ -104,7 +106,10 @@ absl::StatusOr<PackedWeight> PackBlockedDequantize(const std::string& name, cons
     }
   }
   PackedWeight p;
-  const std::vector<int64_t> dims = {q.k, q.n}, sdims = {q.blocks, q.n};
+  const std::vector<int64_t> dims =
+      transposed ? std::vector<int64_t>{q.n, q.k} : std::vector<int64_t>{q.k, q.n};
+  const std::vector<int64_t> sdims =
+      transposed ? std::vector<int64_t>{q.n, q.blocks} : std::vector<int64_t>{q.blocks, q.n};
   const std::string codes = name + "_quantized";
   if (bits == 4) {
     std::vector<uint8_t> packed(PackedInt4Bytes(static_cast<size_t>(q.k * q.n)));
@@ -124,8 +129,9 @@ absl::StatusOr<PackedWeight> PackBlockedDequantize(const std::string& name, cons
   std::vector<uint8_t> zeros(scales.size());
   for (int64_t col = 0; col < q.n; ++col) {
     for (int64_t blk = 0; blk < q.blocks; ++blk) {
-      scales[blk * q.n + col] = q.scales[col * q.blocks + blk];
-      zeros[blk * q.n + col] = static_cast<uint8_t>(q.zeros[col * q.blocks + blk]);
+      const size_t at = transposed ? col * q.blocks + blk : blk * q.n + col;
+      scales[at] = q.scales[col * q.blocks + blk];
+      zeros[at] = static_cast<uint8_t>(q.zeros[col * q.blocks + blk]);
     }
   }
   p.tensors.push_back(FloatTensor(name + "_scale", sdims, scales, float_type));
@@ -144,7 +150,8 @@ absl::StatusOr<PackedWeight> PackBlockedDequantize(const std::string& name, cons
     p.dequantize.inputs.push_back(name + "_zero_point");
   }
   p.dequantize.outputs = {name + "_dequantized"};
-  p.dequantize.attributes = {IntAttr("axis", 0), IntAttr("block_size", q.spec.block)};
+  p.dequantize.attributes = {IntAttr("axis", transposed ? 1 : 0),
+                             IntAttr("block_size", q.spec.block)};
   return p;
 }
 

@@ -32,8 +32,11 @@ struct PackedWeight {
 PackedWeight PackMatMulNBits(const std::string& name, const BlockQuantized& q, DataType float_type);
 
 // Fails for real-valued zero points (HQQ), which DequantizeLinear cannot hold.
+// `transposed`: the tensor is laid out [N, K] with blocks along axis 1 (an
+// embedding table [vocabulary, width] for Gather, quantized as its
+// transpose).
 absl::StatusOr<PackedWeight> PackBlockedDequantize(const std::string& name, const BlockQuantized& q,
-                                                   DataType float_type);
+                                                   DataType float_type, bool transposed = false);
 
 // float32 values stored as `type` (float32, float16 or bfloat16).
 Tensor FloatTensor(const std::string& name, std::vector<int64_t> dims,

@@ -120,6 +120,15 @@ def main():
             # keeps them float, which is what the graph says.
             ort_args = ["--config", "session.qdq_matmulnbits_accuracy_level=0"] if "dq" in label else []
             cases.append((str(out), {"tokens": ("int64", (1, 16))}, ort_args))
+        # pare's trained byte-level Llama-style LM (torch export, opset 17) and its GPTQ int4 form.
+        lm = models / "pare-lm-small"
+        if (lm / "model.onnx").exists():
+            cases.append((str(lm / "model.onnx"), {"tokens": ("int64", (1, 32))}))
+            gptq = work / "lm_gptq.onnx"
+            subprocess.run([pare, "quantize", str(lm / "model.onnx"), "-o", str(gptq), "--mode", "weights",
+                            "--algorithm", "gptq", "--calib-tokens", str(lm / "calib.tokens"), "--seq-len", "64",
+                            "--max-calib", "4"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cases.append((str(gptq), {"tokens": ("int64", (1, 32))}))
         # Static int8 in the QOperator form (QLinearConv on uint8 tensors) of the opset-9 cls
         # model: integer arithmetic in both runtimes, so they should agree closely.
         cls = models / "ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx"

@@ -1,70 +1,36 @@
 #include "quantize/gptq.h"
 
-#include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <algorithm>
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 
 namespace pare::quantize {
-
-void HessianAccumulator::Add(const float* rows, int64_t count) {
-  // Symmetric rank-k update on the upper triangle, mirrored when read.
-  for (int64_t r = 0; r < count; ++r) {
-    const float* x = rows + r * k_;
-    for (int64_t i = 0; i < k_; ++i) {
-      const double xi = x[i];
-      if (xi == 0) continue;
-      double* row = &h_[static_cast<size_t>(i * k_)];
-      for (int64_t j = i; j < k_; ++j) row[j] += xi * x[j];
-    }
-  }
-  rows_ += count;
-}
 
 namespace {
 
 using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// The upper Cholesky factor of H^-1 (H dampened), in the processing order.
-absl::StatusOr<Matrix> InverseCholesky(Matrix h, double damp) {
-  const double mean_diag = h.diagonal().mean();
-  for (double factor = damp; factor <= 1.0; factor *= 10) {
-    Matrix d = h;
-    d.diagonal().array() += factor * (mean_diag > 0 ? mean_diag : 1.0);
-    Eigen::LLT<Matrix> llt(d);
-    if (llt.info() != Eigen::Success) continue;
-    const Matrix inverse = llt.solve(Matrix::Identity(h.rows(), h.cols()));
-    Eigen::LLT<Matrix> inv_llt(inverse);
-    if (inv_llt.info() != Eigen::Success) continue;
-    return Matrix(inv_llt.matrixU());
-  }
-  return absl::InternalError("the Hessian is not positive definite even after dampening");
-}
-
 }  // namespace
 
 absl::StatusOr<BlockQuantized> QuantizeGptq(const float* w, int64_t k, int64_t n,
-                                            const BlockSpec& spec, const HessianAccumulator& acc,
+                                            const BlockSpec& spec,
+                                            const runtime::HessianAccumulator& acc,
                                             const GptqOptions& o) {
   if (acc.k() != k) {
     return absl::InvalidArgumentError(
         absl::StrCat("Hessian of ", acc.k(), " inputs for a weight of ", k, " rows"));
   }
-  Matrix h(k, k);
-  for (int64_t i = 0; i < k; ++i) {
-    for (int64_t j = i; j < k; ++j) h(i, j) = h(j, i) = acc.sum()[i * k + j];
-  }
-  h /= static_cast<double>(std::max<int64_t>(acc.rows(), 1));
+  std::vector<bool> dead;
+  const std::vector<double> mean = runtime::MeanHessian(acc, &dead);
+  const Eigen::Map<const Matrix> h(mean.data(), k, k);
   Matrix weight(k, n);
   for (int64_t i = 0; i < k * n; ++i) weight.data()[i] = w[i];
   // Inputs never seen carry no information: their rows go to zero.
   for (int64_t i = 0; i < k; ++i) {
-    if (h(i, i) == 0) {
-      h(i, i) = 1;
-      weight.row(i).setZero();
-    }
+    if (dead[i]) weight.row(i).setZero();
   }
   std::vector<int64_t> order(k);
   std::iota(order.begin(), order.end(), 0);
@@ -72,14 +38,14 @@ absl::StatusOr<BlockQuantized> QuantizeGptq(const float* w, int64_t k, int64_t n
     std::stable_sort(order.begin(), order.end(),
                      [&](int64_t a, int64_t b) { return h(a, a) > h(b, b); });
   }
-  Matrix hp(k, k), wp(k, n);
+  std::vector<double> hp(static_cast<size_t>(k * k));
+  Matrix wp(k, n);
   for (int64_t i = 0; i < k; ++i) {
     wp.row(i) = weight.row(order[i]);
-    for (int64_t j = 0; j < k; ++j) hp(i, j) = h(order[i], order[j]);
+    for (int64_t j = 0; j < k; ++j) hp[i * k + j] = h(order[i], order[j]);
   }
-  auto u_or = InverseCholesky(std::move(hp), o.damp);
-  if (!u_or.ok()) return u_or.status();
-  const Matrix& u = *u_or;
+  ASSIGN_OR_RETURN(const std::vector<double> u_values, runtime::InverseCholeskyUpper(hp, k, o.damp));
+  const Eigen::Map<const Matrix> u(u_values.data(), k, k);
 
   BlockQuantized q(k, n, spec);
   // Static groups (act order): parameters from the original weight.

@@ -24,15 +24,12 @@
 #include "nlohmann/json.hpp"
 #include "quantize/calibration.h"
 #include "quantize/int8.h"
+#include "runtime/calibration.h"
 
 namespace pare::quantize {
 
-// Calibration data: `count` samples, produced on demand.
-struct CalibrationData {
-  int64_t count = 0;
-  std::function<absl::StatusOr<std::vector<Tensor>>(int64_t index)> sample;
-  std::string description;  // for the report
-};
+// Calibration samples (runtime/calibration.h).
+using CalibrationData = runtime::CalibrationData;
 
 struct StaticInt8Options {
   // kQdq: QuantizeLinear/DequantizeLinear around float operators.

@@ -93,34 +93,12 @@ Tensor Scalar(const std::string& name, DataType type, int32_t value) {
   }
 }
 
-absl::Status RunSamples(const Model& model, const CalibrationData& data, int threads,
-                        const absl::flat_hash_set<std::string>& watch,
-                        const std::function<void(const Tensor&)>& observe,
-                        const std::function<void(int64_t done, int64_t total)>& progress) {
-  runtime::RunOptions run;
-  run.watch = watch;
-  run.observer = [&](const Node&, const Tensor& t) { observe(t); };
-  ASSIGN_OR_RETURN(auto session,
-                   runtime::Session::Create(model, {.threads = threads, .fuse = false}));
-  for (int64_t i = 0; i < data.count; ++i) {
-    ASSIGN_OR_RETURN(std::vector<Tensor> inputs, data.sample(i));
-    for (const Tensor& t : inputs) observe(t);  // graph inputs are not node outputs
-    auto out = session->Run(inputs, run);
-    if (!out.ok()) {
-      return absl::Status(out.status().code(),
-                          absl::StrCat("calibration sample ", i, ": ", out.status().message()));
-    }
-    if (progress) progress(i + 1, data.count);
-  }
-  return absl::OkStatus();
-}
-
 absl::Status Calibrate(const Model& model, const CalibrationData& data, const StaticInt8Options& o,
                        absl::flat_hash_map<std::string, TensorCalibrator>& calibrators,
                        absl::flat_hash_map<std::string, ChannelRange>& channels) {
   absl::flat_hash_set<std::string> watch;
   for (const auto& [name, c] : calibrators) watch.insert(name);
-  return RunSamples(
+  return runtime::RunSamples(
       model, data, o.threads, watch,
       [&](const Tensor& t) {
         auto it = calibrators.find(t.name());

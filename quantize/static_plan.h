@@ -36,14 +36,6 @@ std::vector<Target> PlanTargets(const Graph& g, const Constants& constants,
 // A scalar zero point of `type` (uint8, int8, uint16 or int16).
 Tensor Scalar(const std::string& name, DataType type, int32_t value);
 
-// Runs every calibration sample through pare's executor (no fusion, so
-// every value is observable), handing `observe` the graph inputs and each
-// value named in `watch`; errors name the sample.
-absl::Status RunSamples(const Model& model, const CalibrationData& data, int threads,
-                        const absl::flat_hash_set<std::string>& watch,
-                        const std::function<void(const Tensor&)>& observe,
-                        const std::function<void(int64_t done, int64_t total)>& progress);
-
 // Runs the calibration samples, feeding every watched activation to its
 // calibrator (and per-channel ranges where `channels` asks for them).
 absl::Status Calibrate(const Model& model, const CalibrationData& data, const StaticInt8Options& o,

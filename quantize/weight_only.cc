@@ -159,7 +159,7 @@ absl::StatusOr<std::vector<WeightTarget>> Plan(const Graph& g, const Constants& 
 
 // What calibration gathers for one MatMul input.
 struct InputStats {
-  std::unique_ptr<HessianAccumulator> hessian;  // GPTQ
+  std::unique_ptr<runtime::HessianAccumulator> hessian;  // GPTQ
   std::unique_ptr<ActivationSample> sample;     // AWQ
 };
 
@@ -178,7 +178,7 @@ absl::Status Calibrate(const Model& model, const CalibrationData& data, const We
       it->second.sample->Add(t.data<float>(), rows);
     }
   };
-  return RunSamples(model, data, o.threads, watch, observe, o.progress);
+  return runtime::RunSamples(model, data, o.threads, watch, observe, o.progress);
 }
 
 // AWQ's input scaling for the MatMuls that read `input`: folded into a
@@ -306,7 +306,7 @@ absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const Calibratio
     if (!NeedsData(t.algorithm)) continue;
     InputStats& s = stats[t.input];
     if (t.algorithm == WeightAlgorithm::kGptq && !s.hessian) {
-      s.hessian = std::make_unique<HessianAccumulator>(t.k);
+      s.hessian = std::make_unique<runtime::HessianAccumulator>(t.k);
     }
     if (t.algorithm == WeightAlgorithm::kAwq && !s.sample) {
       s.sample = std::make_unique<ActivationSample>(t.k, o.awq_sample_rows);

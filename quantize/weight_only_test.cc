@@ -89,7 +89,7 @@ TEST(Gptq, LowersTheOutputErrorOfRtn) {
   const int64_t k = 64, n = 16;
   const std::vector<float> w = Values(RandomTensor("w", {k, n}, 3));
   const std::vector<float> x = Activations(512, k, 4);
-  HessianAccumulator h(k);
+  runtime::HessianAccumulator h(k);
   h.Add(x.data(), 512);
   const BlockSpec spec{.bits = 4, .block = 32};
   const std::vector<float> rtn = QuantizeRtn(w.data(), k, n, spec).DequantizeAll();
@@ -99,7 +99,7 @@ TEST(Gptq, LowersTheOutputErrorOfRtn) {
     EXPECT_LT(OutputError(x, k, w, gptq->DequantizeAll(), n), 0.7 * OutputError(x, k, w, rtn, n))
         << "act_order " << act_order;
   }
-  HessianAccumulator wrong(k + 1);
+  runtime::HessianAccumulator wrong(k + 1);
   EXPECT_FALSE(QuantizeGptq(w.data(), k, n, spec, wrong).ok());
 }
 

@@ -44,7 +44,8 @@ absl::StatusOr<BlockQuantized> QuantizeGptq(const float* w, int64_t k, int64_t n
     wp.row(i) = weight.row(order[i]);
     for (int64_t j = 0; j < k; ++j) hp[i * k + j] = h(order[i], order[j]);
   }
-  ASSIGN_OR_RETURN(const std::vector<double> u_values, runtime::InverseCholeskyUpper(hp, k, o.damp));
+  ASSIGN_OR_RETURN(const std::vector<double> u_values,
+                   runtime::InverseCholeskyUpper(hp, k, o.damp));
   const Eigen::Map<const Matrix> u(u_values.data(), k, k);
 
   BlockQuantized q(k, n, spec);

@@ -160,7 +160,7 @@ absl::StatusOr<std::vector<WeightTarget>> Plan(const Graph& g, const Constants& 
 // What calibration gathers for one MatMul input.
 struct InputStats {
   std::unique_ptr<runtime::HessianAccumulator> hessian;  // GPTQ
-  std::unique_ptr<ActivationSample> sample;     // AWQ
+  std::unique_ptr<ActivationSample> sample;              // AWQ
 };
 
 absl::Status Calibrate(const Model& model, const CalibrationData& data, const WeightOnlyOptions& o,

@@ -75,7 +75,12 @@ absl::StatusOr<BlockQuantized> QuantizeGptq(const float* w, int64_t k, int64_t n
       const double d = u(i, i);
       for (int64_t col = 0; col < n; ++col) {
         const float v = static_cast<float>(wp(i, col));
-        q.Code(row, col) = QuantizeCode(v, q.Scale(row, col), q.Zero(row, col), spec.bits);
+        // A weight that is exactly zero (pruned) stays exactly zero: its code
+        // is the block's (integer) zero point, and what the updates had
+        // added to it spreads on like any rounding error.
+        q.Code(row, col) = w[row * n + col] == 0
+                               ? static_cast<uint8_t>(q.Zero(row, col))
+                               : QuantizeCode(v, q.Scale(row, col), q.Zero(row, col), spec.bits);
         errors(i - start, col) = (v - q.Dequantize(row, col)) / d;
       }
       // Spread this row's error over the rest of the lazy block now.

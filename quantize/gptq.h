@@ -6,6 +6,8 @@
 // `damp` x mean(diag H). Rows are processed in blocks of 128 with lazy
 // updates; with act_order, rows go by decreasing diag(H) and block
 // parameters are fixed up front from the original weight ("static groups").
+// Weights that are exactly zero (pruned) stay exactly zero, so sparsity
+// survives quantization.
 #ifndef PARE_QUANTIZE_GPTQ_H_
 #define PARE_QUANTIZE_GPTQ_H_
 

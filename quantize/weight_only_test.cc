@@ -103,6 +103,22 @@ TEST(Gptq, LowersTheOutputErrorOfRtn) {
   EXPECT_FALSE(QuantizeGptq(w.data(), k, n, spec, wrong).ok());
 }
 
+TEST(Gptq, PrunedZerosStayZero) {
+  std::vector<float> w = Values(RandomTensor("w", {64, 8}, 6));
+  for (size_t i = 0; i < w.size(); i += 2) w[i] = 0;  // half pruned
+  const std::vector<float> x = Activations(256, 64, 9);
+  runtime::HessianAccumulator h(64);
+  h.Add(x.data(), 256);
+  for (bool symmetric : {true, false}) {
+    const BlockSpec spec{.bits = 4, .block = 32, .symmetric = symmetric};
+    for (const BlockQuantized& q :
+         {QuantizeGptq(w.data(), 64, 8, spec, h).value(), QuantizeRtn(w.data(), 64, 8, spec)}) {
+      const std::vector<float> back = q.DequantizeAll();
+      for (size_t i = 0; i < w.size(); i += 2) ASSERT_EQ(back[i], 0.0f) << i;
+    }
+  }
+}
+
 TEST(Awq, ScalesUpTheWeightsOfLargeChannels) {
   const int64_t k = 64, n = 16;
   const std::vector<float> w = Values(RandomTensor("w", {k, n}, 5));
@@ -206,8 +222,12 @@ TEST(WeightOnly, EveryFormatAndAlgorithmRunsCloseToFloat) {
       // mm1's input scaling folds into the norm's constant; the head's input
       // has no constant producer, so it gets a Mul.
       for (const Node& n : model.graph.nodes) {
-        if (n.name == "mm1") EXPECT_EQ(n.inputs[0], "normed");
-        if (n.name == "norm") EXPECT_EQ(n.inputs[1], "normed_awq_folded_scale");
+        if (n.name == "mm1") {
+          EXPECT_EQ(n.inputs[0], "normed");
+        }
+        if (n.name == "norm") {
+          EXPECT_EQ(n.inputs[1], "normed_awq_folded_scale");
+        }
       }
       EXPECT_LE(CountOps(model, "Mul"), 2);
     } else {
@@ -242,7 +262,9 @@ TEST(WeightOnly, Float16WeightsKeepFloat16Scales) {
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->tensors[0].bytes_before, 64u * 8 * 2);
   for (const Tensor& t : model.graph.initializers) {
-    if (t.name() == "w_scales") EXPECT_EQ(t.dtype(), DataType::kFloat16);
+    if (t.name() == "w_scales") {
+      EXPECT_EQ(t.dtype(), DataType::kFloat16);
+    }
   }
   // pare's runtime has no float16 MatMul to compare with; the quantized
   // model runs (A widened to float32 inside MatMulNBits) and stays float16.
@@ -268,7 +290,9 @@ TEST(WeightOnly, EmbeddingTablesGoToBlockwiseDequantizeLinear) {
   EXPECT_EQ(report->quantized_nodes, std::vector<std::string>{"embedding"});
   ASSERT_EQ(CountOps(model, "DequantizeLinear"), 1);
   for (const Node& n : model.graph.nodes) {
-    if (n.op_type == "DequantizeLinear") EXPECT_EQ(n.FindAttribute("axis")->i, 1);
+    if (n.op_type == "DequantizeLinear") {
+      EXPECT_EQ(n.FindAttribute("axis")->i, 1);
+    }
   }
   EXPECT_EQ(OpsetVersion(model, ""), 21);
   EXPECT_GT(Sqnr(Outputs(original), Outputs(model)), 15);

@@ -16,6 +16,7 @@ void RegisterInspect(CLI::App& app, std::function<int()>& run);
 void RegisterRun(CLI::App& app, std::function<int()>& run);
 void RegisterEvaluate(CLI::App& app, std::function<int()>& run);
 void RegisterQuantize(CLI::App& app, std::function<int()>& run);
+void RegisterPrune(CLI::App& app, std::function<int()>& run);
 
 }  // namespace pare::cli
 

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -56,6 +58,27 @@ absl::Status WriteTextFile(const std::filesystem::path& path, const std::string&
   RETURN_IF_ERROR(out.Write(
       absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
   return out.Commit();
+}
+
+absl::StatusOr<std::vector<nlohmann::json>> ReadRecipeRules(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read the recipe"));
+  std::stringstream text;
+  text << in.rdbuf();
+  const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("layers") || !j["layers"].is_array()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a recipe (a JSON object with a \"layers\" array)"));
+  }
+  std::vector<nlohmann::json> rules;
+  for (const nlohmann::json& layer : j["layers"]) {
+    if (!layer.is_object() || !layer.contains("match") || !layer["match"].is_string()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": each layer rule needs a \"match\" pattern"));
+    }
+    rules.push_back(layer);
+  }
+  return rules;
 }
 
 }  // namespace pare::cli

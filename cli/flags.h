@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
 
 namespace pare::cli {
 
@@ -26,6 +27,10 @@ absl::StatusOr<std::map<std::string, int64_t>> ParseDims(const std::vector<std::
 // / "evaluated"; `unit`: "samples".
 std::function<void(int64_t, int64_t)> StderrProgress(std::string doing, std::string done,
                                                      std::string unit);
+
+// The rules of a per-layer recipe file, {"layers": [{"match": PATTERN, ...}]}:
+// each an object with a string "match"; the command reads its other keys.
+absl::StatusOr<std::vector<nlohmann::json>> ReadRecipeRules(const std::string& path);
 
 // Writes `text` to `path` atomically (never a half-written report).
 absl::Status WriteTextFile(const std::filesystem::path& path, const std::string& text);

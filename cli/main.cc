@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   RegisterRun(app, run);
   RegisterEvaluate(app, run);
   RegisterQuantize(app, run);
+  RegisterPrune(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/calibration_flags.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/flags.h"
@@ -22,42 +23,14 @@ namespace pare::cli {
 namespace fs = std::filesystem;
 
 absl::StatusOr<quantize::CalibrationData> Calibration(const QuantizeFlags& f, const Model& model) {
-  quantize::CalibrationData data;
-  if (!f.calib_tokens.empty()) {
-    if (f.seq_len <= 0) return absl::InvalidArgumentError("--calib-tokens needs --seq-len N");
-    ASSIGN_OR_RETURN(std::unique_ptr<evaluate::SampleSource> tokens,
-                     evaluate::TokenSamples(model, f.calib_tokens, f.seq_len));
-    std::shared_ptr<evaluate::SampleSource> shared = std::move(tokens);
-    data.count = shared->size();
-    data.sample = [shared](int64_t i) -> absl::StatusOr<std::vector<Tensor>> {
-      ASSIGN_OR_RETURN(evaluate::Sample s, shared->Get(i));
-      return std::move(s.inputs);
-    };
-    data.description = absl::StrCat(shared->Describe());
-    if (data.count == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(f.calib_tokens, ": fewer tokens than one --seq-len chunk"));
-    }
-  } else if (!f.calib.empty()) {
-    auto sets = std::make_shared<std::vector<fs::path>>(runtime::DataSets(f.calib));
-    if (sets->empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(f.calib, ": no calibration samples (test_data_set_* or .npy/.pb files)"));
-    }
-    data.count = static_cast<int64_t>(sets->size());
-    data.sample = [sets, &model](int64_t i) { return runtime::LoadDataSet(model, (*sets)[i]); };
-    data.description = absl::StrCat(sets->size(), " sample(s) from ", f.calib);
-  } else {
-    ASSIGN_OR_RETURN(auto dims, ParseDims(f.dims));
-    data.count = f.calib_random;
-    const uint64_t seed = f.seed;
-    data.sample = [dims, seed, &model](int64_t i) {
-      return runtime::RandomInputs(model, seed + static_cast<uint64_t>(i), dims);
-    };
-    data.description = absl::StrCat(f.calib_random, " random sample(s) (smoke test only)");
-  }
-  if (f.max_calib > 0) data.count = std::min(data.count, f.max_calib);
-  return data;
+  return LoadCalibration({.calib = f.calib,
+                          .calib_tokens = f.calib_tokens,
+                          .calib_random = f.calib_random,
+                          .max_calib = f.max_calib,
+                          .seq_len = f.seq_len,
+                          .seed = f.seed,
+                          .dims = f.dims},
+                         model);
 }
 
 void PrintSummary(const quantize::QuantizeReport& report, const std::string& what,

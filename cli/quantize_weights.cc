@@ -15,21 +15,9 @@ namespace {
 
 // {"layers": [{"match": "*down_proj*", "bits": 8, "block_size": 64, "algorithm": "gptq"}, ...]}
 absl::StatusOr<std::vector<quantize::LayerRule>> ReadRecipe(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read the recipe"));
-  std::stringstream text;
-  text << in.rdbuf();
-  const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("layers") || !j["layers"].is_array()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a recipe (a JSON object with a \"layers\" array)"));
-  }
+  ASSIGN_OR_RETURN(const std::vector<nlohmann::json> layers, ReadRecipeRules(path));
   std::vector<quantize::LayerRule> rules;
-  for (const nlohmann::json& layer : j["layers"]) {
-    if (!layer.is_object() || !layer.contains("match") || !layer["match"].is_string()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": each layer rule needs a \"match\" pattern"));
-    }
+  for (const nlohmann::json& layer : layers) {
     quantize::LayerRule r;
     r.match = layer["match"];
     for (const auto& [key, value] : layer.items()) {

@@ -1,17 +1,11 @@
 #include "quantize/rewrite_util.h"
 
-#include <fnmatch.h>
-
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/graph.h"
 #include "core/status_macros.h"
 
 namespace pare::quantize {
-
-std::string NodeLabel(const Node& node) {
-  return node.name.empty() && !node.outputs.empty() ? node.outputs[0] : node.name;
-}
 
 bool IsQuantizedGraph(const Graph& g, std::string* which) {
   static const absl::flat_hash_set<std::string> kQuantized = {
@@ -21,17 +15,6 @@ bool IsQuantizedGraph(const Graph& g, std::string* which) {
     if (kQuantized.contains(n.op_type)) {
       *which = absl::StrCat(n.op_type, " node '", n.name.empty() ? n.outputs[0] : n.name, "'");
       return true;
-    }
-  }
-  return false;
-}
-
-bool Excluded(const Node& node, const std::vector<std::string>& patterns) {
-  std::vector<std::string> names = {NodeLabel(node)};
-  names.insert(names.end(), node.outputs.begin(), node.outputs.end());
-  for (const std::string& p : patterns) {
-    for (const std::string& n : names) {
-      if (p == n || fnmatch(p.c_str(), n.c_str(), 0) == 0) return true;
     }
   }
   return false;
@@ -75,25 +58,10 @@ void ReplaceNodes(Graph& g, const std::vector<bool>& removed, std::vector<Node>&
 }
 
 absl::Status FinishRewrite(Model& model, bool uses_contrib) {
-  Graph& g = model.graph;
-  absl::flat_hash_set<std::string> read;
-  for (const Node& n : g.nodes) {
-    for (const std::string& v : NodeReads(n)) read.insert(v);
-  }
-  for (const ValueInfo& v : g.outputs) read.insert(v.name);
-  std::erase_if(g.initializers, [&](const Tensor& t) { return !read.contains(t.name()); });
-  std::erase_if(g.nodes, [&](const Node& n) {
-    return n.op_type == "Constant" && n.outputs.size() == 1 && !read.contains(n.outputs[0]);
-  });
   if (uses_contrib && !OpsetVersion(model, "com.microsoft")) {
     model.opset_imports.push_back({"com.microsoft", 1});
   }
-  ASSIGN_OR_RETURN(std::vector<size_t> order, TopologicalOrder(g));
-  std::vector<Node> sorted;
-  sorted.reserve(order.size());
-  for (size_t i : order) sorted.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(sorted);
-  return absl::OkStatus();
+  return FinishGraphRewrite(model);
 }
 
 }  // namespace pare::quantize

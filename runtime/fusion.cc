@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/graph.h"
+#include "core/graph_edit.h"
 #include "core/model_builder.h"
 
 namespace pare::runtime {
@@ -16,42 +17,6 @@ namespace {
 struct Activation {
   std::string kind;
   float alpha = 0, beta = 0;
-};
-
-// Values known before running: initializers and Constant nodes' values.
-class Constants {
- public:
-  explicit Constants(const Graph& graph) {
-    for (const Tensor& t : graph.initializers) values_[t.name()] = &t;
-    for (const Node& node : graph.nodes) {
-      if (node.op_type != "Constant" || !node.domain.empty() || node.outputs.size() != 1) continue;
-      const Attribute* value = node.FindAttribute("value");
-      if (value != nullptr && value->tensors.size() == 1) {
-        values_[node.outputs[0]] = &value->tensors[0];
-      }
-    }
-  }
-
-  // The float32 values of `name`, if it is a known float32 constant.
-  std::optional<std::vector<float>> Floats(const std::string& name) const {
-    auto it = values_.find(name);
-    if (it == values_.end() || it->second->dtype() != DataType::kFloat32) return std::nullopt;
-    auto floats = it->second->ToFloat32();
-    if (!floats.ok()) return std::nullopt;
-    return *std::move(floats);
-  }
-  std::optional<float> Scalar(const std::string& name) const {
-    auto v = Floats(name);
-    if (!v || v->size() != 1) return std::nullopt;
-    return (*v)[0];
-  }
-  const Tensor* Find(const std::string& name) const {
-    auto it = values_.find(name);
-    return it == values_.end() ? nullptr : it->second;
-  }
-
- private:
-  absl::flat_hash_map<std::string, const Tensor*> values_;
 };
 
 // Who reads each value, for the current state of the graph.

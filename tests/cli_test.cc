@@ -166,5 +166,30 @@ TEST(Cli, QuantizeWeightsWritesInt4AndChecksTheRecipe) {
   EXPECT_EQ(nlohmann::json::parse(testing::ReadFile(dir / "q8.json"))["tensors"][0]["bits"], 8);
 }
 
+TEST(Cli, PruneWritesASparseModelAndRefusesBadInput) {
+  testing::TempDir dir;
+  SaveLinear(dir / "ref.onnx", 1.0f);
+  const std::string base =
+      "prune " + (dir / "ref.onnx").string() + " --include-head -o " + (dir / "p.onnx").string();
+  const Result ok = RunPare(base + " --pattern 2:4 --report " + (dir / "p.json").string(), dir);
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("sparsity 50.0% of 64 weights"), std::string::npos) << ok.out;
+  const auto j = nlohmann::json::parse(testing::ReadFile(dir / "p.json"));
+  EXPECT_EQ(j["schema"], "pare.prune/1");
+  EXPECT_EQ(j["layers"][0]["pattern"], "2:4");
+  EXPECT_EQ(j["layers"][0]["achieved"], 0.5);
+  EXPECT_EQ(j["totals"]["bytes_compact"], 32 * 4 + 8);
+
+  ExpectOneLineError(RunPare(base, dir), 6, "already exists");
+  const std::string fresh =
+      "prune " + (dir / "ref.onnx").string() + " --include-head -o " + (dir / "q.onnx").string();
+  ExpectOneLineError(RunPare(fresh + " --sparsity 1.5", dir), 3, "outside [0, 1)");
+  ExpectOneLineError(RunPare(fresh + " --pattern 3:5", dir), 3,
+                     "MatMul_0: 3:5 needs the input dimension (16) to be a multiple of 5");
+  ExpectOneLineError(RunPare(fresh + " --method wanda", dir), 3, "calibration data");
+  ExpectOneLineError(RunPare(fresh + " --method channels", dir), 3, "graph output 'y'");
+  EXPECT_FALSE(std::filesystem::exists(dir / "q.onnx"));
+}
+
 }  // namespace
 }  // namespace pare

@@ -129,6 +129,18 @@ def main():
                             "--algorithm", "gptq", "--calib-tokens", str(lm / "calib.tokens"), "--seq-len", "64",
                             "--max-calib", "4"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             cases.append((str(gptq), {"tokens": ("int64", (1, 32))}))
+            # Pruned by SparseGPT to 2:4, then that sparse model quantized by GPTQ to int4: the
+            # composition a user ships.
+            sparse, sparse_int4 = work / "lm_sparsegpt_2of4.onnx", work / "lm_sparsegpt_2of4_int4.onnx"
+            calib = ["--calib-tokens", str(lm / "calib.tokens"), "--seq-len", "64", "--max-calib", "4"]
+            subprocess.run([pare, "prune", str(lm / "model.onnx"), "-o", str(sparse), "--method", "sparsegpt",
+                            "--pattern", "2:4"] + calib, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            subprocess.run([pare, "quantize", str(sparse), "-o", str(sparse_int4), "--mode", "weights",
+                            "--algorithm", "gptq"] + calib, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            cases.append((str(sparse), {"tokens": ("int64", (1, 32))}))
+            cases.append((str(sparse_int4), {"tokens": ("int64", (1, 32))}))
         # Static int8 in the QOperator form (QLinearConv on uint8 tensors) of the opset-9 cls
         # model: integer arithmetic in both runtimes, so they should agree closely.
         cls = models / "ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx"
@@ -139,6 +151,24 @@ def main():
                             "p2o.DynamicDimension.1=48", "--dim", "p2o.DynamicDimension.2=192"],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             cases.append((str(qop), {"x": ("document", (1, 3, 48, 192))}))
+            # Half the channels of every prunable group removed: a smaller dense graph.
+            cls_half = work / "cls_channels_50.onnx"
+            subprocess.run([pare, "prune", str(cls), "-o", str(cls_half), "--method", "channels"],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cases.append((str(cls_half), {"x": ("document", (1, 3, 48, 192))}))
+        det = models / "ppocr/ch_PP-OCRv4_det_infer.onnx"
+        if det.exists():
+            # Calibrated channel pruning (least-squares reconstruction of the readers) on
+            # synthetic pages: a quarter of every prunable group's channels removed.
+            calib = work / "det_calib"
+            for i in range(2):
+                (calib / f"test_data_set_{i}").mkdir(parents=True)
+                np.save(calib / f"test_data_set_{i}/x.npy", document(np.random.default_rng(100 + i), (1, 3, 320, 320)))
+            det_pruned = work / "det_channels_25.onnx"
+            subprocess.run([pare, "prune", str(det), "-o", str(det_pruned), "--method", "channels",
+                            "--sparsity", "0.25", "--calib", str(calib)], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cases.append((str(det_pruned), {"x": ("document", (1, 3, 320, 320))}))
     if not (ORT_MODULES / "onnxruntime-node").exists():
         print("onnxruntime-node not installed (scripts/ort/fetch.sh): skipped")
         sys.exit(77)

@@ -1,0 +1,349 @@
+#include "prune/prune.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/graph_edit.h"
+#include "core/status_macros.h"
+#include "core/tensor_spill.h"
+#include "prune/channels.h"
+#include "prune/mask.h"
+#include "prune/targets.h"
+#include "runtime/thread_pool.h"
+
+namespace pare::prune {
+
+const char* PruneMethodName(PruneMethod m) {
+  switch (m) {
+    case PruneMethod::kMagnitude:
+      return "magnitude";
+    case PruneMethod::kWanda:
+      return "wanda";
+    case PruneMethod::kSparseGpt:
+      return "sparsegpt";
+    case PruneMethod::kChannels:
+      return "channels";
+  }
+  return "?";
+}
+
+absl::StatusOr<PruneMethod> ParsePruneMethod(const std::string& name) {
+  for (PruneMethod m : {PruneMethod::kMagnitude, PruneMethod::kWanda, PruneMethod::kSparseGpt,
+                        PruneMethod::kChannels}) {
+    if (name == PruneMethodName(m)) return m;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown prune method '", name, "' (magnitude, wanda, sparsegpt or channels)"));
+}
+
+absl::StatusOr<NmPattern> ParseNmPattern(const std::string& text) {
+  if (text.empty() || text == "unstructured") return NmPattern{};
+  std::vector<std::string> parts = absl::StrSplit(text, ':');
+  NmPattern p;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &p.n) || !absl::SimpleAtoi(parts[1], &p.m) ||
+      p.n <= 0 || p.n >= p.m || p.m > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "pattern '", text, "': expected unstructured or N:M with 0 < N < M <= 64 (2:4, 4:8)"));
+  }
+  return p;
+}
+
+std::string NmPatternName(const NmPattern& p) {
+  return p.structured() ? absl::StrCat(p.n, ":", p.m) : "unstructured";
+}
+
+namespace {
+
+absl::Status CheckOptions(const PruneOptions& o) {
+  auto check = [](double s, const std::string& where) -> absl::Status {
+    if (s >= 0 && s < 1) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, "sparsity ", s, " is outside [0, 1): it is the fraction removed"));
+  };
+  RETURN_IF_ERROR(check(o.sparsity, ""));
+  for (const PruneRule& r : o.rules) {
+    if (r.sparsity) RETURN_IF_ERROR(check(*r.sparsity, "rule '" + r.match + "': "));
+  }
+  if (o.global && o.method != PruneMethod::kMagnitude) {
+    return absl::InvalidArgumentError("a global threshold is for magnitude pruning only");
+  }
+  if (o.global && o.pattern.structured()) {
+    return absl::InvalidArgumentError("a global threshold makes unstructured sparsity, not N:M");
+  }
+  return absl::OkStatus();
+}
+
+// What calibration gathers for one activation: Wanda's per-input sum of
+// squares, SparseGPT's Hessian.
+struct InputStats {
+  std::vector<double> squares;
+  std::unique_ptr<runtime::HessianAccumulator> hessian;
+};
+
+absl::Status Calibrate(const Model& model, const runtime::CalibrationData& data,
+                       const PruneOptions& o, absl::flat_hash_map<std::string, InputStats>& stats) {
+  absl::flat_hash_set<std::string> watch;
+  for (const auto& [name, s] : stats) watch.insert(name);
+  auto observe = [&](const Tensor& t) {
+    auto it = stats.find(t.name());
+    if (it == stats.end() || t.dtype() != DataType::kFloat32 || t.dims().empty()) return;
+    const int64_t k = t.dims().back(), rows = static_cast<int64_t>(t.element_count()) / k;
+    InputStats& s = it->second;
+    const float* x = t.data<float>();
+    if (static_cast<int64_t>(s.squares.size()) == k) {
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t i = 0; i < k; ++i) s.squares[i] += double{x[r * k + i]} * x[r * k + i];
+      }
+    }
+    if (s.hessian && s.hessian->k() == k) s.hessian->Add(x, rows);
+  };
+  return runtime::RunSamples(model, data, o.threads, watch, observe, o.progress);
+}
+
+// Prunes one weight (as [k, n]) by its target's method.
+absl::Status PruneOne(const WeightTarget& t, std::vector<float>& w, std::optional<float> threshold,
+                      const absl::flat_hash_map<std::string, InputStats>& stats,
+                      const PruneOptions& o) {
+  const int64_t count = t.k * t.n;
+  switch (t.method) {
+    case PruneMethod::kSparseGpt:
+      return PruneSparseGpt(w.data(), t.k, t.n, *stats.at(t.input).hessian, t.sparsity, t.pattern,
+                            o.damp, o.block_size);
+    case PruneMethod::kWanda: {
+      const std::vector<double>& sq = stats.at(t.input).squares;
+      std::vector<float> scores(static_cast<size_t>(count));
+      for (int64_t i = 0; i < t.k; ++i) {
+        const double norm = std::sqrt(sq[i]);
+        for (int64_t j = 0; j < t.n; ++j) {
+          scores[i * t.n + j] = static_cast<float>(std::fabs(w[i * t.n + j]) * norm);
+        }
+      }
+      PruneColumnsByScore(w.data(), scores.data(), t.k, t.n, t.sparsity, t.pattern);
+      return absl::OkStatus();
+    }
+    default:
+      if (threshold) {
+        for (float& v : w) {
+          if (std::fabs(v) < *threshold) v = 0;
+        }
+      } else if (t.pattern.structured()) {
+        std::vector<float> scores(w.size());
+        for (size_t i = 0; i < w.size(); ++i) scores[i] = std::fabs(w[i]);
+        PruneColumnsByScore(w.data(), scores.data(), t.k, t.n, 0, t.pattern);
+      } else {
+        PruneTensorByMagnitude(w.data(), count, t.sparsity);
+      }
+      return absl::OkStatus();
+  }
+}
+
+PrunedLayer LayerEntry(const Graph& g, const WeightTarget& t, const std::vector<float>& w) {
+  PrunedLayer l;
+  const Node& node = g.nodes[t.node];
+  l.node = NodeLabel(node);
+  l.weight = t.weight;
+  l.op_type = node.op_type;
+  l.method = PruneMethodName(t.method);
+  l.pattern = NmPatternName(t.pattern);
+  l.target =
+      t.pattern.structured() ? 1.0 - static_cast<double>(t.pattern.n) / t.pattern.m : t.sparsity;
+  l.elements = static_cast<uint64_t>(t.k * t.n);
+  l.zeros = static_cast<uint64_t>(std::llround(ZeroFraction(w.data(), t.k * t.n) * l.elements));
+  l.achieved = l.elements == 0 ? 0 : static_cast<double>(l.zeros) / l.elements;
+  l.bytes_dense = l.bytes_before = l.bytes_after = t.tensor->bytes().size();
+  const uint64_t element_bytes = l.bytes_dense / std::max<uint64_t>(l.elements, 1);
+  const uint64_t nonzeros = l.elements - l.zeros;
+  l.bytes_sparse_initializer = nonzeros * (element_bytes + 8);
+  // Compact: the kept values plus where they are, as a bitmask or, for N:M,
+  // each kept value's position within its group.
+  uint64_t position_bits = l.elements;
+  if (t.pattern.structured()) {
+    position_bits = nonzeros * static_cast<uint64_t>(std::ceil(std::log2(t.pattern.m)));
+  }
+  l.bytes_compact = nonzeros * element_bytes + (position_bits + 7) / 8;
+  return l;
+}
+
+// Puts each pruned weight in place of the original under the same name: an
+// initializer replaces the old initializer or Constant node.
+void ReplaceWeights(Graph& g, std::vector<Tensor>& pruned) {
+  absl::flat_hash_set<std::string> names;
+  for (const Tensor& t : pruned) names.insert(t.name());
+  std::erase_if(g.initializers, [&](const Tensor& t) { return names.contains(t.name()); });
+  std::erase_if(g.nodes, [&](const Node& n) {
+    return n.op_type == "Constant" && n.outputs.size() == 1 && names.contains(n.outputs[0]);
+  });
+  for (Tensor& t : pruned) g.initializers.push_back(std::move(t));
+}
+
+absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::CalibrationData* data,
+                                         const PruneOptions& o) {
+  PruneReport report;
+  report.method = PruneMethodName(o.method);
+  report.pattern = NmPatternName(o.pattern);
+  report.target =
+      o.pattern.structured() ? 1.0 - static_cast<double>(o.pattern.n) / o.pattern.m : o.sparsity;
+  const Constants constants(model.graph);
+  ASSIGN_OR_RETURN(std::vector<WeightTarget> targets,
+                   PlanTargets(model.graph, constants, o, report.skipped));
+  if (targets.empty()) {
+    return absl::InvalidArgumentError(
+        "nothing to prune: no MatMul, Gemm or Conv with a constant float weight is left after "
+        "--exclude and the recipe");
+  }
+
+  absl::flat_hash_map<std::string, InputStats> stats;
+  for (const WeightTarget& t : targets) {
+    if (t.method == PruneMethod::kWanda) stats[t.input].squares.assign(t.k, 0.0);
+    if (t.method == PruneMethod::kSparseGpt && !stats[t.input].hessian) {
+      stats[t.input].hessian = std::make_unique<runtime::HessianAccumulator>(t.k);
+    }
+  }
+  if (!stats.empty()) {
+    if (data == nullptr || data->count <= 0) {
+      return absl::InvalidArgumentError(
+          "wanda and sparsegpt need calibration data (--calib or --calib-tokens)");
+    }
+    report.calibration = data->description;
+    report.samples = data->count;
+    const auto start = std::chrono::steady_clock::now();
+    RETURN_IF_ERROR(Calibrate(model, *data, o, stats));
+    report.calibration_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
+  // A global magnitude threshold: one streaming pass over every weight.
+  std::optional<float> threshold;
+  if (o.global) {
+    MagnitudeHistogram histogram;
+    for (const WeightTarget& t : targets) {
+      ASSIGN_OR_RETURN(std::vector<float> w, t.tensor->ToFloat32());
+      histogram.Add(w.data(), static_cast<int64_t>(w.size()));
+      t.tensor->ReleasePages();
+    }
+    threshold = histogram.Threshold(o.sparsity);
+  }
+
+  std::unique_ptr<TensorSpill> spill;
+  if (!o.spill_directory.empty()) {
+    ASSIGN_OR_RETURN(spill, TensorSpill::Create(o.spill_directory));
+  }
+  std::vector<Tensor> pruned(targets.size());
+  std::vector<PrunedLayer> layers(targets.size());
+  std::vector<absl::Status> errors(targets.size());
+  std::atomic<int64_t> done{0};
+  runtime::ThreadPool pool(o.threads);
+  pool.ParallelFor(static_cast<int64_t>(targets.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const WeightTarget& t = targets[i];
+      const std::string label = NodeLabel(model.graph.nodes[t.node]);
+      auto w = LoadKn(t);
+      if (w.ok()) errors[i] = PruneOne(t, *w, threshold, stats, o);
+      if (!w.ok()) errors[i] = w.status();
+      if (!errors[i].ok()) {
+        errors[i] = absl::Status(errors[i].code(), absl::StrCat(label, ": ", errors[i].message()));
+        continue;
+      }
+      layers[i] = LayerEntry(model.graph, t, *w);
+      pruned[i] = StoreKn(t, *w);
+      t.tensor->ReleasePages();
+      if (spill) {
+        errors[i] = spill->Add(pruned[i]);
+        pruned[i] = Tensor();
+      }
+      if (o.weight_progress) o.weight_progress(++done, static_cast<int64_t>(targets.size()));
+    }
+  });
+  for (const absl::Status& e : errors) RETURN_IF_ERROR(e);
+  if (spill) {
+    ASSIGN_OR_RETURN(pruned, spill->Finish());
+  }
+  report.layers = std::move(layers);
+  for (const PrunedLayer& l : report.layers) {
+    report.bytes_before += l.bytes_before;
+    report.bytes_after += l.bytes_after;
+  }
+  ReplaceWeights(model.graph, pruned);
+  RETURN_IF_ERROR(FinishGraphRewrite(model));
+  return report;
+}
+
+}  // namespace
+
+nlohmann::json PruneReportToJson(const PruneReport& r) {
+  nlohmann::json layers = nlohmann::json::array();
+  uint64_t elements = 0, zeros = 0, sparse = 0, compact = 0;
+  const bool channels = r.method == PruneMethodName(PruneMethod::kChannels);
+  for (const PrunedLayer& l : r.layers) {
+    nlohmann::json j = {{"node", l.node},        {"weight", l.weight},   {"op_type", l.op_type},
+                        {"method", l.method},    {"pattern", l.pattern}, {"target", l.target},
+                        {"achieved", l.achieved}};
+    if (channels) {
+      j["channels_before"] = l.channels_before;
+      j["channels_after"] = l.channels_after;
+    } else {
+      j.update({{"elements", l.elements},
+                {"zeros", l.zeros},
+                {"bytes_dense", l.bytes_dense},
+                {"bytes_sparse_initializer", l.bytes_sparse_initializer},
+                {"bytes_compact", l.bytes_compact}});
+    }
+    layers.push_back(std::move(j));
+    elements += l.elements;
+    zeros += l.zeros;
+    sparse += l.bytes_sparse_initializer;
+    compact += l.bytes_compact;
+  }
+  nlohmann::json totals = {{"layers", r.layers.size()},
+                           {"bytes_before", r.bytes_before},
+                           {"bytes_after", r.bytes_after}};
+  if (channels) {
+    totals["channels_before"] = elements;
+    totals["channels_after"] = elements - zeros;
+  } else {
+    totals.update({{"elements", elements},
+                   {"zeros", zeros},
+                   {"sparsity", elements == 0 ? 0.0 : double(zeros) / elements},
+                   {"bytes_sparse_initializer", sparse},
+                   {"bytes_compact", compact}});
+  }
+  nlohmann::json j = {{"method", r.method}, {"pattern", r.pattern}, {"target", r.target},
+                      {"layers", layers},   {"skipped", r.skipped}, {"totals", totals}};
+  if (r.samples > 0) {
+    j["calibration"] = {
+        {"data", r.calibration}, {"samples", r.samples}, {"seconds", r.calibration_seconds}};
+  }
+  return j;
+}
+
+absl::StatusOr<PruneReport> Prune(Model& model, const runtime::CalibrationData* data,
+                                  const PruneOptions& o) {
+  RETURN_IF_ERROR(CheckOptions(o));
+  if (o.method == PruneMethod::kChannels) return PruneChannels(model, data, o);
+  return PruneWeights(model, data, o);
+}
+
+absl::StatusOr<double> WeightSparsity(const Model& model) {
+  const Constants constants(model.graph);
+  PruneOptions all;
+  all.include_head = true;
+  std::vector<std::string> skipped;
+  ASSIGN_OR_RETURN(std::vector<WeightTarget> targets,
+                   PlanTargets(model.graph, constants, all, skipped));
+  uint64_t elements = 0, zeros = 0;
+  for (const WeightTarget& t : targets) {
+    ASSIGN_OR_RETURN(std::vector<float> w, t.tensor->ToFloat32());
+    elements += w.size();
+    for (float v : w) zeros += v == 0;
+  }
+  return elements == 0 ? 0.0 : static_cast<double>(zeros) / elements;
+}
+
+}  // namespace pare::prune

@@ -1,0 +1,113 @@
+// The prune stage: zeroes (or removes) weights so a model gets smaller or
+// faster, and reports what it did per layer.
+//
+//   PruneOptions o{.method = PruneMethod::kWanda, .sparsity = 0.5};
+//   ASSIGN_OR_RETURN(PruneReport r, Prune(model, &calibration, o));
+//
+// Methods:
+//   magnitude  the smallest |w| go, per layer or (global) under one threshold;
+//   wanda      the smallest |w| x ||x|| go, per output (Sun et al., 2023);
+//              needs calibration data;
+//   sparsegpt  Hessian-based masks with weight updates that compensate the
+//              pruned weights (Frantar & Alistarh, 2023); needs calibration;
+//   channels   structured: whole output channels of Conv and MatMul weights
+//              go (FFN neurons in transformer blocks), with every tensor that
+//              carries those channels cut to match, so the dense model shrinks.
+// The first three make unstructured or N:M ("2:4": at most 2 non-zeros in
+// every 4 consecutive weights along the input dimension) sparsity in MatMul,
+// Gemm and Conv weights (wanda and sparsegpt: MatMul and Gemm only). The
+// output head (a MatMul producing a graph output) stays dense unless asked.
+#ifndef PARE_PRUNE_PRUNE_H_
+#define PARE_PRUNE_PRUNE_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/model.h"
+#include "nlohmann/json.hpp"
+#include "runtime/calibration.h"
+
+namespace pare::prune {
+
+enum class PruneMethod { kMagnitude, kWanda, kSparseGpt, kChannels };
+const char* PruneMethodName(PruneMethod m);
+absl::StatusOr<PruneMethod> ParsePruneMethod(const std::string& name);
+
+// N:M semi-structured sparsity; n == 0 means unstructured.
+struct NmPattern {
+  int n = 0, m = 0;
+  bool structured() const { return m > 0; }
+};
+// "unstructured", or "N:M" with 0 < N < M <= 64.
+absl::StatusOr<NmPattern> ParseNmPattern(const std::string& text);
+std::string NmPatternName(const NmPattern& p);
+
+// A per-layer override (from a recipe file): the first rule whose pattern
+// matches a node decides for it. sparsity 0 keeps the layer dense.
+struct PruneRule {
+  std::string match;
+  std::optional<double> sparsity;
+  std::optional<NmPattern> pattern;
+  std::optional<PruneMethod> method;
+};
+
+struct PruneOptions {
+  PruneMethod method = PruneMethod::kMagnitude;
+  double sparsity = 0.5;  // fraction of weights (of channels, for kChannels); ignored for N:M
+  NmPattern pattern;
+  bool global = false;        // magnitude: one threshold over every layer
+  bool include_head = false;  // prune the output head too
+  std::vector<std::string> exclude;
+  std::vector<PruneRule> rules;
+  double damp = 0.01;        // sparsegpt: dampening, a fraction of mean(diag(H))
+  int64_t block_size = 128;  // sparsegpt: inputs per mask-selection block
+  // Where pruned weights wait on disk until the model is saved; empty: in
+  // memory. With it, memory holds about one weight per thread.
+  std::filesystem::path spill_directory;
+  int threads = 0;
+  std::function<void(int64_t done, int64_t total)> progress;         // calibration samples
+  std::function<void(int64_t done, int64_t total)> weight_progress;  // weights pruned
+};
+
+struct PrunedLayer {
+  std::string node, weight, op_type, method, pattern;
+  double target = 0, achieved = 0;  // fraction of zero weights (or of channels removed)
+  uint64_t elements = 0, zeros = 0;
+  // Bytes: as stored now (dense), as an ONNX sparse_initializer (values plus
+  // int64 indices), and as compact values plus a bitmask (or 2:4's 2-bit
+  // positions); for channels, before and after the cut.
+  uint64_t bytes_dense = 0, bytes_sparse_initializer = 0, bytes_compact = 0;
+  uint64_t bytes_before = 0, bytes_after = 0;
+  int64_t channels_before = 0, channels_after = 0;
+};
+
+struct PruneReport {
+  std::string method, pattern, calibration;
+  double target = 0;
+  int64_t samples = 0;
+  double calibration_seconds = 0;
+  std::vector<PrunedLayer> layers;
+  std::vector<std::string> skipped;  // "node: why"
+  // Bytes of every weight the method changed, before and after (for
+  // channels: every tensor cut, counted once).
+  uint64_t bytes_before = 0, bytes_after = 0;
+};
+
+nlohmann::json PruneReportToJson(const PruneReport& r);
+
+// `calibration` may be null unless a layer's method needs data.
+absl::StatusOr<PruneReport> Prune(Model& model, const runtime::CalibrationData* calibration,
+                                  const PruneOptions& options);
+
+// Every float weight's fraction of exact zeros, by Prune's targets
+// (MatMul/Gemm/Conv weights), for tests and `pare inspect`.
+absl::StatusOr<double> WeightSparsity(const Model& model);
+
+}  // namespace pare::prune
+
+#endif  // PARE_PRUNE_PRUNE_H_

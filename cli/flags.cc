@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -58,6 +59,19 @@ absl::Status WriteTextFile(const std::filesystem::path& path, const std::string&
   RETURN_IF_ERROR(out.Write(
       absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
   return out.Commit();
+}
+
+absl::Status CheckOutputPath(const std::filesystem::path& output, bool force) {
+  const std::filesystem::path parent = output.parent_path();
+  if (!parent.empty() && !std::filesystem::is_directory(parent)) {
+    return absl::NotFoundError(
+        absl::StrCat(output.string(), ": the folder ", parent.string(), " does not exist"));
+  }
+  if (std::filesystem::exists(output) && !force) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(output.string(), ": already exists (pass --force to replace it)"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<nlohmann::json>> ReadRecipeRules(const std::string& path) {

@@ -32,6 +32,10 @@ std::function<void(int64_t, int64_t)> StderrProgress(std::string doing, std::str
 // each an object with a string "match"; the command reads its other keys.
 absl::StatusOr<std::vector<nlohmann::json>> ReadRecipeRules(const std::string& path);
 
+// Before any work: the output's folder exists and the output does not
+// (unless `force`), so a long run does not end in an error.
+absl::Status CheckOutputPath(const std::filesystem::path& output, bool force);
+
 // Writes `text` to `path` atomically (never a half-written report).
 absl::Status WriteTextFile(const std::filesystem::path& path, const std::string& text);
 

@@ -117,10 +117,7 @@ absl::Status RunDynamic(const QuantizeFlags& f, Model& model) {
 }
 
 absl::Status Run(const QuantizeFlags& f) {
-  if (fs::exists(f.output) && !f.force) {
-    return absl::AlreadyExistsError(
-        absl::StrCat(f.output, ": already exists (pass --force to replace it)"));
-  }
+  RETURN_IF_ERROR(CheckOutputPath(f.output, f.force));
   ASSIGN_OR_RETURN(Model model, LoadModel(f.model));
   if (f.mode == "dynamic") return RunDynamic(f, model);
   if (f.mode == "weights") return RunWeightOnly(f, model);

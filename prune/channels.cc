@@ -422,13 +422,23 @@ absl::StatusOr<PruneReport> PruneChannels(Model& model, const runtime::Calibrati
       continue;
     }
     const double sparsity = rule != nullptr && rule->sparsity ? *rule->sparsity : o.sparsity;
-    const int64_t drop = static_cast<int64_t>(std::floor(sparsity * group.channels));
+    int64_t drop = static_cast<int64_t>(std::floor(sparsity * group.channels));
+    if (drop < group.channels && o.channel_multiple > 1 && group.channels >= o.channel_multiple) {
+      const int64_t m = o.channel_multiple;
+      const int64_t kept = std::min(group.channels, (group.channels - drop + m - 1) / m * m);
+      drop = group.channels - kept;
+    }
     if (drop >= group.channels) {
       return absl::InvalidArgumentError(absl::StrCat(NodeLabel(seed), ": sparsity ", sparsity,
                                                      " would cut all ", group.channels,
                                                      " channels"));
     }
-    if (drop == 0) continue;
+    if (drop == 0) {
+      report.skipped.push_back(absl::StrCat(NodeLabel(seed), ": kept whole: ", group.channels,
+                                            " channels, none to cut at sparsity ", sparsity,
+                                            " keeping a multiple of ", o.channel_multiple));
+      continue;
+    }
     std::vector<double> importance;
     if (stats.empty()) {
       ASSIGN_OR_RETURN(importance, ProducerImportance(g, constants, group, index));

@@ -78,7 +78,8 @@ Model ConvChain() {
 TEST(Channels, DeadChannelsGoFirstAndTheModelComputesTheSame) {
   Model m = ConvChain();
   const std::vector<float> before = Outputs(m);
-  auto r = Prune(m, nullptr, {.method = PruneMethod::kChannels, .sparsity = 0.25});
+  auto r = Prune(m, nullptr,
+                 {.method = PruneMethod::kChannels, .sparsity = 0.25, .channel_multiple = 1});
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->layers.size(), 1u);
   EXPECT_EQ(r->layers[0].channels_before, 8);
@@ -111,7 +112,8 @@ TEST(Channels, ResidualAddCutsBothProducersTogether) {
   b.AddNode("Conv", {"sum", "wc"}, {"y"}, "conv_c");
   b.Output("y", DataType::kFloat32, {1, 3, 6, 6});
   Model m = std::move(b).Build();
-  auto r = Prune(m, nullptr, {.method = PruneMethod::kChannels, .sparsity = 0.5});
+  auto r =
+      Prune(m, nullptr, {.method = PruneMethod::kChannels, .sparsity = 0.5, .channel_multiple = 1});
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->layers.size(), 1u);  // one group: conv_a and conv_b meet at the Add
   EXPECT_EQ(Input(m, "conv_a", 1).dims(), (std::vector<int64_t>{4, 4, 1, 1}));
@@ -148,9 +150,22 @@ TEST(Channels, SwiGluNeuronsShrinkTheFeedForwardBlock) {
   ExpectNear(Outputs(m), before);
 }
 
+TEST(Channels, KeptChannelsRoundUpToTheMultiple) {
+  Model m = ConvChain();  // one group of 8 channels
+  auto none = Prune(m, nullptr, {.method = PruneMethod::kChannels, .sparsity = 0.25});
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(std::string(none.status().message()).find("conv1: kept whole: 8 channels"),
+            std::string::npos)
+      << none.status().message();
+  auto r =
+      Prune(m, nullptr, {.method = PruneMethod::kChannels, .sparsity = 0.6, .channel_multiple = 4});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->layers[0].channels_after, 4);  // 8 - floor(4.8) = 4
+}
+
 TEST(Channels, GraphOutputsAreLeftWholeOrRefusedWhenAskedFor) {
   Model m = ConvChain();
-  PruneOptions o{.method = PruneMethod::kChannels, .sparsity = 0.5};
+  PruneOptions o{.method = PruneMethod::kChannels, .sparsity = 0.5, .channel_multiple = 1};
   auto r = Prune(m, nullptr, o);
   ASSERT_TRUE(r.ok());
   bool listed = false;
@@ -201,7 +216,8 @@ Model LinearPair() {
 double ErrorAfterPruning(const runtime::CalibrationData* data) {
   Model m = LinearPair();
   const std::vector<float> before = Outputs(m);
-  auto r = Prune(m, data, {.method = PruneMethod::kChannels, .sparsity = 0.25});
+  auto r =
+      Prune(m, data, {.method = PruneMethod::kChannels, .sparsity = 0.25, .channel_multiple = 1});
   EXPECT_TRUE(r.ok()) << r.status();
   const std::vector<float> after = Outputs(m);
   double error = 0, total = 0;

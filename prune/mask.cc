@@ -2,6 +2,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -14,21 +15,57 @@ namespace pare::prune {
 
 namespace {
 
-// Zeroes the `drop` lowest of `count` scored entries, reached through
-// w[index(i)] and scores[index(i)].
-template <typename Index>
-void DropLowest(float* w, const float* scores, int64_t count, int64_t drop, Index index,
+// Zeroes the `drop` lowest-scoring of `count` entries, entry i being
+// w[index(i)] with score score(index(i)).
+template <typename Index, typename Score>
+void DropLowest(float* w, int64_t count, int64_t drop, Index index, Score score,
                 std::vector<int64_t>& order) {
   if (drop <= 0) return;
   order.resize(static_cast<size_t>(count));
   std::iota(order.begin(), order.end(), 0);
   std::nth_element(order.begin(), order.begin() + (drop - 1), order.end(),
-                   [&](int64_t a, int64_t b) { return scores[index(a)] < scores[index(b)]; });
+                   [&](int64_t a, int64_t b) { return score(index(a)) < score(index(b)); });
   for (int64_t i = 0; i < drop; ++i) w[index(order[i])] = 0;
 }
 
+// Per column, m - n of every m consecutive rows. Rows are swept group by
+// group and each group across all columns, so memory is read in order.
+template <typename Score>
+void PruneGroups(float* w, int64_t k, int64_t n, const NmPattern& pattern, Score score) {
+  const int m = pattern.m, drop = pattern.m - pattern.n;
+  std::array<int, 64> order;
+  std::array<float, 64> value;
+  for (int64_t g = 0; g < k; g += m) {
+    for (int64_t col = 0; col < n; ++col) {
+      for (int i = 0; i < m; ++i) {
+        order[i] = i;
+        value[i] = score((g + i) * n + col);
+      }
+      // Insertion sort: m is small (4, 8), and it keeps ties in row order.
+      for (int i = 1; i < m; ++i) {
+        for (int j = i; j > 0 && value[order[j]] < value[order[j - 1]]; --j) {
+          std::swap(order[j], order[j - 1]);
+        }
+      }
+      for (int i = 0; i < drop; ++i) w[(g + order[i]) * n + col] = 0;
+    }
+  }
+}
+
+// Per column: the lowest fraction, or m - n of every m consecutive rows.
+template <typename Score>
+void PruneColumns(float* w, int64_t k, int64_t n, double sparsity, const NmPattern& pattern,
+                  Score score) {
+  if (pattern.structured()) return PruneGroups(w, k, n, pattern, score);
+  std::vector<int64_t> order;
+  for (int64_t col = 0; col < n; ++col) {
+    DropLowest(
+        w, k, PrunedCount(k, sparsity), [&](int64_t i) { return i * n + col; }, score, order);
+  }
+}
+
 // The bit pattern of a non-negative float orders like its value; its top
-// 22 bits make the histogram's bins.
+// 21 bits make the histogram's bins.
 constexpr int kBinShift = 10;
 uint32_t Bin(float v) { return std::bit_cast<uint32_t>(std::fabs(v)) >> kBinShift; }
 
@@ -40,27 +77,34 @@ int64_t PrunedCount(int64_t count, double sparsity) {
 
 void PruneColumnsByScore(float* w, const float* scores, int64_t k, int64_t n, double sparsity,
                          const NmPattern& pattern) {
-  std::vector<int64_t> order;
-  for (int64_t col = 0; col < n; ++col) {
-    if (!pattern.structured()) {
-      DropLowest(
-          w, scores, k, PrunedCount(k, sparsity), [&](int64_t i) { return i * n + col; }, order);
-      continue;
-    }
-    for (int64_t g = 0; g < k; g += pattern.m) {
-      DropLowest(
-          w, scores, pattern.m, pattern.m - pattern.n, [&](int64_t i) { return (g + i) * n + col; },
-          order);
-    }
-  }
+  PruneColumns(w, k, n, sparsity, pattern, [scores](int64_t i) { return scores[i]; });
+}
+
+void PruneColumnsByMagnitude(float* w, int64_t k, int64_t n, double sparsity,
+                             const NmPattern& pattern) {
+  // Each group's scores are all read before any of its weights is zeroed,
+  // and groups do not overlap, so the live array can be the score.
+  PruneColumns(w, k, n, sparsity, pattern, [w](int64_t i) { return std::fabs(w[i]); });
 }
 
 void PruneTensorByMagnitude(float* w, int64_t count, double sparsity) {
+  const int64_t drop = PrunedCount(count, sparsity);
+  if (drop <= 0) return;
+  // The drop-th smallest |w| from one float copy (no index array: this runs
+  // on a model's largest tensors), then everything below it and as many
+  // ties as needed.
   std::vector<float> magnitude(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) magnitude[i] = std::fabs(w[i]);
-  std::vector<int64_t> order;
-  DropLowest(
-      w, magnitude.data(), count, PrunedCount(count, sparsity), [](int64_t i) { return i; }, order);
+  std::nth_element(magnitude.begin(), magnitude.begin() + (drop - 1), magnitude.end());
+  const float threshold = magnitude[drop - 1];
+  magnitude = {};
+  int64_t dropped = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    if (std::fabs(w[i]) < threshold) w[i] = 0, ++dropped;
+  }
+  for (int64_t i = 0; i < count && dropped < drop; ++i) {
+    if (w[i] != 0 && std::fabs(w[i]) == threshold) w[i] = 0, ++dropped;
+  }
 }
 
 MagnitudeHistogram::MagnitudeHistogram() : counts_(size_t{1} << (31 - kBinShift), 0) {}

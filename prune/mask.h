@@ -22,6 +22,10 @@ int64_t PrunedCount(int64_t count, double sparsity);
 void PruneColumnsByScore(float* w, const float* scores, int64_t k, int64_t n, double sparsity,
                          const NmPattern& pattern);
 
+// PruneColumnsByScore with |w| as the score, without a copy of the weight.
+void PruneColumnsByMagnitude(float* w, int64_t k, int64_t n, double sparsity,
+                             const NmPattern& pattern);
+
 // Zeroes the fraction `sparsity` of smallest |w| over the whole tensor.
 void PruneTensorByMagnitude(float* w, int64_t count, double sparsity);
 

@@ -134,9 +134,7 @@ absl::Status PruneOne(const WeightTarget& t, std::vector<float>& w, std::optiona
           if (std::fabs(v) < *threshold) v = 0;
         }
       } else if (t.pattern.structured()) {
-        std::vector<float> scores(w.size());
-        for (size_t i = 0; i < w.size(); ++i) scores[i] = std::fabs(w[i]);
-        PruneColumnsByScore(w.data(), scores.data(), t.k, t.n, 0, t.pattern);
+        PruneColumnsByMagnitude(w.data(), t.k, t.n, 0, t.pattern);
       } else {
         PruneTensorByMagnitude(w.data(), count, t.sparsity);
       }

@@ -64,6 +64,10 @@ struct PruneOptions {
   bool include_head = false;  // prune the output head too
   std::vector<std::string> exclude;
   std::vector<PruneRule> rules;
+  // channels: the channels kept in a group are rounded up to a multiple of
+  // this (when the group has at least that many), as vector units and
+  // blocked conv kernels want; 1 keeps the exact fraction.
+  int64_t channel_multiple = 8;
   double damp = 0.01;        // sparsegpt: dampening, a fraction of mean(diag(H))
   int64_t block_size = 128;  // sparsegpt: inputs per mask-selection block
   // Where pruned weights wait on disk until the model is saved; empty: in

@@ -130,22 +130,29 @@ absl::StatusOr<std::vector<float>> LoadKn(const WeightTarget& t) {
 }
 
 Tensor StoreKn(const WeightTarget& t, const std::vector<float>& kn) {
-  std::vector<float> v = kn;
-  if (t.transposed) {
+  // Straight into the tensor's bytes, in its own layout and type: one copy.
+  const DataType type = t.tensor->dtype();
+  const size_t count = kn.size(), width = type == DataType::kFloat32 ? 4 : 2;
+  std::vector<uint8_t> bytes(count * width);
+  std::vector<float> row;
+  auto put = [&](size_t at, const float* values, size_t n) {
+    if (type == DataType::kFloat32) {
+      std::memcpy(bytes.data() + at * 4, values, n * 4);
+    } else if (type == DataType::kFloat16) {
+      Float32ToFloat16(values, reinterpret_cast<uint16_t*>(bytes.data()) + at, n);
+    } else {
+      Float32ToBFloat16(values, reinterpret_cast<uint16_t*>(bytes.data()) + at, n);
+    }
+  };
+  if (!t.transposed) {
+    put(0, kn.data(), count);
+  } else {
+    row.resize(static_cast<size_t>(t.k));
     for (int64_t j = 0; j < t.n; ++j) {
-      for (int64_t i = 0; i < t.k; ++i) v[j * t.k + i] = kn[i * t.n + j];
+      for (int64_t i = 0; i < t.k; ++i) row[i] = kn[i * t.n + j];
+      put(static_cast<size_t>(j * t.k), row.data(), row.size());
     }
   }
-  const DataType type = t.tensor->dtype();
-  if (type == DataType::kFloat32) return Tensor::FromVector<float>(t.weight, t.tensor->dims(), v);
-  std::vector<uint16_t> half(v.size());
-  if (type == DataType::kFloat16) {
-    Float32ToFloat16(v.data(), half.data(), v.size());
-  } else {
-    Float32ToBFloat16(v.data(), half.data(), v.size());
-  }
-  std::vector<uint8_t> bytes(half.size() * 2);
-  std::memcpy(bytes.data(), half.data(), bytes.size());
   return Tensor::FromBytes(t.weight, type, t.tensor->dims(), std::move(bytes));
 }
 

@@ -26,6 +26,7 @@ struct PruneFlags {
   double sparsity = 0.5, damp = 0.01;
   int64_t block_size = 128, channel_multiple = 8;
   bool global = false, include_head = false, force = false;
+  std::string storage = "dense";
   std::vector<std::string> exclude;
   CalibrationFlags calibration;
   int threads = 0;
@@ -83,6 +84,7 @@ absl::Status Run(const PruneFlags& f) {
   o.sparsity = f.sparsity;
   o.global = f.global;
   o.include_head = f.include_head;
+  o.compact_storage = f.storage == "compact";
   o.exclude = f.exclude;
   o.damp = f.damp;
   o.block_size = f.block_size;
@@ -141,6 +143,11 @@ void RegisterPrune(CLI::App& app, std::function<int()>& run) {
                 "magnitude: one threshold over all layers instead of the same sparsity in each");
   cmd->add_flag("--include-head", f->include_head,
                 "Prune the output head (a MatMul producing a graph output) too");
+  cmd->add_option("--storage", f->storage,
+                  "dense (default): pruned weights stay plain tensors, ready for pare quantize; "
+                  "compact: non-zero values plus a bitmask, decoded by standard ONNX operators "
+                  "that ONNX Runtime and pare fold at load (a smaller file for a final artifact)")
+      ->check(CLI::IsMember({"dense", "compact"}));
   cmd->add_option("--exclude", f->exclude,
                   "Leave dense the nodes whose name or output matches (exact or a glob such as "
                   "'*attn*'); repeatable");

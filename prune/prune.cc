@@ -10,10 +10,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/graph.h"
 #include "core/graph_edit.h"
 #include "core/status_macros.h"
 #include "core/tensor_spill.h"
 #include "prune/channels.h"
+#include "prune/compact_storage.h"
 #include "prune/mask.h"
 #include "prune/targets.h"
 #include "runtime/thread_pool.h"
@@ -169,16 +171,34 @@ PrunedLayer LayerEntry(const Graph& g, const WeightTarget& t, const std::vector<
   return l;
 }
 
-// Puts each pruned weight in place of the original under the same name: an
-// initializer replaces the old initializer or Constant node.
-void ReplaceWeights(Graph& g, std::vector<Tensor>& pruned) {
+// Puts each pruned weight in place of the original under the same name,
+// as an initializer or a compact decoder, instead of the old initializer or
+// Constant node.
+void ReplaceWeights(Graph& g, const std::vector<WeightTarget>& targets,
+                    std::vector<Tensor>& tensors, std::vector<std::vector<Node>>& decoders) {
   absl::flat_hash_set<std::string> names;
-  for (const Tensor& t : pruned) names.insert(t.name());
+  for (const WeightTarget& t : targets) names.insert(t.weight);
   std::erase_if(g.initializers, [&](const Tensor& t) { return names.contains(t.name()); });
   std::erase_if(g.nodes, [&](const Node& n) {
     return n.op_type == "Constant" && n.outputs.size() == 1 && names.contains(n.outputs[0]);
   });
-  for (Tensor& t : pruned) g.initializers.push_back(std::move(t));
+  for (Tensor& t : tensors) g.initializers.push_back(std::move(t));
+  for (std::vector<Node>& nodes : decoders) {
+    for (Node& n : nodes) g.nodes.push_back(std::move(n));
+  }
+}
+
+// The pruned weight as stored: dense, or compact when asked and smaller.
+std::vector<Tensor> Stored(Tensor dense, bool compact, std::vector<Node>& decoder) {
+  if (compact) {
+    if (std::optional<CompactWeight> c = PackCompact(dense)) {
+      decoder = std::move(c->nodes);
+      return std::move(c->tensors);
+    }
+  }
+  std::vector<Tensor> one;
+  one.push_back(std::move(dense));
+  return one;
 }
 
 absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::CalibrationData* data,
@@ -188,6 +208,10 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
   report.pattern = NmPatternName(o.pattern);
   report.target =
       o.pattern.structured() ? 1.0 - static_cast<double>(o.pattern.n) / o.pattern.m : o.sparsity;
+  if (o.compact_storage && OpsetVersion(model, "").value_or(0) < 11) {
+    return absl::InvalidArgumentError(
+        "compact storage decodes with BitShift and CumSum, which need opset 11 or later");
+  }
   const Constants constants(model.graph);
   ASSIGN_OR_RETURN(std::vector<WeightTarget> targets,
                    PlanTargets(model.graph, constants, o, report.skipped));
@@ -233,7 +257,8 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
   if (!o.spill_directory.empty()) {
     ASSIGN_OR_RETURN(spill, TensorSpill::Create(o.spill_directory));
   }
-  std::vector<Tensor> pruned(targets.size());
+  std::vector<std::vector<Tensor>> stored(targets.size());
+  std::vector<std::vector<Node>> decoders(targets.size());
   std::vector<PrunedLayer> layers(targets.size());
   std::vector<absl::Status> errors(targets.size());
   std::atomic<int64_t> done{0};
@@ -250,25 +275,33 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
         continue;
       }
       layers[i] = LayerEntry(model.graph, t, *w);
-      pruned[i] = StoreKn(t, *w);
+      stored[i] = Stored(StoreKn(t, *w), o.compact_storage, decoders[i]);
       t.tensor->ReleasePages();
+      layers[i].bytes_after = 0;
+      for (const Tensor& p : stored[i]) layers[i].bytes_after += p.bytes().size();
       if (spill) {
-        errors[i] = spill->Add(pruned[i]);
-        pruned[i] = Tensor();
+        for (const Tensor& p : stored[i]) {
+          if (absl::Status s = spill->Add(p); !s.ok()) errors[i] = s;
+        }
+        stored[i].clear();
       }
       if (o.weight_progress) o.weight_progress(++done, static_cast<int64_t>(targets.size()));
     }
   });
   for (const absl::Status& e : errors) RETURN_IF_ERROR(e);
+  std::vector<Tensor> tensors;
   if (spill) {
-    ASSIGN_OR_RETURN(pruned, spill->Finish());
+    ASSIGN_OR_RETURN(tensors, spill->Finish());
+  }
+  for (std::vector<Tensor>& ts : stored) {
+    for (Tensor& t : ts) tensors.push_back(std::move(t));
   }
   report.layers = std::move(layers);
   for (const PrunedLayer& l : report.layers) {
     report.bytes_before += l.bytes_before;
     report.bytes_after += l.bytes_after;
   }
-  ReplaceWeights(model.graph, pruned);
+  ReplaceWeights(model.graph, targets, tensors, decoders);
   RETURN_IF_ERROR(FinishGraphRewrite(model));
   return report;
 }

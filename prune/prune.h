@@ -62,6 +62,10 @@ struct PruneOptions {
   NmPattern pattern;
   bool global = false;        // magnitude: one threshold over every layer
   bool include_head = false;  // prune the output head too
+  // Store each sparse weight as its values plus a bitmask, decoded by
+  // standard operators (compact_storage.h), when that is smaller. For a
+  // final artifact: later stages (quantize) need plain constant weights.
+  bool compact_storage = false;
   std::vector<std::string> exclude;
   std::vector<PruneRule> rules;
   // channels: the channels kept in a group are rounded up to a multiple of

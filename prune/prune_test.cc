@@ -10,6 +10,7 @@
 #include "core/model_builder.h"
 #include "core/test_util.h"
 #include "prune/mask.h"
+#include "runtime/inputs.h"
 #include "runtime/session.h"
 
 namespace pare::prune {
@@ -235,6 +236,28 @@ TEST(Prune, SpilledWeightsGiveTheSameModel) {
   ASSERT_TRUE(Prune(a, nullptr, {.sparsity = 0.5}).ok());
   ASSERT_TRUE(Prune(b, nullptr, {.sparsity = 0.5, .spill_directory = dir.path()}).ok());
   EXPECT_EQ(Values(Weight(a, "w1")), Values(Weight(b, "w1")));
+}
+
+TEST(Prune, CompactStorageDecodesToTheSameWeights) {
+  testing::TempDir dir;
+  for (const char* pattern : {"unstructured", "2:4"}) {
+    Model dense = Mlp(), compact = Mlp();
+    PruneOptions o{
+        .sparsity = 0.6, .pattern = ParseNmPattern(pattern).value(), .include_head = true};
+    ASSERT_TRUE(Prune(dense, nullptr, o).ok());
+    o.compact_storage = true;
+    o.spill_directory = dir.path();
+    auto r = Prune(compact, nullptr, o);
+    ASSERT_TRUE(r.ok()) << r.status();
+    // 60% (or 50%) of float32 values gone: values plus a bit per weight.
+    EXPECT_LT(r->bytes_after, r->bytes_before * 0.6);
+    for (const Tensor& t : compact.graph.initializers) EXPECT_NE(t.name(), "w1");
+    auto a = runtime::Session::Create(dense, {.threads = 1});
+    auto b = runtime::Session::Create(compact, {.threads = 1});
+    ASSERT_TRUE(a.ok() && b.ok()) << b.status();
+    const std::vector<Tensor> x = {RandomTensor("x", {3, 32}, 9, 1.0f)};
+    EXPECT_EQ(Values((*a)->Run(x).value()[0]), Values((*b)->Run(x).value()[0])) << pattern;
+  }
 }
 
 TEST(Prune, BadInputFailsWithAClearMessage) {

@@ -140,6 +140,13 @@ def main():
                             "--algorithm", "gptq"] + calib, check=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
             cases.append((str(sparse), {"tokens": ("int64", (1, 32))}))
+            # The same sparse weights stored compactly: values + bitmask, decoded by BitShift,
+            # CumSum, Gather and Where.
+            compact = work / "lm_sparsegpt_2of4_compact.onnx"
+            subprocess.run([pare, "prune", str(lm / "model.onnx"), "-o", str(compact), "--method", "sparsegpt",
+                            "--pattern", "2:4", "--storage", "compact"] + calib, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cases.append((str(compact), {"tokens": ("int64", (1, 32))}))
             cases.append((str(sparse_int4), {"tokens": ("int64", (1, 32))}))
         # Static int8 in the QOperator form (QLinearConv on uint8 tensors) of the opset-9 cls
         # model: integer arithmetic in both runtimes, so they should agree closely.

@@ -201,6 +201,43 @@ std::vector<Tensor> Stored(Tensor dense, bool compact, std::vector<Node>& decode
   return one;
 }
 
+// The targets of `g` and of every subgraph below it (If/Loop/Scan bodies),
+// each planned against its own graph's constants. Calibration sees the main
+// graph only, so wanda and sparsegpt leave bodies to magnitude pruning.
+absl::StatusOr<std::vector<WeightTarget>> PlanAllGraphs(
+    Graph& g, int depth, const PruneOptions& o, std::vector<std::unique_ptr<Constants>>& constants,
+    std::vector<std::string>& skipped) {
+  constants.push_back(std::make_unique<Constants>(g));
+  std::vector<std::string> reasons;
+  ASSIGN_OR_RETURN(std::vector<WeightTarget> targets,
+                   PlanTargets(g, *constants.back(), o, reasons, depth == 0));
+  const std::string where = depth == 0 ? "" : " (in subgraph " + g.name + ")";
+  for (const std::string& r : reasons) skipped.push_back(r + where);
+  std::vector<WeightTarget> kept;
+  for (WeightTarget& t : targets) {
+    t.graph = &g;
+    t.depth = depth;
+    if (depth > 0 && NeedsData(t.method)) {
+      skipped.push_back(absl::StrCat(NodeLabel(g.nodes[t.node]), where, ": ",
+                                     PruneMethodName(t.method),
+                                     " needs activations, which calibration observes in the "
+                                     "main graph only; magnitude prunes subgraph weights"));
+      continue;
+    }
+    kept.push_back(std::move(t));
+  }
+  for (Node& n : g.nodes) {
+    for (Attribute& a : n.attributes) {
+      for (Graph& sub : a.graphs) {
+        ASSIGN_OR_RETURN(std::vector<WeightTarget> more,
+                         PlanAllGraphs(sub, depth + 1, o, constants, skipped));
+        for (WeightTarget& t : more) kept.push_back(std::move(t));
+      }
+    }
+  }
+  return kept;
+}
+
 absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::CalibrationData* data,
                                          const PruneOptions& o) {
   PruneReport report;
@@ -212,9 +249,9 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
     return absl::InvalidArgumentError(
         "compact storage decodes with BitShift and CumSum, which need opset 11 or later");
   }
-  const Constants constants(model.graph);
+  std::vector<std::unique_ptr<Constants>> constants;
   ASSIGN_OR_RETURN(std::vector<WeightTarget> targets,
-                   PlanTargets(model.graph, constants, o, report.skipped));
+                   PlanAllGraphs(model.graph, 0, o, constants, report.skipped));
   if (targets.empty()) {
     return absl::InvalidArgumentError(
         "nothing to prune: no MatMul, Gemm or Conv with a constant float weight is left after "
@@ -223,6 +260,7 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
 
   absl::flat_hash_map<std::string, InputStats> stats;
   for (const WeightTarget& t : targets) {
+    if (t.depth > 0) continue;
     if (t.method == PruneMethod::kWanda) stats[t.input].squares.assign(t.k, 0.0);
     if (t.method == PruneMethod::kSparseGpt && !stats[t.input].hessian) {
       stats[t.input].hessian = std::make_unique<runtime::HessianAccumulator>(t.k);
@@ -259,6 +297,7 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
   }
   std::vector<std::vector<Tensor>> stored(targets.size());
   std::vector<std::vector<Node>> decoders(targets.size());
+  std::vector<std::vector<std::string>> stored_names(targets.size());
   std::vector<PrunedLayer> layers(targets.size());
   std::vector<absl::Status> errors(targets.size());
   std::atomic<int64_t> done{0};
@@ -266,7 +305,7 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
   pool.ParallelFor(static_cast<int64_t>(targets.size()), 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const WeightTarget& t = targets[i];
-      const std::string label = NodeLabel(model.graph.nodes[t.node]);
+      const std::string label = NodeLabel(t.graph->nodes[t.node]);
       auto w = LoadKn(t);
       if (w.ok()) errors[i] = PruneOne(t, *w, threshold, stats, o);
       if (!w.ok()) errors[i] = w.status();
@@ -274,8 +313,10 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
         errors[i] = absl::Status(errors[i].code(), absl::StrCat(label, ": ", errors[i].message()));
         continue;
       }
-      layers[i] = LayerEntry(model.graph, t, *w);
-      stored[i] = Stored(StoreKn(t, *w), o.compact_storage, decoders[i]);
+      layers[i] = LayerEntry(*t.graph, t, *w);
+      // Compact decoders go in the main graph only: a body keeps plain weights.
+      stored[i] = Stored(StoreKn(t, *w), o.compact_storage && t.depth == 0, decoders[i]);
+      for (const Tensor& p : stored[i]) stored_names[i].push_back(p.name());
       t.tensor->ReleasePages();
       layers[i].bytes_after = 0;
       for (const Tensor& p : stored[i]) layers[i].bytes_after += p.bytes().size();
@@ -301,7 +342,23 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
     report.bytes_before += l.bytes_before;
     report.bytes_after += l.bytes_after;
   }
-  ReplaceWeights(model.graph, targets, tensors, decoders);
+  // Each graph gets back its own weights.
+  absl::flat_hash_map<std::string, Graph*> home;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    for (const std::string& name : stored_names[i]) home[name] = targets[i].graph;
+  }
+  absl::flat_hash_map<Graph*, std::vector<Tensor>> by_graph;
+  for (Tensor& t : tensors) by_graph[home.at(t.name())].push_back(std::move(t));
+  for (auto& [graph, graph_tensors] : by_graph) {
+    std::vector<WeightTarget> own;
+    std::vector<std::vector<Node>> own_decoders;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      if (targets[i].graph != graph) continue;
+      own.push_back(targets[i]);
+      own_decoders.push_back(std::move(decoders[i]));
+    }
+    ReplaceWeights(*graph, own, graph_tensors, own_decoders);
+  }
   RETURN_IF_ERROR(FinishGraphRewrite(model));
   return report;
 }

@@ -260,6 +260,63 @@ TEST(Prune, CompactStorageDecodesToTheSameWeights) {
   }
 }
 
+// x -> MatMul w0 -> h; If(cond) { MatMul(h, wt) } else { MatMul(h, we) } = y.
+Model WithIfBranches() {
+  auto branch = [](const std::string& name, uint64_t seed) {
+    Graph g;
+    g.name = name;
+    g.initializers.push_back(RandomTensor("w_" + name, {16, 8}, seed, 0.1f));
+    Node mm;
+    mm.name = "mm_" + name;
+    mm.op_type = "MatMul";
+    mm.inputs = {"h", "w_" + name};
+    mm.outputs = {"out_" + name};
+    g.nodes.push_back(mm);
+    g.outputs.push_back(TensorValueInfo("out_" + name, DataType::kFloat32, {-1, 8}));
+    return g;
+  };
+  ModelBuilder b("if");
+  b.Input("x", DataType::kFloat32, {-1, 16});
+  b.Input("cond", DataType::kBool, {});
+  b.Initializer(RandomTensor("w0", {16, 16}, 1, 0.1f));
+  b.AddNode("MatMul", {"x", "w0"}, {"h"}, "mm0");
+  Node& n = b.AddNode("If", {"cond"}, {"y"}, "branch");
+  n.attributes = {GraphAttr("then_branch", branch("then", 2)),
+                  GraphAttr("else_branch", branch("else", 3))};
+  b.Output("y", DataType::kFloat32, {-1, 8});
+  return std::move(b).Build();
+}
+
+TEST(Prune, WeightsInsideIfBranchesArePrunedToo) {
+  Model m = WithIfBranches();
+  auto r = Prune(m, nullptr, {.sparsity = 0.5});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->layers.size(), 3u);  // a body's last MatMul is not the model's head
+  for (const Node& n : m.graph.nodes) {
+    if (n.op_type != "If") continue;
+    for (const Attribute& a : n.attributes) {
+      const Tensor& w = a.graphs[0].initializers[0];
+      EXPECT_DOUBLE_EQ(ZeroFraction(Values(w).data(), 128), 0.5) << w.name();
+    }
+  }
+  auto session = runtime::Session::Create(m, {.threads = 1});
+  ASSERT_TRUE(session.ok()) << session.status();
+  const std::vector<Tensor> in = {RandomTensor("x", {2, 16}, 4, 1.0f),
+                                  Tensor::FromBytes("cond", DataType::kBool, {}, {1})};
+  EXPECT_TRUE((*session)->Run(in).ok());
+  // Calibration observes the main graph only: wanda leaves bodies alone, saying so.
+  Model again = WithIfBranches();
+  runtime::CalibrationData data;
+  data.count = 1;
+  data.sample = [&](int64_t) -> absl::StatusOr<std::vector<Tensor>> { return in; };
+  auto wanda = Prune(again, &data, {.method = PruneMethod::kWanda});
+  ASSERT_TRUE(wanda.ok()) << wanda.status();
+  EXPECT_EQ(wanda->layers.size(), 1u);
+  EXPECT_NE(wanda->skipped[0].find("mm_then (in subgraph then): wanda needs activations"),
+            std::string::npos)
+      << wanda->skipped[0];
+}
+
 TEST(Prune, BadInputFailsWithAClearMessage) {
   Model m = Mlp(30);
   const Model untouched = m;

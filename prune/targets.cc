@@ -53,9 +53,12 @@ bool NeedsData(PruneMethod m) { return m == PruneMethod::kWanda || m == PruneMet
 
 absl::StatusOr<std::vector<WeightTarget>> PlanTargets(const Graph& g, const Constants& constants,
                                                       const PruneOptions& o,
-                                                      std::vector<std::string>& skipped) {
+                                                      std::vector<std::string>& skipped,
+                                                      bool main_graph) {
   absl::flat_hash_set<std::string> outputs;
-  for (const ValueInfo& v : g.outputs) outputs.insert(v.name);
+  if (main_graph) {
+    for (const ValueInfo& v : g.outputs) outputs.insert(v.name);
+  }
   absl::flat_hash_map<std::string, int> readers;
   for (const Node& n : g.nodes) {
     for (const std::string& in : n.inputs) ++readers[in];

@@ -15,6 +15,8 @@
 namespace pare::prune {
 
 struct WeightTarget {
+  Graph* graph = nullptr;  // the main graph or an If/Loop/Scan body
+  int depth = 0;           // 0: the main graph
   size_t node = 0;
   std::string input, weight;  // the activation multiplied by the weight, the weight
   const Tensor* tensor = nullptr;
@@ -32,9 +34,11 @@ bool NeedsData(PruneMethod m);
 // The weights to prune, with each one's method, sparsity and pattern after
 // the rules; nodes left dense are listed in `skipped` with the reason.
 // Errors: an N:M pattern that does not divide a target's input dimension.
+// In a subgraph (`main_graph` false) no MatMul is the model's output head.
 absl::StatusOr<std::vector<WeightTarget>> PlanTargets(const Graph& g, const Constants& constants,
                                                       const PruneOptions& o,
-                                                      std::vector<std::string>& skipped);
+                                                      std::vector<std::string>& skipped,
+                                                      bool main_graph = true);
 
 // The weight's values as float32 [k, n], and back into its own dtype and
 // layout under its own name.

@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 struct PruneFlags {
   std::string model, output, report, recipe, method = "magnitude", pattern = "unstructured";
   double sparsity = 0.5, damp = 0.01;
-  int64_t block_size = 128, channel_multiple = 8;
+  int64_t block_size = 128, channel_multiple = 8, calib_memory_mb = 2048;
   bool global = false, include_head = false, force = false;
   std::string storage = "dense";
   std::vector<std::string> exclude;
@@ -89,6 +89,7 @@ absl::Status Run(const PruneFlags& f) {
   o.damp = f.damp;
   o.block_size = f.block_size;
   o.channel_multiple = f.channel_multiple;
+  o.calibration_memory_bytes = static_cast<uint64_t>(f.calib_memory_mb) << 20;
   o.threads = f.threads;
   if (!f.recipe.empty()) {
     ASSIGN_OR_RETURN(o.rules, ReadRecipe(f.recipe));
@@ -169,6 +170,11 @@ void RegisterPrune(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--channel-multiple", f->channel_multiple,
                   "channels: keep a multiple of this many channels in each group (default 8, "
                   "what SIMD and blocked conv kernels run fastest; 1: the exact fraction)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--calib-memory-mb", f->calib_memory_mb,
+                  "wanda/sparsegpt: calibration statistics held at once (SparseGPT keeps a K x K "
+                  "Hessian per MatMul input); more take extra passes over the samples "
+                  "(default 2048)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--damp", f->damp, "sparsegpt: dampening, a fraction of mean(diag(H))");
   cmd->add_option("--block-size", f->block_size,

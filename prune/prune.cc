@@ -201,6 +201,50 @@ std::vector<Tensor> Stored(Tensor dense, bool compact, std::vector<Node>& decode
   return one;
 }
 
+// A calibration pass: the targets it prunes (indices), whose inputs'
+// statistics fit the memory budget together.
+struct Pass {
+  std::vector<size_t> targets;
+};
+
+uint64_t StatisticsBytes(const WeightTarget& t) {
+  const uint64_t k = static_cast<uint64_t>(t.k);
+  if (t.depth > 0) return 0;
+  if (t.method == PruneMethod::kSparseGpt) return k * k * sizeof(double);
+  if (t.method == PruneMethod::kWanda) return k * sizeof(double);
+  return 0;
+}
+
+// Targets sharing an input share its statistics, so they go in one pass;
+// inputs are packed into passes in graph order until the budget is full
+// (an input larger than the budget gets a pass of its own). Weights that
+// need no data ride in the first pass.
+std::vector<Pass> PlanPasses(const std::vector<WeightTarget>& targets, uint64_t budget) {
+  std::vector<Pass> passes(1);
+  absl::flat_hash_map<std::string, size_t> pass_of;  // input -> pass
+  uint64_t used = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const WeightTarget& t = targets[i];
+    const uint64_t bytes = StatisticsBytes(t);
+    if (bytes == 0) {
+      passes.front().targets.push_back(i);
+      continue;
+    }
+    if (auto it = pass_of.find(t.input); it != pass_of.end()) {
+      passes[it->second].targets.push_back(i);
+      continue;
+    }
+    if (used > 0 && used + bytes > budget) {
+      passes.emplace_back();
+      used = 0;
+    }
+    used += bytes;
+    pass_of[t.input] = passes.size() - 1;
+    passes.back().targets.push_back(i);
+  }
+  return passes;
+}
+
 // The targets of `g` and of every subgraph below it (If/Loop/Scan bodies),
 // each planned against its own graph's constants. Calibration sees the main
 // graph only, so wanda and sparsegpt leave bodies to magnitude pruning.
@@ -258,25 +302,21 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
         "--exclude and the recipe");
   }
 
-  absl::flat_hash_map<std::string, InputStats> stats;
-  for (const WeightTarget& t : targets) {
-    if (t.depth > 0) continue;
-    if (t.method == PruneMethod::kWanda) stats[t.input].squares.assign(t.k, 0.0);
-    if (t.method == PruneMethod::kSparseGpt && !stats[t.input].hessian) {
-      stats[t.input].hessian = std::make_unique<runtime::HessianAccumulator>(t.k);
-    }
-  }
-  if (!stats.empty()) {
+  // Calibration statistics per MatMul input, in passes that each fit the
+  // memory budget (SparseGPT's Hessians are K x K doubles): each pass runs
+  // the samples once and prunes its weights before the next allocates.
+  std::vector<Pass> passes = PlanPasses(targets, o.calibration_memory_bytes);
+  const bool needs_data = std::any_of(targets.begin(), targets.end(), [](const WeightTarget& t) {
+    return t.depth == 0 && NeedsData(t.method);
+  });
+  if (needs_data) {
     if (data == nullptr || data->count <= 0) {
       return absl::InvalidArgumentError(
           "wanda and sparsegpt need calibration data (--calib or --calib-tokens)");
     }
     report.calibration = data->description;
     report.samples = data->count;
-    const auto start = std::chrono::steady_clock::now();
-    RETURN_IF_ERROR(Calibrate(model, *data, o, stats));
-    report.calibration_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    report.calibration_passes = static_cast<int64_t>(passes.size());
   }
 
   // A global magnitude threshold: one streaming pass over every weight.
@@ -302,34 +342,53 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
   std::vector<absl::Status> errors(targets.size());
   std::atomic<int64_t> done{0};
   runtime::ThreadPool pool(o.threads);
-  pool.ParallelFor(static_cast<int64_t>(targets.size()), 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
+  for (Pass& pass : passes) {
+    absl::flat_hash_map<std::string, InputStats> stats;
+    for (size_t i : pass.targets) {
       const WeightTarget& t = targets[i];
-      const std::string label = NodeLabel(t.graph->nodes[t.node]);
-      auto w = LoadKn(t);
-      if (w.ok()) errors[i] = PruneOne(t, *w, threshold, stats, o);
-      if (!w.ok()) errors[i] = w.status();
-      if (!errors[i].ok()) {
-        errors[i] = absl::Status(errors[i].code(), absl::StrCat(label, ": ", errors[i].message()));
-        continue;
+      if (t.depth > 0) continue;
+      if (t.method == PruneMethod::kWanda) stats[t.input].squares.assign(t.k, 0.0);
+      if (t.method == PruneMethod::kSparseGpt && !stats[t.input].hessian) {
+        stats[t.input].hessian = std::make_unique<runtime::HessianAccumulator>(t.k);
       }
-      layers[i] = LayerEntry(*t.graph, t, *w);
-      // Compact decoders go in the main graph only: a body keeps plain weights.
-      stored[i] = Stored(StoreKn(t, *w), o.compact_storage && t.depth == 0, decoders[i]);
-      for (const Tensor& p : stored[i]) stored_names[i].push_back(p.name());
-      t.tensor->ReleasePages();
-      layers[i].bytes_after = 0;
-      for (const Tensor& p : stored[i]) layers[i].bytes_after += p.bytes().size();
-      if (spill) {
-        for (const Tensor& p : stored[i]) {
-          if (absl::Status s = spill->Add(p); !s.ok()) errors[i] = s;
-        }
-        stored[i].clear();
-      }
-      if (o.weight_progress) o.weight_progress(++done, static_cast<int64_t>(targets.size()));
     }
-  });
-  for (const absl::Status& e : errors) RETURN_IF_ERROR(e);
+    if (!stats.empty()) {
+      const auto start = std::chrono::steady_clock::now();
+      RETURN_IF_ERROR(Calibrate(model, *data, o, stats));
+      report.calibration_seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    pool.ParallelFor(static_cast<int64_t>(pass.targets.size()), 1, [&](int64_t begin, int64_t end) {
+      for (int64_t j = begin; j < end; ++j) {
+        const size_t i = pass.targets[j];
+        const WeightTarget& t = targets[i];
+        const std::string label = NodeLabel(t.graph->nodes[t.node]);
+        auto w = LoadKn(t);
+        if (w.ok()) errors[i] = PruneOne(t, *w, threshold, stats, o);
+        if (!w.ok()) errors[i] = w.status();
+        if (!errors[i].ok()) {
+          errors[i] =
+              absl::Status(errors[i].code(), absl::StrCat(label, ": ", errors[i].message()));
+          continue;
+        }
+        layers[i] = LayerEntry(*t.graph, t, *w);
+        // Compact decoders go in the main graph only: a body keeps plain weights.
+        stored[i] = Stored(StoreKn(t, *w), o.compact_storage && t.depth == 0, decoders[i]);
+        for (const Tensor& p : stored[i]) stored_names[i].push_back(p.name());
+        t.tensor->ReleasePages();
+        layers[i].bytes_after = 0;
+        for (const Tensor& p : stored[i]) layers[i].bytes_after += p.bytes().size();
+        if (spill) {
+          for (const Tensor& p : stored[i]) {
+            if (absl::Status s = spill->Add(p); !s.ok()) errors[i] = s;
+          }
+          stored[i].clear();
+        }
+        if (o.weight_progress) o.weight_progress(++done, static_cast<int64_t>(targets.size()));
+      }
+    });
+    for (const absl::Status& e : errors) RETURN_IF_ERROR(e);
+  }
   std::vector<Tensor> tensors;
   if (spill) {
     ASSIGN_OR_RETURN(tensors, spill->Finish());
@@ -405,8 +464,10 @@ nlohmann::json PruneReportToJson(const PruneReport& r) {
   nlohmann::json j = {{"method", r.method}, {"pattern", r.pattern}, {"target", r.target},
                       {"layers", layers},   {"skipped", r.skipped}, {"totals", totals}};
   if (r.samples > 0) {
-    j["calibration"] = {
-        {"data", r.calibration}, {"samples", r.samples}, {"seconds", r.calibration_seconds}};
+    j["calibration"] = {{"data", r.calibration},
+                        {"samples", r.samples},
+                        {"passes", r.calibration_passes},
+                        {"seconds", r.calibration_seconds}};
   }
   return j;
 }

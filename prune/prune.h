@@ -72,6 +72,9 @@ struct PruneOptions {
   // this (when the group has at least that many), as vector units and
   // blocked conv kernels want; 1 keeps the exact fraction.
   int64_t channel_multiple = 8;
+  // Calibration statistics held at once (SparseGPT: a K x K Hessian in
+  // doubles per MatMul input); more run as extra passes over the samples.
+  uint64_t calibration_memory_bytes = uint64_t{2} << 30;
   double damp = 0.01;        // sparsegpt: dampening, a fraction of mean(diag(H))
   int64_t block_size = 128;  // sparsegpt: inputs per mask-selection block
   // Where pruned weights wait on disk until the model is saved; empty: in
@@ -97,7 +100,7 @@ struct PrunedLayer {
 struct PruneReport {
   std::string method, pattern, calibration;
   double target = 0;
-  int64_t samples = 0;
+  int64_t samples = 0, calibration_passes = 0;
   double calibration_seconds = 0;
   std::vector<PrunedLayer> layers;
   std::vector<std::string> skipped;  // "node: why"

@@ -175,6 +175,19 @@ TEST(Prune, SparseGptAndWandaLoseLessThanMagnitude) {
   EXPECT_LT(error[PruneMethod::kSparseGpt], error[PruneMethod::kWanda]);
 }
 
+TEST(Prune, AMemoryBudgetSplitsCalibrationIntoPassesWithTheSameResult) {
+  const runtime::CalibrationData data = Data(32);
+  Model one = Mlp(), many = Mlp();
+  PruneOptions o{.method = PruneMethod::kSparseGpt, .include_head = true};
+  auto a = Prune(one, &data, o);
+  o.calibration_memory_bytes = 1;  // every input's Hessian in a pass of its own
+  auto b = Prune(many, &data, o);
+  ASSERT_TRUE(a.ok() && b.ok()) << b.status();
+  EXPECT_EQ(a->calibration_passes, 1);
+  EXPECT_EQ(b->calibration_passes, 2);
+  for (const char* w : {"w1", "w2"}) EXPECT_EQ(Values(Weight(one, w)), Values(Weight(many, w)));
+}
+
 TEST(Prune, GlobalMagnitudeMeetsTheTotalSparsity) {
   ModelBuilder b("two");
   b.Input("x", DataType::kFloat32, {-1, 64});

@@ -132,7 +132,8 @@ void RegisterPrune(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("-o,--output", f->output, "Where to write the pruned model")->required();
   cmd->add_option("--method", f->method,
                   "magnitude (default; no data), wanda or sparsegpt (need --calib or "
-                  "--calib-tokens), channels (structured; no data)")
+                  "--calib-tokens), channels (structured; with --calib it ranks channels by "
+                  "their activations and refits the layers that read them)")
       ->check(CLI::IsMember({"magnitude", "wanda", "sparsegpt", "channels"}));
   cmd->add_option("--sparsity", f->sparsity,
                   "Fraction of weights (of channels, for channels) to remove, in [0, 1); "
@@ -158,7 +159,8 @@ void RegisterPrune(CLI::App& app, std::function<int()>& run) {
                   "(sparsity 0: dense)");
   CalibrationFlags& c = f->calibration;
   cmd->add_option("--calib", c.calib,
-                  "Calibration inputs for wanda/sparsegpt: test_data_set_* or .npy folders");
+                  "Calibration inputs for wanda, sparsegpt and channels: test_data_set_* or .npy "
+                  "folders");
   cmd->add_option("--calib-tokens", c.calib_tokens,
                   "Calibration token ids for language models (text, .npy or int32 .bin), cut "
                   "into --seq-len chunks");

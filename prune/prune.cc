@@ -52,12 +52,8 @@ absl::Status Calibrate(const Model& model, const runtime::CalibrationData& data,
                        const PruneOptions& o, absl::flat_hash_map<std::string, InputStats>& stats) {
   absl::flat_hash_set<std::string> watch;
   for (const auto& [name, s] : stats) watch.insert(name);
-  auto observe = [&](const Tensor& t) {
-    auto it = stats.find(t.name());
-    if (it == stats.end() || t.dtype() != DataType::kFloat32 || t.dims().empty()) return;
-    const int64_t k = t.dims().back(), rows = static_cast<int64_t>(t.element_count()) / k;
-    InputStats& s = it->second;
-    const float* x = t.data<float>();
+  auto observe = [&](const std::string& name, const float* x, int64_t rows, int64_t k) {
+    InputStats& s = stats.at(name);
     if (static_cast<int64_t>(s.squares.size()) == k) {
       for (int64_t r = 0; r < rows; ++r) {
         for (int64_t i = 0; i < k; ++i) s.squares[i] += double{x[r * k + i]} * x[r * k + i];
@@ -65,7 +61,7 @@ absl::Status Calibrate(const Model& model, const runtime::CalibrationData& data,
     }
     if (s.hessian && s.hessian->k() == k) s.hessian->Add(x, rows);
   };
-  return runtime::RunSamples(model, data, o.threads, watch, observe, o.progress);
+  return runtime::RunSamplesAsRows(model, data, o.threads, watch, observe, o.progress);
 }
 
 // Prunes one weight (as [k, n]) by its target's method.

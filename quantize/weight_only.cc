@@ -167,18 +167,12 @@ absl::Status Calibrate(const Model& model, const CalibrationData& data, const We
                        absl::flat_hash_map<std::string, InputStats>& stats) {
   absl::flat_hash_set<std::string> watch;
   for (const auto& [name, s] : stats) watch.insert(name);
-  auto observe = [&](const Tensor& t) {
-    auto it = stats.find(t.name());
-    if (it == stats.end() || t.dtype() != DataType::kFloat32 || t.dims().empty()) return;
-    const int64_t k = t.dims().back(), rows = static_cast<int64_t>(t.element_count()) / k;
-    if (it->second.hessian && it->second.hessian->k() == k) {
-      it->second.hessian->Add(t.data<float>(), rows);
-    }
-    if (it->second.sample && it->second.sample->k() == k) {
-      it->second.sample->Add(t.data<float>(), rows);
-    }
+  auto observe = [&](const std::string& name, const float* x, int64_t rows, int64_t k) {
+    InputStats& s = stats.at(name);
+    if (s.hessian && s.hessian->k() == k) s.hessian->Add(x, rows);
+    if (s.sample && s.sample->k() == k) s.sample->Add(x, rows);
   };
-  return runtime::RunSamples(model, data, o.threads, watch, observe, o.progress);
+  return runtime::RunSamplesAsRows(model, data, o.threads, watch, observe, o.progress);
 }
 
 // AWQ's input scaling for the MatMuls that read `input`: folded into a

@@ -30,6 +30,20 @@ absl::Status RunSamples(const Model& model, const CalibrationData& data, int thr
   return absl::OkStatus();
 }
 
+absl::Status RunSamplesAsRows(const Model& model, const CalibrationData& data, int threads,
+                              const absl::flat_hash_set<std::string>& watch,
+                              const std::function<void(const std::string& name, const float* rows,
+                                                       int64_t count, int64_t k)>& observe,
+                              const std::function<void(int64_t done, int64_t total)>& progress) {
+  auto rows = [&](const Tensor& t) {
+    if (!watch.contains(t.name()) || t.dtype() != DataType::kFloat32 || t.dims().empty()) return;
+    const int64_t k = t.dims().back();
+    if (k <= 0) return;
+    observe(t.name(), t.data<float>(), static_cast<int64_t>(t.element_count()) / k, k);
+  };
+  return RunSamples(model, data, threads, watch, rows, progress);
+}
+
 void HessianAccumulator::Add(const float* rows, int64_t count) {
   // Symmetric rank-k update on the upper triangle, mirrored when read.
   for (int64_t r = 0; r < count; ++r) {

@@ -36,6 +36,15 @@ absl::Status RunSamples(const Model& model, const CalibrationData& data, int thr
                         const std::function<void(const Tensor&)>& observe,
                         const std::function<void(int64_t done, int64_t total)>& progress);
 
+// RunSamples for statistics over a layer's inputs: each watched float32
+// value reaches `observe` as a [rows, k] matrix, k its last dimension (a
+// MatMul input's features); other dtypes and scalars are passed over.
+absl::Status RunSamplesAsRows(const Model& model, const CalibrationData& data, int threads,
+                              const absl::flat_hash_set<std::string>& watch,
+                              const std::function<void(const std::string& name, const float* rows,
+                                                       int64_t count, int64_t k)>& observe,
+                              const std::function<void(int64_t done, int64_t total)>& progress);
+
 // Sum of x x^T over the rows of activations [rows, K] fed to it, in double:
 // the Hessian of a linear layer's squared output error (GPTQ, SparseGPT).
 class HessianAccumulator {

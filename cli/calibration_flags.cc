@@ -54,4 +54,24 @@ absl::StatusOr<runtime::CalibrationData> LoadCalibration(const CalibrationFlags&
   return data;
 }
 
+void AddCalibrationFlags(CLI::App& cmd, CalibrationFlags& f, const std::string& what) {
+  auto* calib = cmd.add_option("--calib", f.calib,
+                               "Calibration inputs for " + what +
+                                   ": test_data_set_*/input_N.pb or NAME.npy folders, "
+                                   "representative of real use");
+  auto* random = cmd.add_option("--calib-random", f.calib_random,
+                                "N random calibration samples (smoke tests only: real "
+                                "statistics need real data)")
+                     ->check(CLI::PositiveNumber);
+  calib->excludes(random);
+  auto* tokens = cmd.add_option("--calib-tokens", f.calib_tokens,
+                                "Calibration token ids for language models (text, .npy or int32 "
+                                ".bin), cut into --seq-len chunks");
+  tokens->excludes(calib)->excludes(random);
+  cmd.add_option("--seq-len", f.seq_len, "Tokens per --calib-tokens sample");
+  cmd.add_option("--seed", f.seed, "Seed of --calib-random")->default_val(1);
+  cmd.add_option("--dim", f.dims, "NAME=N for symbolic dimensions of --calib-random");
+  cmd.add_option("--max-calib", f.max_calib, "Use at most N calibration samples");
+}
+
 }  // namespace pare::cli

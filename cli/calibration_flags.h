@@ -4,6 +4,7 @@
 #ifndef PARE_CLI_CALIBRATION_FLAGS_H_
 #define PARE_CLI_CALIBRATION_FLAGS_H_
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,6 +23,11 @@ struct CalibrationFlags {
 
   bool any() const { return !calib.empty() || !calib_tokens.empty() || calib_random > 0; }
 };
+
+// Registers --calib, --calib-random (with --seed, --dim), --calib-tokens
+// (with --seq-len) and --max-calib on `cmd`; `what` says which methods use
+// them, for the help text.
+void AddCalibrationFlags(CLI::App& cmd, CalibrationFlags& f, const std::string& what);
 
 // The samples the flags name; `model` must outlive the result.
 absl::StatusOr<runtime::CalibrationData> LoadCalibration(const CalibrationFlags& f,

@@ -157,18 +157,7 @@ void RegisterPrune(CLI::App& app, std::function<int()>& run) {
                   "JSON per-layer rules: {\"layers\": [{\"match\": \"*down*\", \"sparsity\": "
                   "0.3, \"pattern\": \"2:4\", \"method\": \"wanda\"}]}; the first match decides "
                   "(sparsity 0: dense)");
-  CalibrationFlags& c = f->calibration;
-  cmd->add_option("--calib", c.calib,
-                  "Calibration inputs for wanda, sparsegpt and channels: test_data_set_* or .npy "
-                  "folders");
-  cmd->add_option("--calib-tokens", c.calib_tokens,
-                  "Calibration token ids for language models (text, .npy or int32 .bin), cut "
-                  "into --seq-len chunks");
-  cmd->add_option("--seq-len", c.seq_len, "Tokens per calibration sample");
-  cmd->add_option("--calib-random", c.calib_random, "N random samples (smoke tests only)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--max-calib", c.max_calib, "Use at most N calibration samples");
-  cmd->add_option("--dim", c.dims, "NAME=N for symbolic dimensions of --calib-random");
+  AddCalibrationFlags(*cmd, f->calibration, "wanda, sparsegpt and channels");
   cmd->add_option("--channel-multiple", f->channel_multiple,
                   "channels: keep a multiple of this many channels in each group (default 8, "
                   "what SIMD and blocked conv kernels run fastest; 1: the exact fraction)")

@@ -23,14 +23,7 @@ namespace pare::cli {
 namespace fs = std::filesystem;
 
 absl::StatusOr<quantize::CalibrationData> Calibration(const QuantizeFlags& f, const Model& model) {
-  return LoadCalibration({.calib = f.calib,
-                          .calib_tokens = f.calib_tokens,
-                          .calib_random = f.calib_random,
-                          .max_calib = f.max_calib,
-                          .seq_len = f.seq_len,
-                          .seed = f.seed,
-                          .dims = f.dims},
-                         model);
+  return LoadCalibration(f.calibration, model);
 }
 
 void PrintSummary(const quantize::QuantizeReport& report, const std::string& what,
@@ -59,12 +52,13 @@ namespace {
 absl::Status RunMixed(const QuantizeFlags& f, const Model& model,
                       const quantize::CalibrationData& data, const quantize::StaticInt8Options& o) {
   std::unique_ptr<evaluate::SampleSource> validation;
-  const std::string dir = f.validate.empty() ? f.calib : f.validate;
+  const std::string dir = f.validate.empty() ? f.calibration.calib : f.validate;
   if (!dir.empty()) {
     ASSIGN_OR_RETURN(validation, evaluate::DataSamples(model, dir));
   } else {
-    ASSIGN_OR_RETURN(auto dims, ParseDims(f.dims));
-    validation = evaluate::RandomSamples(model, f.calib_random, f.seed + 1000003, dims);
+    ASSIGN_OR_RETURN(auto dims, ParseDims(f.calibration.dims));
+    validation = evaluate::RandomSamples(model, f.calibration.calib_random,
+                                         f.calibration.seed + 1000003, dims);
   }
   evaluate::MixedPrecisionOptions m;
   m.quantize = o;
@@ -100,7 +94,7 @@ absl::Status RunMixed(const QuantizeFlags& f, const Model& model,
 }
 
 absl::Status RunDynamic(const QuantizeFlags& f, Model& model) {
-  if (!f.calib.empty() || f.calib_random > 0) {
+  if (f.calibration.any()) {
     return absl::InvalidArgumentError("--calib is for --mode static; dynamic needs no data");
   }
   quantize::DynamicInt8Options o;
@@ -124,7 +118,7 @@ absl::Status Run(const QuantizeFlags& f) {
   if (f.format == "matmulnbits") {
     return absl::InvalidArgumentError("--format matmulnbits is for --mode weights");
   }
-  if (f.calib.empty() && f.calib_random == 0 && f.calib_tokens.empty()) {
+  if (!f.calibration.any()) {
     return absl::InvalidArgumentError("give --calib DIR (or --calib-random N)");
   }
   ASSIGN_OR_RETURN(quantize::CalibrationData data, Calibration(f, model));
@@ -179,17 +173,7 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
                   "--algorithm)")
       ->check(CLI::IsMember({"static", "dynamic", "weights"}))
       ->default_val("static");
-  auto* calib = cmd->add_option("--calib", f->calib,
-                                "Calibration inputs: test_data_set_*/input_N.pb or NAME.npy "
-                                "folders, representative of real use");
-  auto* random = cmd->add_option("--calib-random", f->calib_random,
-                                 "N random calibration samples (smoke tests only: real ranges "
-                                 "need real data)")
-                     ->check(CLI::PositiveNumber);
-  calib->excludes(random);
-  cmd->add_option("--seed", f->seed, "Seed of --calib-random")->default_val(1);
-  cmd->add_option("--dim", f->dims, "NAME=N for symbolic dimensions of --calib-random");
-  cmd->add_option("--max-calib", f->max_calib, "Use at most N calibration samples");
+  AddCalibrationFlags(*cmd, f->calibration, "static int8 ranges, GPTQ and AWQ");
   cmd->add_option("--method", f->method,
                   "Range from calibration: minmax, moving-average, percentile, entropy or mse")
       ->default_val("minmax");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "cli/calibration_flags.h"
 #include "core/model.h"
 #include "nlohmann/json.hpp"
 #include "quantize/static_int8.h"
@@ -17,10 +18,9 @@
 namespace pare::cli {
 
 struct QuantizeFlags {
-  std::string model, output, calib, report, method = "minmax";
-  int64_t calib_random = 0, max_calib = 0;
-  uint64_t seed = 1;
-  std::vector<std::string> dims, op_types, exclude, wide;
+  std::string model, output, report, method = "minmax";
+  CalibrationFlags calibration;
+  std::vector<std::string> op_types, exclude, wide;
   std::optional<double> target_sqnr;
   std::string validate, fallback = "wide";
   double percentile = 99.999;
@@ -30,8 +30,8 @@ struct QuantizeFlags {
   std::string mode = "static", format;  // format: "" is the mode's default
   // --mode weights
   int bits = 4;
-  std::string algorithm = "rtn", scale_type = "fp32", recipe, calib_tokens;
-  int64_t block_size = 32, seq_len = 0;
+  std::string algorithm = "rtn", scale_type = "fp32", recipe;
+  int64_t block_size = 32;
   bool asymmetric = false, act_order = false;
   std::optional<int> head_bits, embed_bits;
   double damp = 0.01;

@@ -68,7 +68,7 @@ absl::Status RunWeightOnly(const QuantizeFlags& f, Model& model) {
   const std::filesystem::path parent = std::filesystem::path(f.output).parent_path();
   o.spill_directory = parent.empty() ? std::filesystem::path(".") : parent;
   std::optional<quantize::CalibrationData> data;
-  if (!f.calib.empty() || f.calib_random > 0 || !f.calib_tokens.empty()) {
+  if (f.calibration.any()) {
     ASSIGN_OR_RETURN(data, Calibration(f, model));
   }
   ASSIGN_OR_RETURN(quantize::QuantizeReport report,
@@ -114,10 +114,6 @@ void AddWeightOnlyFlags(CLI::App& cmd, QuantizeFlags& f) {
   group(cmd.add_option("--recipe", f.recipe,
                        "JSON per-layer rules: {\"layers\": [{\"match\": \"*down_proj*\", "
                        "\"bits\": 8}, ...]}; the first matching rule decides (bits 0: float)"));
-  group(cmd.add_option("--calib-tokens", f.calib_tokens,
-                       "Calibration token ids for language models (text, .npy or int32 .bin), "
-                       "cut into --seq-len chunks"));
-  group(cmd.add_option("--seq-len", f.seq_len, "Tokens per calibration sample"));
   group(cmd.add_option("--damp", f.damp, "GPTQ dampening, a fraction of mean(diag(H))"));
   group(cmd.add_flag("--act-order", f.act_order,
                      "GPTQ: quantize input rows by decreasing activation energy"));

@@ -132,8 +132,6 @@ struct ChannelStats {
   double MeanSquare(int64_t c) const { return Product(c, c); }
 };
 
-constexpr double kRidge = 1e-2;
-
 using StatsMap = absl::flat_hash_map<std::string, ChannelStats>;
 
 absl::Status CollectStats(const Model& model, const runtime::CalibrationData& data,
@@ -167,7 +165,9 @@ struct AxisView {
 // Loads each channel's variance by a small fraction of itself (a ridge on
 // the standardised channels): keeps the covariance invertible when channels
 // move together or not at all, without shrinking small channels' fits more
-// than large ones'.
+// than large ones'. (1e-2 measured best of 1e-3 and 1e-2 on PP-OCR det.)
+constexpr double kRidge = 1e-2;
+
 void AddRidge(Eigen::MatrixXd& cov) {
   const double floor = 1e-9 * std::max(cov.diagonal().maxCoeff(), 1e-30);
   for (int64_t i = 0; i < cov.rows(); ++i) cov(i, i) += kRidge * cov(i, i) + floor;

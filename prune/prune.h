@@ -115,8 +115,8 @@ nlohmann::json PruneReportToJson(const PruneReport& r);
 absl::StatusOr<PruneReport> Prune(Model& model, const runtime::CalibrationData* calibration,
                                   const PruneOptions& options);
 
-// Every float weight's fraction of exact zeros, by Prune's targets
-// (MatMul/Gemm/Conv weights), for tests and `pare inspect`.
+// The fraction of exact zeros over the weights Prune would reach in the main
+// graph (MatMul/Gemm/Conv constants, the head included).
 absl::StatusOr<double> WeightSparsity(const Model& model);
 
 }  // namespace pare::prune

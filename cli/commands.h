@@ -17,6 +17,7 @@ void RegisterRun(CLI::App& app, std::function<int()>& run);
 void RegisterEvaluate(CLI::App& app, std::function<int()>& run);
 void RegisterQuantize(CLI::App& app, std::function<int()>& run);
 void RegisterPrune(CLI::App& app, std::function<int()>& run);
+void RegisterConvert(CLI::App& app, std::function<int()>& run);
 
 }  // namespace pare::cli
 

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   RegisterEvaluate(app, run);
   RegisterQuantize(app, run);
   RegisterPrune(app, run);
+  RegisterConvert(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -28,7 +28,7 @@ absl::StatusOr<Model> ModelFromInferred(onnx::ModelProto& proto) {
 
 }  // namespace
 
-absl::Status InferShapes(Model& model) {
+absl::Status InferShapes(Model& model, bool propagate_data) {
   onnx::ModelProto proto;
   RETURN_IF_ERROR(internal::ModelToProto(
       model,
@@ -39,7 +39,7 @@ absl::Status InferShapes(Model& model) {
       &proto));
   try {
     onnx::ShapeInferenceOptions options{/*check_type=*/false, /*error_mode=*/0,
-                                        /*enable_data_propagation=*/false};
+                                        /*enable_data_propagation=*/propagate_data};
     onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), options);
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("shape inference failed: ", e.what()));

@@ -17,8 +17,11 @@ namespace pare {
 
 // Replaces model.graph.value_info with the inferred types and fills in
 // output types and shapes that inference could determine. Fails only when
-// libonnx reports an inconsistency it can prove (InvalidArgument).
-absl::Status InferShapes(Model& model);
+// libonnx reports an inconsistency it can prove (InvalidArgument). With
+// `propagate_data`, shape computations (Shape -> Gather -> Concat ->
+// Reshape, as exporters write them) are evaluated too, so concrete input
+// sizes reach the values behind them.
+absl::Status InferShapes(Model& model, bool propagate_data = false);
 
 }  // namespace pare
 

@@ -115,6 +115,13 @@ nlohmann::json PruneReportToJson(const PruneReport& r);
 absl::StatusOr<PruneReport> Prune(Model& model, const runtime::CalibrationData* calibration,
                                   const PruneOptions& options);
 
+// Stores every sparse float weight of the main graph (MatMul, Gemm, Conv
+// inputs with at least a quarter zeros) as its values plus a bitmask,
+// decoded by standard operators (see PruneOptions::compact_storage); for
+// convert's artifacts of already-pruned models. Returns how many weights
+// were packed. Needs opset 11 or later.
+absl::StatusOr<int64_t> StoreSparseWeightsCompact(Model& model);
+
 // The fraction of exact zeros over the weights Prune would reach in the main
 // graph (MatMul/Gemm/Conv constants, the head included).
 absl::StatusOr<double> WeightSparsity(const Model& model);

@@ -11,6 +11,7 @@ packages=(
   clang libclang-rt-14-dev clang-format time bc
   python3-onnx libonnx-testdata
   python3-torch libopenblas0-pthread fortunes
+  libssl-dev
 )
 # npm fetches test models; a machine with its own Node.js keeps it.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

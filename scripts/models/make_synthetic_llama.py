@@ -7,7 +7,10 @@ time, so this script's memory stays at about one tensor.
 Shape (defaults): vocabulary 32000, width 4096, 34 blocks of RMSNorm,
 q/k/v/o projections (32 heads), softmax attention, RMSNorm, SwiGLU MLP
 (11008), then a final RMSNorm and an untied output head: 7.1 billion
-parameters, 14.3 GB. Simplifications, for scale only: no rotary embedding
+parameters, 14.3 GB. With --kv-heads below --heads, attention is
+grouped-query: k and v project to kv_heads x head_dim and each serves
+heads / kv_heads query heads (by MatMul broadcasting). Llama-3-8B's shape:
+--vocab 128256 --layers 32 --kv-heads 8 --hidden 14336 (8.03B, 16.1 GB). Simplifications, for scale only: no rotary embedding
 and no causal mask. Input `tokens` int64 [1, S]; output `logits` float16.
 
   /usr/bin/python3 scripts/models/make_synthetic_llama.py OUT_DIR [--layers 34 --dim 4096 ...]
@@ -55,6 +58,7 @@ def main():
     p.add_argument('--dim', type=int, default=4096)
     p.add_argument('--layers', type=int, default=34)
     p.add_argument('--heads', type=int, default=32)
+    p.add_argument('--kv-heads', type=int, default=0, help='default: --heads')
     p.add_argument('--hidden', type=int, default=11008)
     p.add_argument('--seed', type=int, default=0)
     a = p.parse_args()
@@ -62,6 +66,8 @@ def main():
     rng = np.random.default_rng(a.seed)
     w = Writer(a.out_dir, 'model.onnx.data')
     d, hd = a.dim, a.dim // a.heads
+    kvh = a.kv_heads or a.heads
+    group = a.heads // kvh
 
     def weight(name, shape):
         values = rng.standard_normal(shape, dtype=np.float32) * 0.02
@@ -78,7 +84,8 @@ def main():
 
     consts = [helper.make_tensor('eps', TensorProto.FLOAT16, [], [1e-5]),
               helper.make_tensor('attn_scale', TensorProto.FLOAT16, [], [1.0 / np.sqrt(hd)]),
-              helper.make_tensor('heads_shape', TensorProto.INT64, [4], [0, 0, a.heads, hd]),
+              helper.make_tensor('q_shape', TensorProto.INT64, [5], [0, 0, kvh, group, hd]),
+              helper.make_tensor('kv_shape', TensorProto.INT64, [5], [0, 0, kvh, 1, hd]),
               helper.make_tensor('merge_shape', TensorProto.INT64, [3], [0, 0, d])]
 
     def rms_norm(x, gamma, prefix):
@@ -92,15 +99,19 @@ def main():
         b = f'layers.{l}'
         n = rms_norm(x, ones(f'{b}.attn_norm.weight', d), f'{b}.attn_norm')
         heads = {}
-        for proj, perm in (('q', [0, 2, 1, 3]), ('k', [0, 2, 3, 1]), ('v', [0, 2, 1, 3])):
-            y = node('MatMul', [n, weight(f'{b}.{proj}_proj.weight', (d, d))], f'{b}.{proj}')
-            y = node('Reshape', [y, 'heads_shape'], f'{b}.{proj}.heads')
+        # [1, S, kv_heads, group, hd] -> q [1, kvh, group, S, hd], k [1, kvh, 1, hd, S],
+        # v [1, kvh, 1, S, hd]: the size-1 group axis of k and v broadcasts.
+        for proj, perm, width, shape in (('q', [0, 2, 3, 1, 4], d, 'q_shape'),
+                                         ('k', [0, 2, 3, 4, 1], kvh * hd, 'kv_shape'),
+                                         ('v', [0, 2, 3, 1, 4], kvh * hd, 'kv_shape')):
+            y = node('MatMul', [n, weight(f'{b}.{proj}_proj.weight', (d, width))], f'{b}.{proj}')
+            y = node('Reshape', [y, shape], f'{b}.{proj}.heads')
             heads[proj] = node('Transpose', [y], f'{b}.{proj}.t', perm=perm)
         scores = node('MatMul', [heads['q'], heads['k']], f'{b}.scores')
         probs = node('Softmax', [node('Mul', [scores, 'attn_scale'], f'{b}.scaled')], f'{b}.probs',
                      axis=-1)
         ctx = node('MatMul', [probs, heads['v']], f'{b}.ctx')
-        ctx = node('Reshape', [node('Transpose', [ctx], f'{b}.ctx.t', perm=[0, 2, 1, 3]),
+        ctx = node('Reshape', [node('Transpose', [ctx], f'{b}.ctx.t', perm=[0, 3, 1, 2, 4]),
                                'merge_shape'], f'{b}.ctx.merged')
         attn = node('MatMul', [ctx, weight(f'{b}.o_proj.weight', (d, d))], f'{b}.attn')
         x = node('Add', [x, attn], f'{b}.res1')

@@ -1,0 +1,157 @@
+// `pare convert MODEL`: the memory account of a model on a device (does it
+// fit?), and with -o an artifact folder (model, external data, manifest
+// with hashes); `pare convert --verify DIR` re-checks an artifact.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli/commands.h"
+#include "cli/device_flags.h"
+#include "cli/exit_codes.h"
+#include "convert/artifact.h"
+#include "convert/float16_weights.h"
+#include "convert/memory_account.h"
+#include "core/onnx_io.h"
+#include "core/status_macros.h"
+#include "prune/prune.h"
+
+namespace pare::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ConvertFlags {
+  std::string model, output, verify, half, metrics, recipe_note;
+  bool compact = false, json = false, force = false, require_fit = false;
+  DeviceFlags device;
+};
+
+absl::StatusOr<nlohmann::json> ReadJsonFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return absl::InvalidArgumentError(absl::StrCat(path, ": not JSON"));
+  return j;
+}
+
+int Verify(const ConvertFlags& f) {
+  absl::StatusOr<nlohmann::json> manifest = convert::VerifyArtifact(f.verify);
+  if (!manifest.ok()) return ReportError(manifest.status());
+  if (f.json) {
+    std::cout << nlohmann::json{{"verified", true}, {"artifact", f.verify}}.dump(2) << "\n";
+  } else {
+    std::cout << absl::StrFormat("%s: %d file(s) match their SHA-256; the model loads\n", f.verify,
+                                 (*manifest)["files"].size());
+  }
+  return kExitOk;
+}
+
+// Artifact-only steps: half-precision weights, compact sparse weights.
+absl::Status Transform(const ConvertFlags& f, Model& model, nlohmann::json& recipe) {
+  if (!f.half.empty()) {
+    const DataType half = f.half == "bf16" ? DataType::kBFloat16 : DataType::kFloat16;
+    ASSIGN_OR_RETURN(const convert::HalfWeights h, convert::StoreWeightsInHalf(model, half));
+    std::cerr << absl::StrFormat("%s weights: %d converted (%s -> %s), %d kept in float32 "
+                                 "(out of range)\n",
+                                 f.half, h.converted, convert::FormatBytes(h.bytes_before),
+                                 convert::FormatBytes(h.bytes_after), h.kept_out_of_range);
+    recipe["half"] = f.half;
+  }
+  if (f.compact) {
+    ASSIGN_OR_RETURN(const int64_t packed, prune::StoreSparseWeightsCompact(model));
+    std::cerr << packed << " sparse weight(s) stored as values + bitmask\n";
+    recipe["compact"] = true;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Convert(const ConvertFlags& f) {
+  ASSIGN_OR_RETURN(const convert::DeviceProfile device, ResolveDevice(f.device));
+  ASSIGN_OR_RETURN(Model model, LoadModel(f.model));
+  nlohmann::json recipe = {{"source", f.model}};
+  if (!f.output.empty()) {
+    std::error_code ec;
+    if (fs::exists(f.output, ec) && !f.force) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(f.output, " exists (pass --force to replace it)"));
+    }
+    RETURN_IF_ERROR(Transform(f, model, recipe));
+  }
+  ASSIGN_OR_RETURN(const convert::MemoryAccount account,
+                   convert::AccountMemory(model, device, f.device.account));
+  if (f.json) {
+    std::cout << convert::AccountToJson(account).dump(2) << "\n";
+  } else {
+    std::cout << f.model << "\n" << convert::AccountToText(account);
+  }
+  if (!f.output.empty()) {
+    nlohmann::json manifest = {{"recipe", recipe},
+                               {"memory_account", convert::AccountToJson(account)}};
+    if (!f.metrics.empty()) {
+      ASSIGN_OR_RETURN(manifest["metrics"], ReadJsonFile(f.metrics));
+    }
+    ASSIGN_OR_RETURN(const std::vector<convert::ArtifactFile> files,
+                     convert::WriteArtifact(model, f.output, manifest, f.force));
+    uint64_t bytes = 0;
+    for (const convert::ArtifactFile& file : files) bytes += file.bytes;
+    (f.json ? std::cerr : std::cout)
+        << absl::StrFormat("wrote %s (%d files, %s, manifest.json with SHA-256)\n", f.output,
+                           files.size(), convert::FormatBytes(bytes));
+  }
+  if (f.require_fit && !account.fits) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(f.model, " does not fit ", device.name, " (--require-fit)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterConvert(CLI::App& app, std::function<int()>& run) {
+  auto f = std::make_shared<ConvertFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "convert",
+      "Account for a model's memory on a device (weights by dtype, KV cache for the context, "
+      "peak activations, runtime overhead) and say whether it fits, with a decode-speed "
+      "ceiling from memory bandwidth. With -o, write an artifact folder: model.onnx with "
+      "mmap-aligned external data and manifest.json (SHA-256 of every file, recipe, pare "
+      "version, memory account, metrics). --verify DIR re-checks an artifact.");
+  cmd->add_option("model", f->model, "The .onnx model");
+  cmd->add_option("-o,--output", f->output, "Write the artifact folder here");
+  cmd->add_option("--verify", f->verify,
+                  "Check an artifact folder: every file's size and SHA-256 against its "
+                  "manifest, then load and plan the model");
+  cmd->add_option("--half", f->half,
+                  "Store remaining float32 weights (MatMul/Gemm/Conv/Gather) as f16 or bf16, "
+                  "each cast back to float32 in the graph; norms, biases and small tensors stay "
+                  "float32")
+      ->check(CLI::IsMember({"f16", "bf16"}));
+  cmd->add_flag("--compact", f->compact,
+                "Store sparse weights (>= 25% zeros) as values + bitmask (smaller file; "
+                "runtimes decode them at load)");
+  cmd->add_option("--metrics", f->metrics,
+                  "A `pare evaluate --json` report to record in the manifest");
+  AddDeviceFlags(*cmd, f->device);
+  cmd->add_flag("--require-fit", f->require_fit,
+                "Exit 1 when the model does not fit the device (for CI)");
+  cmd->add_flag("--json", f->json, "Print the memory account as JSON");
+  cmd->add_flag("--force", f->force, "Replace an existing artifact folder");
+  cmd->callback([f, &run] {
+    run = [f] {
+      if (!f->verify.empty()) return Verify(*f);
+      if (f->model.empty()) {
+        return ReportError(absl::InvalidArgumentError("give a MODEL (or --verify DIR)"));
+      }
+      const absl::Status status = Convert(*f);
+      if (status.code() == absl::StatusCode::kFailedPrecondition) {
+        std::cerr << "pare: " << status.message() << "\n";
+        return static_cast<int>(kExitGateFailed);
+      }
+      return status.ok() ? kExitOk : ReportError(status);
+    };
+  });
+}
+
+}  // namespace pare::cli

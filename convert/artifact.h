@@ -1,0 +1,52 @@
+// A deployable artifact: a folder holding the model (model.onnx plus its
+// external data, tensors aligned for mmap) and manifest.json, which lists
+// every file with its size and SHA-256, the recipe that made it, pare's
+// version, the memory account and, when measured, the evaluate metrics.
+//
+//   ASSIGN_OR_RETURN(ArtifactFiles f, WriteArtifact(model, "out/llm-m4", manifest));
+//   RETURN_IF_ERROR(VerifyArtifact("out/llm-m4").status());  // hashes, then a load
+//
+// The folder is written under a temporary name beside the destination and
+// renamed into place when complete: a failure leaves nothing behind, and an
+// existing folder is replaced only when asked.
+#ifndef PARE_CONVERT_ARTIFACT_H_
+#define PARE_CONVERT_ARTIFACT_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/model.h"
+#include "nlohmann/json.hpp"
+
+namespace pare::convert {
+
+inline constexpr char kModelFile[] = "model.onnx";
+inline constexpr char kManifestFile[] = "manifest.json";
+
+struct ArtifactFile {
+  std::string path;  // relative to the folder
+  uint64_t bytes = 0;
+  std::string sha256;
+};
+
+// `manifest` carries what the caller knows (recipe, memory account,
+// metrics); "files", "format" and "pare_version" are filled in here.
+absl::StatusOr<std::vector<ArtifactFile>> WriteArtifact(const Model& model,
+                                                        const std::filesystem::path& dir,
+                                                        nlohmann::json manifest, bool replace);
+
+// Re-reads manifest.json, checks that every file it lists exists with its
+// size and SHA-256 (an error names the first file that differs), then loads
+// the model and plans it with pare's runtime (every operator supported).
+// Returns the manifest.
+absl::StatusOr<nlohmann::json> VerifyArtifact(const std::filesystem::path& dir);
+
+// Hex SHA-256 of a file's contents, read in chunks.
+absl::StatusOr<std::string> Sha256File(const std::filesystem::path& path);
+
+}  // namespace pare::convert
+
+#endif  // PARE_CONVERT_ARTIFACT_H_

@@ -1,0 +1,167 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "convert/activations.h"
+#include "convert/artifact.h"
+#include "convert/device.h"
+#include "convert/float16_weights.h"
+#include "convert/kv_cache.h"
+#include "convert/memory_account.h"
+#include "core/model_builder.h"
+#include "core/onnx_io.h"
+#include "core/test_util.h"
+#include "runtime/session.h"
+
+namespace pare::convert {
+namespace {
+
+// One attention layer over x [1, S, 16]: keys 16 wide, values 8 wide.
+Model AttentionModel() {
+  ModelBuilder b("attention");
+  b.Input("x", DataType::kFloat32, {1, -1, 16});
+  b.Output("y", DataType::kFloat32, {1, -1, 16});
+  b.Initializer(RandomTensor("wq", {16, 16}, 1));
+  b.Initializer(RandomTensor("wk", {16, 16}, 2));
+  b.Initializer(RandomTensor("wv", {16, 8}, 3));
+  b.Initializer(RandomTensor("wo", {8, 16}, 4));
+  b.Initializer(Tensor::FromVector<float>("scale", {}, {0.25f}));
+  b.AddNode("MatMul", {"x", "wq"}, {"q"});
+  b.AddNode("MatMul", {"x", "wk"}, {"k"});
+  b.AddNode("MatMul", {"x", "wv"}, {"v"});
+  b.AddNode("Transpose", {"k"}, {"kt"}).attributes.push_back(IntsAttr("perm", {0, 2, 1}));
+  b.AddNode("MatMul", {"q", "kt"}, {"scores"});
+  b.AddNode("Mul", {"scores", "scale"}, {"scaled"});
+  b.AddNode("Softmax", {"scaled"}, {"probs"}).attributes.push_back(IntAttr("axis", -1));
+  b.AddNode("MatMul", {"probs", "v"}, {"ctx"});
+  b.AddNode("MatMul", {"ctx", "wo"}, {"y"});
+  return std::move(b).Build();
+}
+
+TEST(Device, BuiltinProfilesAndBudgets) {
+  absl::StatusOr<DeviceProfile> d = FindDeviceProfile("m4-24gb");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->ram_bytes, uint64_t{24} << 30);
+  EXPECT_NEAR(static_cast<double>(d->usable_bytes()), 16.0 * (1 << 30), 1.0);
+  EXPECT_EQ(FindDeviceProfile("m4-pro-48gb")->usable_bytes(), uint64_t{36} << 30);
+  const absl::Status unknown = FindDeviceProfile("pixel").status();
+  EXPECT_NE(unknown.message().find("m4-24gb"), std::string::npos) << unknown;
+  EXPECT_EQ(*ParseByteSize("8GB"), 8000000000u);
+  EXPECT_EQ(*ParseByteSize("1.5GiB"), uint64_t{3} << 29);
+  EXPECT_EQ(*ParseByteSize("512 MiB"), uint64_t{512} << 20);
+  EXPECT_FALSE(ParseByteSize("8 parsecs").ok());
+  EXPECT_FALSE(ParseByteSize("GB").ok());
+}
+
+TEST(Device, ProfilesFromAFileOverrideBuiltins) {
+  testing::TempDir dir;
+  std::ofstream(dir / "d.json") << R"([{"name": "m4-24gb", "ram": "24GiB",
+      "usable_fraction": 0.75, "bandwidth_gbps": 120}, {"name": "pi", "ram": "8GB"}])";
+  EXPECT_EQ(FindDeviceProfile("m4-24gb", dir / "d.json")->usable_bytes(), uint64_t{18} << 30);
+  EXPECT_EQ(FindDeviceProfile("pi", dir / "d.json")->ram_bytes, 8000000000u);
+  std::ofstream(dir / "bad.json") << R"([{"name": "x", "ram": "8GB", "colour": "red"}])";
+  const absl::Status bad = FindDeviceProfile("x", dir / "bad.json").status();
+  EXPECT_NE(bad.message().find("colour"), std::string::npos) << bad;
+}
+
+TEST(KvCache, FoundFromTheAttentionStructure) {
+  const std::optional<KvCacheShape> kv = DetectKvCache(AttentionModel());
+  ASSERT_TRUE(kv.has_value());
+  EXPECT_EQ(kv->layers, 1);
+  EXPECT_EQ(kv->key_elements, 16);
+  EXPECT_EQ(kv->value_elements, 8);
+  EXPECT_EQ(kv->bytes_per_token(2.0), 48u);
+  EXPECT_EQ(kv->score_values, (std::vector<std::string>{"scores", "scaled", "probs"}));
+}
+
+TEST(KvCache, NoneInAPlainMlp) {
+  ModelBuilder b("mlp");
+  b.Input("x", DataType::kFloat32, {1, 4});
+  b.Output("y", DataType::kFloat32, {1, 4});
+  b.Initializer(RandomTensor("w", {4, 4}, 1));
+  b.AddNode("MatMul", {"x", "w"}, {"y"});
+  EXPECT_FALSE(DetectKvCache(std::move(b).Build()).has_value());
+}
+
+// The static plan agrees with what pare's executor measures when it runs.
+TEST(Activations, StaticPeakMatchesTheExecutor) {
+  const Model model = AttentionModel();
+  auto session = runtime::Session::Create(model, {.threads = 1, .fuse = false});
+  ASSERT_TRUE(session.ok()) << session.status();
+  const Tensor x = RandomTensor("x", {1, 7, 16}, 9);
+  ASSERT_TRUE((*session)->Run({x}).ok());
+  const uint64_t measured = (*session)->last_run_stats().peak_activation_bytes;
+  absl::StatusOr<ActivationEstimate> e =
+      EstimatePeakActivations(model, {.batch = 1, .tokens = 7, .context = 7}, {});
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->unknown_values, 0);
+  EXPECT_NEAR(static_cast<double>(e->peak_bytes), static_cast<double>(measured),
+              0.25 * static_cast<double>(measured));
+  // With a cache of 70 tokens the scores span 10x the keys.
+  absl::StatusOr<ActivationEstimate> cached = EstimatePeakActivations(
+      model, {.batch = 1, .tokens = 7, .context = 70}, {"scores", "scaled", "probs"});
+  ASSERT_TRUE(cached.ok());
+  EXPECT_GT(cached->peak_bytes, e->peak_bytes + 7 * 63 * 4);
+}
+
+TEST(MemoryAccount, AddsUpAndGivesAVerdict) {
+  const Model model = AttentionModel();
+  AccountOptions o{.context = 1000, .prefill = 10};
+  absl::StatusOr<MemoryAccount> a = AccountMemory(model, BudgetDevice(100000), o);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->weight_bytes, (16 * 16 * 2 + 16 * 8 + 8 * 16 + 1) * 4u);
+  EXPECT_EQ(a->kv_bytes, 1000u * 24 * 2);
+  EXPECT_EQ(a->total_bytes, a->weight_bytes + a->kv_bytes + a->activations.peak_bytes);
+  EXPECT_EQ(a->fits, a->total_bytes <= 100000);
+  a = AccountMemory(model, BudgetDevice(1000), o);
+  EXPECT_FALSE(a->fits);
+  EXPECT_LT(a->headroom_bytes, 0);
+  EXPECT_NE(AccountToText(*a).find("does NOT fit"), std::string::npos);
+}
+
+TEST(Artifact, WritesVerifiesAndCatchesTampering) {
+  testing::TempDir dir;
+  Model model = AttentionModel();
+  absl::StatusOr<HalfWeights> half = StoreWeightsInHalf(model, DataType::kFloat16);
+  ASSERT_TRUE(half.ok()) << half.status();
+  EXPECT_EQ(half->converted, 0);  // every weight is below 1024 elements
+  const auto out = dir / "artifact";
+  absl::StatusOr<std::vector<ArtifactFile>> files =
+      WriteArtifact(model, out, {{"recipe", "test"}}, /*replace=*/false);
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_TRUE(VerifyArtifact(out).ok()) << VerifyArtifact(out).status();
+  EXPECT_FALSE(WriteArtifact(model, out, {}, /*replace=*/false).ok());  // never clobbered
+  {
+    std::fstream f(out / "model.onnx", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(20);
+    char c = 0;
+    f.read(&c, 1);
+    f.seekp(20);
+    c ^= 1;
+    f.write(&c, 1);
+  }
+  const absl::Status tampered = VerifyArtifact(out).status();
+  EXPECT_EQ(tampered.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(tampered.message().find("SHA-256 mismatch"), std::string::npos) << tampered;
+}
+
+TEST(HalfWeights, BulkWeightsGoHalfAndTheModelStillRuns) {
+  ModelBuilder b("mlp");
+  b.Input("x", DataType::kFloat32, {2, 64});
+  b.Output("y", DataType::kFloat32, {2, 64});
+  b.Initializer(RandomTensor("w", {64, 64}, 1));
+  b.Initializer(RandomTensor("gamma", {64}, 2));
+  b.AddNode("MatMul", {"x", "w"}, {"h"});
+  b.AddNode("Mul", {"h", "gamma"}, {"y"});
+  Model model = std::move(b).Build();
+  absl::StatusOr<HalfWeights> half = StoreWeightsInHalf(model, DataType::kFloat16);
+  ASSERT_TRUE(half.ok()) << half.status();
+  EXPECT_EQ(half->converted, 1);
+  EXPECT_EQ(half->bytes_after * 2, half->bytes_before);
+  auto session = runtime::Session::Create(model);
+  ASSERT_TRUE(session.ok()) << session.status();
+  EXPECT_TRUE((*session)->Run({RandomTensor("x", {2, 64}, 3)}).ok());
+}
+
+}  // namespace
+}  // namespace pare::convert

@@ -18,6 +18,8 @@ void RegisterEvaluate(CLI::App& app, std::function<int()>& run);
 void RegisterQuantize(CLI::App& app, std::function<int()>& run);
 void RegisterPrune(CLI::App& app, std::function<int()>& run);
 void RegisterConvert(CLI::App& app, std::function<int()>& run);
+void RegisterFit(CLI::App& app, std::function<int()>& run);
+void RegisterSweep(CLI::App& app, std::function<int()>& run);
 
 }  // namespace pare::cli
 

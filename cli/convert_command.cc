@@ -53,10 +53,11 @@ absl::Status Transform(const ConvertFlags& f, Model& model, nlohmann::json& reci
   if (!f.half.empty()) {
     const DataType half = f.half == "bf16" ? DataType::kBFloat16 : DataType::kFloat16;
     ASSIGN_OR_RETURN(const convert::HalfWeights h, convert::StoreWeightsInHalf(model, half));
-    std::cerr << absl::StrFormat("%s weights: %d converted (%s -> %s), %d kept in float32 "
-                                 "(out of range)\n",
-                                 f.half, h.converted, convert::FormatBytes(h.bytes_before),
-                                 convert::FormatBytes(h.bytes_after), h.kept_out_of_range);
+    std::cerr << absl::StrFormat(
+        "%s weights: %d converted (%s -> %s), %d kept in float32 "
+        "(out of range)\n",
+        f.half, h.converted, convert::FormatBytes(h.bytes_before),
+        convert::FormatBytes(h.bytes_after), h.kept_out_of_range);
     recipe["half"] = f.half;
   }
   if (f.compact) {
@@ -101,7 +102,7 @@ absl::Status Convert(const ConvertFlags& f) {
                            files.size(), convert::FormatBytes(bytes));
   }
   if (f.require_fit && !account.fits) {
-    return absl::FailedPreconditionError(
+    return absl::AbortedError(
         absl::StrCat(f.model, " does not fit ", device.name, " (--require-fit)"));
   }
   return absl::OkStatus();
@@ -145,8 +146,9 @@ void RegisterConvert(CLI::App& app, std::function<int()>& run) {
         return ReportError(absl::InvalidArgumentError("give a MODEL (or --verify DIR)"));
       }
       const absl::Status status = Convert(*f);
-      if (status.code() == absl::StatusCode::kFailedPrecondition) {
-        std::cerr << "pare: " << status.message() << "\n";
+      if (status.code() == absl::StatusCode::kAborted ||
+          status.code() == absl::StatusCode::kResourceExhausted) {
+        std::cerr << "pare: error: " << status.message() << "\n";
         return static_cast<int>(kExitGateFailed);
       }
       return status.ok() ? kExitOk : ReportError(status);

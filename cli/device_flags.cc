@@ -19,8 +19,7 @@ void AddDeviceFlags(CLI::App& cmd, DeviceFlags& f) {
   cmd.add_option("--budget", f.budget,
                  "A plain memory budget instead of a device, e.g. 8GB or 6GiB (no overhead line)")
       ->group(group);
-  cmd.add_option("--context", f.account.context,
-                 "Tokens the KV cache holds (default 4096)")
+  cmd.add_option("--context", f.account.context, "Tokens the KV cache holds (default 4096)")
       ->check(CLI::PositiveNumber)
       ->group(group);
   cmd.add_option("--batch", f.account.batch, "Sequences generated at once (default 1)")
@@ -30,8 +29,9 @@ void AddDeviceFlags(CLI::App& cmd, DeviceFlags& f) {
                  "Tokens per prefill step, which sizes the activations (default 512)")
       ->check(CLI::PositiveNumber)
       ->group(group);
-  cmd.add_option("--kv-type", f.account.kv_type, "KV cache element type: f16 (default), f32, "
-                                                 "bf16, q8_0")
+  cmd.add_option("--kv-type", f.account.kv_type,
+                 "KV cache element type: f16 (default), f32, "
+                 "bf16, q8_0")
       ->check(CLI::IsMember({"f16", "f32", "bf16", "q8_0"}))
       ->group(group);
   cmd.add_option("--layers", f.account.layers,

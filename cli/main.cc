@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   RegisterQuantize(app, run);
   RegisterPrune(app, run);
   RegisterConvert(app, run);
+  RegisterFit(app, run);
+  RegisterSweep(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -46,7 +46,9 @@ absl::flat_hash_set<std::string> PrepareSkeleton(Model& m) {
       const std::string w = n.outputs[0] + ".pare_weight";
       g.inputs.push_back(FakeWeight(w, {k ? k->i : 0, nn ? nn->i : 0}));
       weights.insert(w);
-      kept.push_back(Node{.name = n.name, .op_type = "MatMul", .inputs = {n.inputs[0], w},
+      kept.push_back(Node{.name = n.name,
+                          .op_type = "MatMul",
+                          .inputs = {n.inputs[0], w},
                           .outputs = {n.outputs[0]}});
       continue;
     }
@@ -91,7 +93,7 @@ void BindInputs(Graph& g, const absl::flat_hash_set<std::string>& weights,
 
 bool Elementwise(const std::string& op) {
   static const absl::flat_hash_set<std::string> ops = {
-      "Add",  "Sub",     "Mul",  "Div",     "Pow",   "Neg",  "Where", "Cast", "Sigmoid", "Tanh",
+      "Add",  "Sub",     "Mul",  "Div",        "Pow", "Neg", "Where", "Cast", "Sigmoid", "Tanh",
       "Relu", "Softmax", "Sqrt", "Reciprocal", "Erf", "Exp", "Max",   "Min",  "Clip",    "Gelu"};
   return ops.contains(op);
 }
@@ -131,7 +133,8 @@ int FillElementwiseShapes(Graph& g) {
         dims = StaticShape(k->second);
         if (type == DataType::kUndefined) type = k->second->elem_type;
       }
-      if (auto w = initializer_dims.find(in); !dims && w != initializer_dims.end()) dims = w->second;
+      if (auto w = initializer_dims.find(in); !dims && w != initializer_dims.end())
+        dims = w->second;
       if (!dims) continue;
       any = true;
       if (dims->size() > out.size()) out.insert(out.begin(), dims->size() - out.size(), 1);
@@ -173,7 +176,8 @@ std::optional<uint64_t> ValueBytes(const ValueInfo& v) {
 }  // namespace
 
 absl::StatusOr<ActivationEstimate> EstimatePeakActivations(
-    const Model& model, const ActivationShape& shape, const std::vector<std::string>& score_values) {
+    const Model& model, const ActivationShape& shape,
+    const std::vector<std::string>& score_values) {
   Model m = model;  // tensors share storage: the copy costs the graph's structure
   const absl::flat_hash_set<std::string> weights = PrepareSkeleton(m);
   BindInputs(m.graph, weights, shape);
@@ -189,8 +193,8 @@ absl::StatusOr<ActivationEstimate> EstimatePeakActivations(
   }
 
   absl::flat_hash_map<std::string, std::optional<uint64_t>> sizes;
-  for (const std::vector<ValueInfo>* list : {&m.graph.inputs, &m.graph.value_info,
-                                             &m.graph.outputs}) {
+  for (const std::vector<ValueInfo>* list :
+       {&m.graph.inputs, &m.graph.value_info, &m.graph.outputs}) {
     for (const ValueInfo& v : *list) sizes[v.name] = ValueBytes(v);
   }
   const double key_span =

@@ -25,8 +25,8 @@ namespace fs = std::filesystem;
 absl::Status WriteJson(const fs::path& path, const nlohmann::json& j) {
   const std::string text = j.dump(2) + "\n";
   ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::Create(path));
-  RETURN_IF_ERROR(out.Write(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(text.data()),
-                                                text.size())));
+  RETURN_IF_ERROR(
+      out.Write(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
   return out.Commit();
 }
 
@@ -121,8 +121,8 @@ absl::StatusOr<std::vector<ArtifactFile>> WriteArtifact(const Model& model, cons
         absl::StrCat("cannot create ", temp.path().string(), ": ", ec.message()));
   }
   const std::string data_name = absl::StrCat(kModelFile, ".data");
-  RETURN_IF_ERROR(SaveModel(model, temp.path() / kModelFile,
-                            SaveOptions{.external_data_name = data_name}));
+  RETURN_IF_ERROR(
+      SaveModel(model, temp.path() / kModelFile, SaveOptions{.external_data_name = data_name}));
   std::vector<ArtifactFile> files;
   for (const std::string name : {std::string(kModelFile), data_name}) {
     const fs::path p = temp.path() / name;
@@ -171,8 +171,8 @@ absl::StatusOr<nlohmann::json> VerifyArtifact(const fs::path& dir) {
     }
     const uint64_t size = fs::file_size(p, ec);
     if (size != f["bytes"].get<uint64_t>()) {
-      return absl::DataLossError(absl::StrFormat("%s: %d bytes, the manifest says %d",
-                                                 p.string(), size, f["bytes"].get<uint64_t>()));
+      return absl::DataLossError(absl::StrFormat("%s: %d bytes, the manifest says %d", p.string(),
+                                                 size, f["bytes"].get<uint64_t>()));
     }
     ASSIGN_OR_RETURN(const std::string sha, Sha256File(p));
     if (sha != f["sha256"]) {
@@ -185,9 +185,9 @@ absl::StatusOr<nlohmann::json> VerifyArtifact(const fs::path& dir) {
   absl::StatusOr<std::unique_ptr<runtime::Session>> session =
       runtime::Session::Create(model, {.threads = 1, .fuse = false});
   if (!session.ok()) {
-    return absl::Status(session.status().code(),
-                        absl::StrCat(dir.string(), ": the model does not load: ",
-                                     session.status().message()));
+    return absl::Status(
+        session.status().code(),
+        absl::StrCat(dir.string(), ": the model does not load: ", session.status().message()));
   }
   return manifest;
 }

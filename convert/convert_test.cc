@@ -8,6 +8,9 @@
 #include "convert/float16_weights.h"
 #include "convert/kv_cache.h"
 #include "convert/memory_account.h"
+#include "convert/planner.h"
+#include "convert/precision.h"
+#include "convert/sweep.h"
 #include "core/model_builder.h"
 #include "core/onnx_io.h"
 #include "core/test_util.h"
@@ -161,6 +164,77 @@ TEST(HalfWeights, BulkWeightsGoHalfAndTheModelStillRuns) {
   auto session = runtime::Session::Create(model);
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_TRUE((*session)->Run({RandomTensor("x", {2, 64}, 3)}).ok());
+}
+
+}  // namespace
+}  // namespace pare::convert
+
+namespace pare::convert {
+namespace {
+
+TEST(Precision, BytesAndParsing) {
+  EXPECT_EQ(StoredBytes(*ParsePrecision("f16"), 64, 32), 64u * 32 * 2);
+  // 4-bit, block 32: 64 x 32 codes in half a byte each, 2 blocks x 32 columns of 4-byte scales.
+  EXPECT_EQ(StoredBytes(*ParsePrecision("int4-g32"), 64, 32), 64u * 32 / 2 + 2 * 32 * 4);
+  EXPECT_FALSE(ParsePrecision("int4-g48").ok());
+  EXPECT_FALSE(ParsePrecision("int3").ok());
+  // Coarser blocks and fewer bits cost more error on the same weight.
+  const Tensor w = RandomTensor("w", {256, 16}, 5);
+  const std::vector<float> v = *w.ToFloat32();
+  const std::vector<double> e =
+      ProxyErrors(v, 256, 16, *ParsePrecisions("f16,int8,int4-g32,int4-g128"));
+  EXPECT_LT(e[0], e[1]);
+  EXPECT_LT(e[1], e[2]);
+  EXPECT_LT(e[2], e[3]);
+}
+
+PlanLayer Layer(std::vector<uint64_t> bytes, std::vector<double> loss) {
+  return PlanLayer{.bytes = std::move(bytes), .loss = std::move(loss)};
+}
+
+TEST(Planner, SpendsBytesWhereTheyBuyTheMostAccuracy) {
+  // Two options per layer: big (loss 0) and small. Layer 0 loses much when
+  // small, layer 1 little: with room for one big layer, layer 0 gets it.
+  const std::vector<PlanLayer> layers = {Layer({100, 30}, {0, 5.0}), Layer({100, 30}, {0, 0.1}),
+                                         Layer({100, 30}, {0, 1.0})};
+  absl::StatusOr<Plan> p = SolvePlan(layers, 160);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->choice, (std::vector<int>{0, 1, 1}));
+  EXPECT_EQ(p->bytes, 160u);
+  EXPECT_DOUBLE_EQ(p->predicted_loss, 1.1);
+  p = SolvePlan(layers, 230);
+  EXPECT_EQ(p->choice, (std::vector<int>{0, 1, 0}));
+  EXPECT_EQ(SolvePlan(layers, 90)->choice, (std::vector<int>{1, 1, 1}));  // exactly the smallest
+  EXPECT_EQ(SolvePlan(layers, 89).status().code(), absl::StatusCode::kResourceExhausted);
+  // The smallest plan within a loss of 1.5: only layer 0 stays big.
+  EXPECT_EQ(SmallestPlanWithin(layers, 300, 1.5)->choice, (std::vector<int>{0, 1, 1}));
+}
+
+TEST(Sweep, RecipesParse) {
+  EXPECT_EQ(ParseRecipe("int4-g32")->candidates.size(), 1u);
+  const Recipe sparse = *ParseRecipe("2:4+int8");
+  EXPECT_EQ(sparse.prune_pattern, "2:4");
+  EXPECT_EQ(sparse.candidates[0].bits, 8);
+  const Recipe fit = *ParseRecipe("fit@2.5MB");
+  EXPECT_EQ(*fit.weight_budget, 2500000u);
+  EXPECT_GT(fit.candidates.size(), 1u);
+  EXPECT_FALSE(ParseRecipe("int5").ok());
+  EXPECT_FALSE(ParseRecipe("fit@lots").ok());
+  EXPECT_FALSE(ParseRecipe("magic+int8").ok());
+}
+
+TEST(Sweep, ReportMarksTheParetoFrontier) {
+  const std::vector<nlohmann::json> results = {
+      {{"recipe", "big"}, {"weight_bytes", 300}, {"loss", 0.001}, {"loss_name", "mean KL"}},
+      {{"recipe", "dominated"}, {"weight_bytes", 250}, {"loss", 0.01}},
+      {{"recipe", "small"}, {"weight_bytes", 100}, {"loss", 0.005}}};
+  const std::string md = SweepMarkdown(results);
+  EXPECT_NE(md.find("| big | 300 B |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| dominated | 250 B |  | 0.01 |  |  | 0 B | no |  |"), std::string::npos)
+      << md;
+  const std::string html = SweepHtml(results);
+  EXPECT_NE(html.find("<polyline"), std::string::npos);
+  EXPECT_NE(html.find("<title>dominated</title>"), std::string::npos);
 }
 
 }  // namespace

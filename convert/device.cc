@@ -76,9 +76,9 @@ uint64_t DeviceProfile::usable_bytes() const {
 
 const std::vector<DeviceProfile>& BuiltinDeviceProfiles() {
   static const std::vector<DeviceProfile> profiles = {
-      Mac("m4-16gb", "M4", 16, 120),         Mac("m4-24gb", "M4", 24, 120),
-      Mac("m4-32gb", "M4", 32, 120),         Mac("m4-pro-24gb", "M4 Pro", 24, 273),
-      Mac("m4-pro-48gb", "M4 Pro", 48, 273), Mac("m4-max-64gb", "M4 Max", 64, 546),
+      Mac("m4-16gb", "M4", 16, 120),           Mac("m4-24gb", "M4", 24, 120),
+      Mac("m4-32gb", "M4", 32, 120),           Mac("m4-pro-24gb", "M4 Pro", 24, 273),
+      Mac("m4-pro-48gb", "M4 Pro", 48, 273),   Mac("m4-max-64gb", "M4 Max", 64, 546),
       Mac("m4-max-128gb", "M4 Max", 128, 546),
   };
   return profiles;
@@ -107,8 +107,7 @@ absl::StatusOr<DeviceProfile> FindDeviceProfile(const std::string& name,
     known.push_back(d.name);
   }
   return absl::NotFoundError(absl::StrCat("unknown device '", name, "'; known: ",
-                                          absl::StrJoin(known, ", "),
-                                          " (or give --budget BYTES)"));
+                                          absl::StrJoin(known, ", "), " (or give --budget BYTES)"));
 }
 
 DeviceProfile BudgetDevice(uint64_t budget, uint64_t overhead) {
@@ -129,11 +128,20 @@ absl::StatusOr<uint64_t> ParseByteSize(const std::string& text) {
         absl::StrCat("'", text, "' is not a size (e.g. 16GB, 8GiB, 512MiB, 1000000)"));
   }
   const std::string unit(absl::StripAsciiWhitespace(t.substr(split)));
-  static const std::vector<std::pair<std::string, double>> units = {
-      {"", 1},           {"b", 1},         {"k", 1e3},         {"kb", 1e3},
-      {"kib", 1024.0},   {"m", 1e6},       {"mb", 1e6},        {"mib", 1048576.0},
-      {"g", 1e9},        {"gb", 1e9},      {"gib", 1073741824.0}, {"t", 1e12},
-      {"tb", 1e12},      {"tib", 1099511627776.0}};
+  static const std::vector<std::pair<std::string, double>> units = {{"", 1},
+                                                                    {"b", 1},
+                                                                    {"k", 1e3},
+                                                                    {"kb", 1e3},
+                                                                    {"kib", 1024.0},
+                                                                    {"m", 1e6},
+                                                                    {"mb", 1e6},
+                                                                    {"mib", 1048576.0},
+                                                                    {"g", 1e9},
+                                                                    {"gb", 1e9},
+                                                                    {"gib", 1073741824.0},
+                                                                    {"t", 1e12},
+                                                                    {"tb", 1e12},
+                                                                    {"tib", 1099511627776.0}};
   for (const auto& [name, scale] : units) {
     if (unit == name) return static_cast<uint64_t>(std::llround(number * scale));
   }

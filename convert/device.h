@@ -26,9 +26,9 @@ struct DeviceProfile {
   std::string name;
   std::string description;
   uint64_t ram_bytes = 0;
-  double usable_fraction = 1.0;   // of RAM the accelerator may hold
-  double bandwidth_gbps = 0;      // memory bandwidth, GB/s (1e9 bytes)
-  uint64_t overhead_bytes = 0;    // runtime, compute buffers, the process itself
+  double usable_fraction = 1.0;  // of RAM the accelerator may hold
+  double bandwidth_gbps = 0;     // memory bandwidth, GB/s (1e9 bytes)
+  uint64_t overhead_bytes = 0;   // runtime, compute buffers, the process itself
 
   uint64_t usable_bytes() const;
 };

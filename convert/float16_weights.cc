@@ -39,7 +39,8 @@ absl::flat_hash_map<std::string, bool> BulkWeights(const Graph& g) {
 
 }  // namespace
 
-absl::StatusOr<HalfWeights> StoreWeightsInHalf(Model& model, DataType half) {
+absl::StatusOr<HalfWeights> StoreWeightsInHalf(Model& model, DataType half,
+                                               const absl::flat_hash_set<std::string>* only) {
   if (half != DataType::kFloat16 && half != DataType::kBFloat16) {
     return absl::InvalidArgumentError("half precision is float16 or bfloat16");
   }
@@ -49,8 +50,8 @@ absl::StatusOr<HalfWeights> StoreWeightsInHalf(Model& model, DataType half) {
   std::vector<Node> casts;
   for (Tensor& t : g.initializers) {
     auto it = bulk.find(t.name());
-    if (t.dtype() != DataType::kFloat32 || t.element_count() < kMinElements ||
-        it == bulk.end() || !it->second) {
+    if (t.dtype() != DataType::kFloat32 || t.element_count() < kMinElements || it == bulk.end() ||
+        !it->second || (only && !only->contains(t.name()))) {
       continue;
     }
     ASSIGN_OR_RETURN(const std::vector<float> values, t.ToFloat32());
@@ -76,10 +77,12 @@ absl::StatusOr<HalfWeights> StoreWeightsInHalf(Model& model, DataType half) {
     r.bytes_after += bytes.size();
     ++r.converted;
     t = Tensor::FromBytes(stored, half, t.dims(), std::move(bytes));
-    Node cast{.name = absl::StrCat(name, ".cast"), .op_type = "Cast", .inputs = {stored},
+    Node cast{.name = absl::StrCat(name, ".cast"),
+              .op_type = "Cast",
+              .inputs = {stored},
               .outputs = {name}};
-    cast.attributes.push_back(Attribute{.name = "to", .type = AttributeType::kInt,
-                                        .i = static_cast<int64_t>(DataType::kFloat32)});
+    cast.attributes.push_back(Attribute{
+        .name = "to", .type = AttributeType::kInt, .i = static_cast<int64_t>(DataType::kFloat32)});
     casts.push_back(std::move(cast));
   }
   for (Node& c : casts) g.nodes.push_back(std::move(c));

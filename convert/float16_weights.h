@@ -14,6 +14,7 @@
 
 #include <cstdint>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "core/model.h"
 
@@ -24,7 +25,9 @@ struct HalfWeights {
   uint64_t bytes_before = 0, bytes_after = 0;
 };
 
-absl::StatusOr<HalfWeights> StoreWeightsInHalf(Model& model, DataType half);
+// `only`: when given, just these weights (by name) are candidates.
+absl::StatusOr<HalfWeights> StoreWeightsInHalf(
+    Model& model, DataType half, const absl::flat_hash_set<std::string>* only = nullptr);
 
 }  // namespace pare::convert
 

@@ -15,7 +15,7 @@ namespace {
 // Element-wise steps allowed between an attention score and its softmax
 // (scaling, masking, soft-capping, casts).
 bool PassesScores(const std::string& op) {
-  static const absl::flat_hash_set<std::string> ops = {"Mul", "Div",  "Add",  "Sub", "Where",
+  static const absl::flat_hash_set<std::string> ops = {"Mul",  "Div",  "Add", "Sub", "Where",
                                                        "Cast", "Tanh", "Max", "Min", "Clip"};
   return ops.contains(op);
 }

@@ -161,8 +161,7 @@ std::string AccountToText(const MemoryAccount& a) {
     line("KV cache", a.kv_bytes,
          absl::StrFormat("%d layers x %d key + %d value elements per token; %s", a.kv->layers,
                          a.kv->key_elements / std::max<int64_t>(a.kv->layers, 1),
-                         a.kv->value_elements / std::max<int64_t>(a.kv->layers, 1),
-                         a.kv->source));
+                         a.kv->value_elements / std::max<int64_t>(a.kv->layers, 1), a.kv->source));
   } else {
     line("KV cache", 0, "no attention found (not a decoder? give --layers/--kv-heads/--head-dim)");
   }

@@ -24,9 +24,9 @@
 namespace pare::convert {
 
 struct AccountOptions {
-  int64_t context = 4096;  // tokens the KV cache holds
-  int64_t batch = 1;       // sequences generated at once
-  int64_t prefill = 512;   // tokens per prefill step (llama.cpp's default micro-batch)
+  int64_t context = 4096;       // tokens the KV cache holds
+  int64_t batch = 1;            // sequences generated at once
+  int64_t prefill = 512;        // tokens per prefill step (llama.cpp's default micro-batch)
   std::string kv_type = "f16";  // f32, f16 or q8_0 (8.5 bits)
   // When the graph shows no attention (or to override what it shows).
   int64_t layers = 0, kv_heads = 0, head_dim = 0;
@@ -44,8 +44,8 @@ struct MemoryAccount {
   uint64_t overhead_bytes = 0;
   uint64_t total_bytes = 0, budget_bytes = 0;
   bool fits = false;
-  int64_t headroom_bytes = 0;        // budget - total, negative when it does not fit
-  double decode_tokens_per_s = 0;    // bandwidth / bytes read per token; 0 without a bandwidth
+  int64_t headroom_bytes = 0;      // budget - total, negative when it does not fit
+  double decode_tokens_per_s = 0;  // bandwidth / bytes read per token; 0 without a bandwidth
 };
 
 // Bytes per cached element for --kv-type.

@@ -17,8 +17,8 @@ absl::StatusOr<int64_t> StoreSparseWeightsCompact(Model& model) {
   Graph& g = model.graph;
   absl::flat_hash_set<std::string> weights;
   for (const Node& n : g.nodes) {
-    const bool dense_op = n.domain.empty() && (n.op_type == "MatMul" || n.op_type == "Gemm" ||
-                                               n.op_type == "Conv");
+    const bool dense_op =
+        n.domain.empty() && (n.op_type == "MatMul" || n.op_type == "Gemm" || n.op_type == "Conv");
     if (dense_op && n.inputs.size() >= 2) weights.insert(n.inputs[1]);
   }
   std::vector<Tensor> kept;

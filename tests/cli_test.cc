@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/model_builder.h"
+#include "core/npy.h"
 #include "core/onnx_io.h"
 #include "core/test_util.h"
 #include "nlohmann/json.hpp"
@@ -189,6 +190,91 @@ TEST(Cli, PruneWritesASparseModelAndRefusesBadInput) {
   ExpectOneLineError(RunPare(fresh + " --method wanda", dir), 3, "calibration data");
   ExpectOneLineError(RunPare(fresh + " --method channels", dir), 3, "graph output 'y'");
   EXPECT_FALSE(std::filesystem::exists(dir / "q.onnx"));
+}
+
+}  // namespace
+}  // namespace pare
+
+namespace pare {
+namespace {
+
+// x [N, 64] -> MatMul -> Relu -> MatMul -> y [N, 64].
+void SaveMlp(const std::filesystem::path& path) {
+  ModelBuilder b("mlp");
+  b.Input("x", DataType::kFloat32, {-1, 64});
+  b.Initializer(RandomTensor("w1", {64, 64}, 1, 0.2f));
+  b.Initializer(RandomTensor("w2", {64, 64}, 2, 0.2f));
+  b.AddNode("MatMul", {"x", "w1"}, {"h"}, "fc1");
+  b.AddNode("Relu", {"h"}, {"r"}, "act");
+  b.AddNode("MatMul", {"r", "w2"}, {"y"}, "fc2");
+  b.Output("y", DataType::kFloat32, {-1, 64});
+  ASSERT_TRUE(SaveModel(std::move(b).Build(), path).ok());
+}
+
+TEST(Cli, ConvertAccountsVerifiesAndCatchesTampering) {
+  testing::TempDir dir;
+  SaveMlp(dir / "m.onnx");
+  const std::string model = (dir / "m.onnx").string();
+  const Result account = RunPare("convert " + model + " --device m4-16gb", dir);
+  ASSERT_EQ(account.exit_code, 0) << account.err;
+  EXPECT_NE(account.out.find("verdict: fits"), std::string::npos) << account.out;
+  const Result json = RunPare("convert " + model + " --budget 1kB --json --require-fit", dir);
+  EXPECT_EQ(json.exit_code, 1) << json.err;
+  EXPECT_FALSE(nlohmann::json::parse(json.out)["fits"].get<bool>());
+  ExpectOneLineError(RunPare("convert " + model + " --device pixel-9", dir), 4, "m4-24gb");
+
+  const std::string out = (dir / "art").string();
+  const Result written = RunPare("convert " + model + " -o " + out + " --half f16", dir);
+  ASSERT_EQ(written.exit_code, 0) << written.err;
+  EXPECT_EQ(RunPare("convert --verify " + out, dir).exit_code, 0);
+  // Never clobbered without --force.
+  ExpectOneLineError(RunPare("convert " + model + " -o " + out, dir), 6, "--force");
+  const auto manifest = nlohmann::json::parse(testing::ReadFile(dir / "art" / "manifest.json"));
+  EXPECT_EQ(manifest["recipe"]["half"], "f16");
+  EXPECT_EQ(manifest["memory_account"]["weights_by_dtype"]["float16"], 2 * 64 * 64 * 2);
+  // One flipped byte in the weights.
+  std::string data = testing::ReadFile(dir / "art" / "model.onnx.data");
+  data[100] ^= 0x01;
+  testing::WriteFile(dir / "art" / "model.onnx.data", data);
+  ExpectOneLineError(RunPare("convert --verify " + out, dir), 3,
+                     "model.onnx.data: SHA-256 mismatch");
+}
+
+TEST(Cli, FitAndSweepBuildArtifactsWithinTheBudget) {
+  testing::TempDir dir;
+  SaveMlp(dir / "m.onnx");
+  const std::string model = (dir / "m.onnx").string();
+  for (int s = 0; s < 2; ++s) {
+    const auto sample = dir / "data" / ("test_data_set_" + std::to_string(s));
+    std::filesystem::create_directories(sample);
+    ASSERT_TRUE(SaveNpy(RandomTensor("x", {4, 64}, 10 + s), sample / "x.npy").ok());
+  }
+  // Float32 weights are 32 KiB; 12 kB leaves room for int8 in one layer at most.
+  const Result fit =
+      RunPare("fit " + model + " -o " + (dir / "fit").string() + " --weight-budget 12kB --calib " +
+                  (dir / "data").string() + " --eval-data " + (dir / "data").string() + " --json",
+              dir);
+  ASSERT_EQ(fit.exit_code, 0) << fit.err;
+  const auto j = nlohmann::json::parse(fit.out);
+  EXPECT_LE(j["memory_after"]["weight_bytes"].get<uint64_t>(), 12000u);
+  EXPECT_TRUE(j.contains("measured_loss"));
+  EXPECT_EQ(RunPare("convert --verify " + (dir / "fit").string(), dir).exit_code, 0);
+  ExpectOneLineError(
+      RunPare("fit " + model + " -o " + (dir / "tiny").string() + " --weight-budget 100B", dir), 1,
+      "smallest precision");
+
+  const std::string sweep = "sweep " + model + " -o " + (dir / "report").string() +
+                            " --recipes int8,int4-g32,fit@12kB --calib " + (dir / "data").string() +
+                            " --eval-data " + (dir / "data").string();
+  const Result first = RunPare(sweep, dir);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.out.find("| int4-g32 |"), std::string::npos) << first.out;
+  const std::string html = testing::ReadFile(dir / "report" / "report.html");
+  EXPECT_NE(html.find("<polyline"), std::string::npos);
+  const Result again = RunPare(sweep, dir);  // every result cached
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(std::count(again.err.begin(), again.err.end(), '\n'), 3) << again.err;
+  EXPECT_NE(again.err.find("int8: cached"), std::string::npos) << again.err;
 }
 
 }  // namespace

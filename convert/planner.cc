@@ -95,7 +95,9 @@ absl::StatusOr<std::vector<PlanLayer>> PlannableLayers(const Model& model,
     const Tensor* w = constants.FindFloating(n.inputs[1]);
     if (!w || w->dims().size() != 2) continue;
     PlanLayer l{.node = NodeLabel(n), .weight = n.inputs[1], .k = w->dims()[0], .n = w->dims()[1]};
-    for (const Precision& p : candidates) l.bytes.push_back(StoredBytes(p, l.k, l.n));
+    // A float16 weight means float16 activations, hence float16 scales.
+    const int scale_bytes = w->dtype() == DataType::kFloat32 ? 4 : 2;
+    for (const Precision& p : candidates) l.bytes.push_back(StoredBytes(p, l.k, l.n, scale_bytes));
     l.loss.assign(candidates.size(), 0.0);
     layers.push_back(std::move(l));
   }

@@ -51,12 +51,12 @@ absl::StatusOr<std::vector<Precision>> ParsePrecisions(const std::string& list) 
   return out;
 }
 
-uint64_t StoredBytes(const Precision& p, int64_t k, int64_t n) {
+uint64_t StoredBytes(const Precision& p, int64_t k, int64_t n, int scale_bytes) {
   const uint64_t elements = static_cast<uint64_t>(k) * static_cast<uint64_t>(n);
   if (!p.integer()) return elements * static_cast<uint64_t>(p.bits / 8);
   const uint64_t blocks = static_cast<uint64_t>((k + p.block - 1) / p.block);
   const uint64_t codes = blocks * static_cast<uint64_t>(p.block) * p.bits / 8;  // padded blocks
-  return static_cast<uint64_t>(n) * (codes + blocks * 4);
+  return static_cast<uint64_t>(n) * (codes + blocks * static_cast<uint64_t>(scale_bytes));
 }
 
 std::vector<double> ProxyErrors(absl::Span<const float> w, int64_t k, int64_t n,

@@ -31,9 +31,10 @@ absl::StatusOr<Precision> ParsePrecision(const std::string& name);
 absl::StatusOr<std::vector<Precision>> ParsePrecisions(const std::string& list);
 
 // Bytes of a [k, n] weight stored at `p`: codes plus one scale per block of
-// each output column, stored as float32 (MatMulNBits keeps scales in the
-// activations' type) though rounded to float16 values.
-uint64_t StoredBytes(const Precision& p, int64_t k, int64_t n);
+// each output column. MatMulNBits keeps scales in the activations' type:
+// `scale_bytes` 4 for float32 models, 2 for float16 ones. Float precisions
+// ignore it.
+uint64_t StoredBytes(const Precision& p, int64_t k, int64_t n, int scale_bytes = 4);
 
 // Relative squared error ||W - Q(W)||^2 / ||W||^2 that round-to-nearest at
 // `p` adds to `w` ([k, n], row-major), from each block's scale: codes round

@@ -148,6 +148,14 @@ def main():
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             cases.append((str(compact), {"tokens": ("int64", (1, 32))}))
             cases.append((str(sparse_int4), {"tokens": ("int64", (1, 32))}))
+            # A fit plan's artifact: MatMulNBits at 4 bits with two block sizes, and
+            # float16-stored weights cast back to float32, side by side in one graph.
+            fit = work / "lm_fit"
+            subprocess.run([pare, "fit", str(lm / "model.onnx"), "-o", str(fit), "--weight-budget", "600kB",
+                            "--candidates", "f16,int4-g32,int4-g128", "--calib-tokens",
+                            str(lm / "calib.tokens"), "--seq-len", "64", "--calib-samples", "2"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cases.append((str(fit / "model.onnx"), {"tokens": ("int64", (1, 32))}))
         # Static int8 in the QOperator form (QLinearConv on uint8 tensors) of the opset-9 cls
         # model: integer arithmetic in both runtimes, so they should agree closely.
         cls = models / "ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx"

@@ -52,7 +52,11 @@ int Verify(const ConvertFlags& f) {
 absl::Status Transform(const ConvertFlags& f, Model& model, nlohmann::json& recipe) {
   if (!f.half.empty()) {
     const DataType half = f.half == "bf16" ? DataType::kBFloat16 : DataType::kFloat16;
-    ASSIGN_OR_RETURN(const convert::HalfWeights h, convert::StoreWeightsInHalf(model, half));
+    // Converted weights wait beside the output until it is written.
+    const fs::path parent =
+        fs::path(f.output).has_parent_path() ? fs::path(f.output).parent_path() : fs::path(".");
+    ASSIGN_OR_RETURN(const convert::HalfWeights h,
+                     convert::StoreWeightsInHalf(model, half, nullptr, parent));
     std::cerr << absl::StrFormat(
         "%s weights: %d converted (%s -> %s), %d kept in float32 "
         "(out of range)\n",

@@ -8,6 +8,7 @@
 #include "core/float16.h"
 #include "core/graph_edit.h"
 #include "core/status_macros.h"
+#include "core/tensor_spill.h"
 
 namespace pare::convert {
 namespace {
@@ -40,7 +41,8 @@ absl::flat_hash_map<std::string, bool> BulkWeights(const Graph& g) {
 }  // namespace
 
 absl::StatusOr<HalfWeights> StoreWeightsInHalf(Model& model, DataType half,
-                                               const absl::flat_hash_set<std::string>* only) {
+                                               const absl::flat_hash_set<std::string>* only,
+                                               const std::filesystem::path& spill_directory) {
   if (half != DataType::kFloat16 && half != DataType::kBFloat16) {
     return absl::InvalidArgumentError("half precision is float16 or bfloat16");
   }
@@ -48,7 +50,13 @@ absl::StatusOr<HalfWeights> StoreWeightsInHalf(Model& model, DataType half,
   const absl::flat_hash_map<std::string, bool> bulk = BulkWeights(g);
   HalfWeights r;
   std::vector<Node> casts;
-  for (Tensor& t : g.initializers) {
+  std::unique_ptr<TensorSpill> spill;
+  if (!spill_directory.empty()) {
+    ASSIGN_OR_RETURN(spill, TensorSpill::Create(spill_directory));
+  }
+  std::vector<size_t> spilled;  // initializer indices whose tensor waits in the spill
+  for (size_t i = 0; i < g.initializers.size(); ++i) {
+    Tensor& t = g.initializers[i];
     auto it = bulk.find(t.name());
     if (t.dtype() != DataType::kFloat32 || t.element_count() < kMinElements || it == bulk.end() ||
         !it->second || (only && !only->contains(t.name()))) {
@@ -76,7 +84,13 @@ absl::StatusOr<HalfWeights> StoreWeightsInHalf(Model& model, DataType half,
     r.bytes_before += t.bytes().size();
     r.bytes_after += bytes.size();
     ++r.converted;
+    t.ReleasePages();
     t = Tensor::FromBytes(stored, half, t.dims(), std::move(bytes));
+    if (spill) {
+      RETURN_IF_ERROR(spill->Add(t));
+      t = Tensor();  // the bytes wait on disk until Finish
+      spilled.push_back(i);
+    }
     Node cast{.name = absl::StrCat(name, ".cast"),
               .op_type = "Cast",
               .inputs = {stored},
@@ -84,6 +98,10 @@ absl::StatusOr<HalfWeights> StoreWeightsInHalf(Model& model, DataType half,
     cast.attributes.push_back(Attribute{
         .name = "to", .type = AttributeType::kInt, .i = static_cast<int64_t>(DataType::kFloat32)});
     casts.push_back(std::move(cast));
+  }
+  if (spill) {
+    ASSIGN_OR_RETURN(std::vector<Tensor> tensors, spill->Finish());
+    for (size_t k = 0; k < spilled.size(); ++k) g.initializers[spilled[k]] = std::move(tensors[k]);
   }
   for (Node& c : casts) g.nodes.push_back(std::move(c));
   RETURN_IF_ERROR(FinishGraphRewrite(model));

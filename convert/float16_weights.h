@@ -13,6 +13,7 @@
 #define PARE_CONVERT_FLOAT16_WEIGHTS_H_
 
 #include <cstdint>
+#include <filesystem>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
@@ -26,8 +27,12 @@ struct HalfWeights {
 };
 
 // `only`: when given, just these weights (by name) are candidates.
+// `spill_directory`: converted weights wait in a scratch file there until
+// the model is saved (core/tensor_spill.h), so memory holds one weight at a
+// time; empty: in memory.
 absl::StatusOr<HalfWeights> StoreWeightsInHalf(
-    Model& model, DataType half, const absl::flat_hash_set<std::string>* only = nullptr);
+    Model& model, DataType half, const absl::flat_hash_set<std::string>* only = nullptr,
+    const std::filesystem::path& spill_directory = {});
 
 }  // namespace pare::convert
 

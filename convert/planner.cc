@@ -232,11 +232,17 @@ Plan UniformPlan(const std::vector<PlanLayer>& layers, int index) {
 
 absl::StatusOr<Plan> SmallestPlanWithin(const std::vector<PlanLayer>& layers, uint64_t budget,
                                         double max_loss) {
-  ASSIGN_OR_RETURN(Plan best, SolvePlan(layers, budget));
+  // Budgets past every layer's largest option change nothing.
+  uint64_t lo = 0, widest = 0;
+  for (const PlanLayer& l : layers) {
+    lo += *std::min_element(l.bytes.begin(), l.bytes.end());
+    widest += *std::max_element(l.bytes.begin(), l.bytes.end());
+  }
+  uint64_t hi = std::min(budget, widest);
+  ASSIGN_OR_RETURN(Plan best, SolvePlan(layers, hi));
   if (best.predicted_loss > max_loss) return best;  // the budget binds first
-  uint64_t lo = 0, hi = budget;
-  for (const PlanLayer& l : layers) lo += *std::min_element(l.bytes.begin(), l.bytes.end());
-  while (hi - lo > budget / 1000 + 1) {
+  const uint64_t tolerance = (hi - std::min(lo, hi)) / 1000 + 1;
+  while (hi > lo + tolerance) {
     const uint64_t mid = lo + (hi - lo) / 2;
     absl::StatusOr<Plan> p = SolvePlan(layers, mid);
     if (p.ok() && p->predicted_loss <= max_loss) {
@@ -270,7 +276,8 @@ absl::Status ApplyPlan(Model& model, const std::vector<PlanLayer>& layers,
     RETURN_IF_ERROR(quantize::QuantizeWeightOnly(model, a.calibration, o).status());
   }
   if (!half.empty()) {
-    RETURN_IF_ERROR(StoreWeightsInHalf(model, DataType::kFloat16, &half).status());
+    RETURN_IF_ERROR(
+        StoreWeightsInHalf(model, DataType::kFloat16, &half, a.spill_directory).status());
   }
   return absl::OkStatus();
 }

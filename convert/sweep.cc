@@ -249,8 +249,8 @@ absl::StatusOr<std::vector<nlohmann::json>> RunSweep(const fs::path& model, cons
     todo.push_back({o.recipes[i], key, sweep_key});
   }
   RETURN_IF_ERROR(RunAll(model, out, o, todo));
-  ASSIGN_OR_RETURN(std::vector<nlohmann::json> results, ReadResults(out, sweep_key));
   {
+    // The original's own row, cached like a recipe so merged shards keep it.
     ASSIGN_OR_RETURN(const Model m, LoadModel(model));
     ASSIGN_OR_RETURN(const MemoryAccount a, AccountMemory(m, o.base.device, o.base.account));
     const nlohmann::json original = {{"recipe", "original"},
@@ -259,9 +259,13 @@ absl::StatusOr<std::vector<nlohmann::json>> RunSweep(const fs::path& model, cons
                                      {"fits", a.fits},
                                      {"device", a.device.name},
                                      {"loss", 0.0},
-                                     {"reference", true}};
-    results.insert(results.begin(), original);
+                                     {"reference", true},
+                                     {"sweep", sweep_key}};
+    RETURN_IF_ERROR(
+        WriteText(out / "cache" / absl::StrCat("original-", sweep_key.substr(0, 24), ".json"),
+                  original.dump(2) + "\n"));
   }
+  ASSIGN_OR_RETURN(std::vector<nlohmann::json> results, ReadResults(out, sweep_key));
   RETURN_IF_ERROR(WriteReports(out, results));
   return results;
 }
@@ -270,9 +274,12 @@ absl::StatusOr<std::vector<nlohmann::json>> MergeSweeps(const std::vector<fs::pa
                                                         const fs::path& out) {
   std::error_code ec;
   fs::create_directories(out / "cache", ec);
-  std::vector<nlohmann::json> results;
+  if (ec)
+    return absl::UnavailableError(absl::StrCat("cannot create ", out.string(), ": ", ec.message()));
+  // Results are files named by their keys: the same result from two shards
+  // (the original's row) lands once.
   for (const fs::path& in : inputs) {
-    ASSIGN_OR_RETURN(std::vector<nlohmann::json> part, ReadResults(in, ""));
+    ASSIGN_OR_RETURN(const std::vector<nlohmann::json> part, ReadResults(in, ""));
     if (part.empty()) {
       return absl::NotFoundError(absl::StrCat(in.string(), ": no sweep results in cache/"));
     }
@@ -280,12 +287,13 @@ absl::StatusOr<std::vector<nlohmann::json>> MergeSweeps(const std::vector<fs::pa
       if (entry.path().extension() != ".json") continue;
       fs::copy_file(entry.path(), out / "cache" / entry.path().filename(),
                     fs::copy_options::overwrite_existing, ec);
+      if (ec) {
+        return absl::UnavailableError(
+            absl::StrCat("cannot copy ", entry.path().string(), ": ", ec.message()));
+      }
     }
-    for (nlohmann::json& j : part) results.push_back(std::move(j));
   }
-  std::sort(results.begin(), results.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-    return a.value("weight_bytes", uint64_t{0}) > b.value("weight_bytes", uint64_t{0});
-  });
+  ASSIGN_OR_RETURN(std::vector<nlohmann::json> results, ReadResults(out, ""));
   RETURN_IF_ERROR(WriteReports(out, results));
   return results;
 }

@@ -275,6 +275,29 @@ TEST(Cli, FitAndSweepBuildArtifactsWithinTheBudget) {
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(std::count(again.err.begin(), again.err.end(), '\n'), 3) << again.err;
   EXPECT_NE(again.err.find("int8: cached"), std::string::npos) << again.err;
+
+  // Split across two "machines", then joined: every recipe once, the original once.
+  const std::string data = " --eval-data " + (dir / "data").string();
+  const std::string recipes = " --recipes int8,int4-g32,int4-g128";
+  for (int shard = 0; shard < 2; ++shard) {
+    const Result part =
+        RunPare("sweep " + model + " -o " + (dir / ("s" + std::to_string(shard))).string() +
+                    recipes + data + " --shard " + std::to_string(shard) + "/2",
+                dir);
+    ASSERT_EQ(part.exit_code, 0) << part.err;
+  }
+  const Result merged = RunPare("sweep --merge " + (dir / "s0").string() + " " +
+                                    (dir / "s1").string() + " -o " + (dir / "all").string(),
+                                dir);
+  ASSERT_EQ(merged.exit_code, 0) << merged.err;
+  for (const char* row : {"| original |", "| int8 |", "| int4-g32 |", "| int4-g128 |"}) {
+    const size_t at = merged.out.find(row);
+    EXPECT_NE(at, std::string::npos) << merged.out;
+    EXPECT_EQ(merged.out.find(row, at + 1), std::string::npos) << merged.out;
+  }
+  ExpectOneLineError(
+      RunPare("sweep " + model + " -o " + (dir / "x").string() + data + " --shard 2/2", dir), 3,
+      "--shard");
 }
 
 }  // namespace

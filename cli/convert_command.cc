@@ -150,12 +150,7 @@ void RegisterConvert(CLI::App& app, std::function<int()>& run) {
         return ReportError(absl::InvalidArgumentError("give a MODEL (or --verify DIR)"));
       }
       const absl::Status status = Convert(*f);
-      if (status.code() == absl::StatusCode::kAborted ||
-          status.code() == absl::StatusCode::kResourceExhausted) {
-        std::cerr << "pare: error: " << status.message() << "\n";
-        return static_cast<int>(kExitGateFailed);
-      }
-      return status.ok() ? kExitOk : ReportError(status);
+      return ReportCheckOrError(status);
     };
   });
 }

@@ -38,4 +38,14 @@ int ReportError(const absl::Status& status) {
   return ExitCodeFor(status);
 }
 
+int ReportCheckOrError(const absl::Status& status) {
+  if (status.ok()) return kExitOk;
+  const int code = ReportError(status);
+  if (status.code() == absl::StatusCode::kAborted ||
+      status.code() == absl::StatusCode::kResourceExhausted) {
+    return kExitGateFailed;
+  }
+  return code;
+}
+
 }  // namespace pare::cli

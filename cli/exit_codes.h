@@ -25,6 +25,11 @@ int ExitCodeFor(const absl::Status& status);
 // matching exit code.
 int ReportError(const absl::Status& status);
 
+// For commands with a check (convert --require-fit, fit): OK is 0; Aborted
+// (the check failed) and ResourceExhausted (nothing fits the budget) print
+// the one-line error and give kExitGateFailed; anything else as ReportError.
+int ReportCheckOrError(const absl::Status& status);
+
 }  // namespace pare::cli
 
 #endif  // PARE_CLI_EXIT_CODES_H_

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/device_flags.h"
 #include "cli/exit_codes.h"
+#include "cli/fit_flags.h"
 #include "cli/flags.h"
 #include "convert/fit.h"
 #include "core/status_macros.h"
@@ -17,37 +18,23 @@ namespace {
 
 struct FitFlags {
   std::string model, output, candidates = "f16,int8,int4-g32,int4-g128", weight_budget;
-  std::string calib_tokens, calib_data, eval_tokens, eval_data, algorithm = "rtn";
-  int64_t seq_len = 128, calib_samples = 4, eval_samples = 0;
+  std::string algorithm = "rtn";
   std::optional<double> max_kl, min_sqnr;
   bool json = false, force = false;
-  int threads = 0;
+  FitDataFlags data;
   DeviceFlags device;
 };
 
 absl::Status RunFit(const FitFlags& f) {
-  convert::FitOptions o{.account = f.device.account,
-                        .calib_tokens = f.calib_tokens,
-                        .calib_data = f.calib_data,
-                        .seq_len = f.seq_len,
-                        .calib_samples = f.calib_samples,
-                        .eval_tokens = f.eval_tokens,
-                        .eval_data = f.eval_data,
-                        .eval_samples = f.eval_samples,
-                        .max_kl = f.max_kl,
-                        .min_sqnr = f.min_sqnr,
-                        .replace = f.force,
-                        .threads = f.threads};
-  ASSIGN_OR_RETURN(o.device, ResolveDevice(f.device));
+  ASSIGN_OR_RETURN(convert::FitOptions o, BaseFitOptions(f.data, f.device));
+  o.max_kl = f.max_kl;
+  o.min_sqnr = f.min_sqnr;
+  o.replace = f.force;
   ASSIGN_OR_RETURN(o.candidates, convert::ParsePrecisions(f.candidates));
   ASSIGN_OR_RETURN(o.algorithm, quantize::ParseWeightAlgorithm(f.algorithm));
   if (!f.weight_budget.empty()) {
     ASSIGN_OR_RETURN(o.weight_budget, convert::ParseByteSize(f.weight_budget));
   }
-  if (!f.calib_tokens.empty() && !f.calib_data.empty()) {
-    return absl::InvalidArgumentError("give --calib-tokens or --calib, not both");
-  }
-  o.log = [](const std::string& line) { std::cerr << line << "\n"; };
   o.progress = StderrProgress("measuring", "measured", "steps");
   ASSIGN_OR_RETURN(const convert::FitResult r, convert::Fit(f.model, f.output, o));
   if (f.json) {
@@ -90,32 +77,15 @@ void RegisterFit(CLI::App& app, std::function<int()>& run) {
                   "How integer layers are quantized when building: rtn (default), hqq, gptq or "
                   "awq (gptq/awq need --calib-tokens)")
       ->check(CLI::IsMember({"rtn", "hqq", "gptq", "awq"}));
-  cmd->add_option("--calib-tokens", f->calib_tokens,
-                  "Token file for sensitivity (language models: KL of next-token distributions)");
-  cmd->add_option("--calib", f->calib_data,
-                  "Sample folder for sensitivity (other models: output noise power); without "
-                  "either, each weight's own quantization error is used");
-  cmd->add_option("--seq-len", f->seq_len, "Tokens per sample (default 128)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--calib-samples", f->calib_samples, "Samples for sensitivity (default 4)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--eval-tokens", f->eval_tokens, "Held-out token file to evaluate the artifact");
-  cmd->add_option("--eval-data", f->eval_data, "Held-out sample folder to evaluate the artifact");
-  cmd->add_option("--eval-samples", f->eval_samples, "Evaluate on at most this many samples");
+  AddFitDataFlags(*cmd, f->data);
   cmd->add_option("--max-kl", f->max_kl, "Target: mean KL at most this (re-plans if missed)");
   cmd->add_option("--min-sqnr", f->min_sqnr, "Target: output SQNR at least this many dB");
   cmd->add_flag("--json", f->json, "Print the plan, accounts and metrics as JSON");
   cmd->add_flag("--force", f->force, "Replace an existing artifact folder");
-  cmd->add_option("--threads", f->threads, "Worker threads (0: one per core)");
   cmd->callback([f, &run] {
     run = [f] {
       const absl::Status status = RunFit(*f);
-      if (status.code() == absl::StatusCode::kAborted ||
-          status.code() == absl::StatusCode::kResourceExhausted) {
-        std::cerr << "pare: error: " << status.message() << "\n";
-        return static_cast<int>(kExitGateFailed);
-      }
-      return status.ok() ? kExitOk : ReportError(status);
+      return ReportCheckOrError(status);
     };
   });
 }

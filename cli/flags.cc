@@ -55,10 +55,7 @@ std::function<void(int64_t, int64_t)> StderrProgress(std::string doing, std::str
 }
 
 absl::Status WriteTextFile(const std::filesystem::path& path, const std::string& text) {
-  ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::Create(path));
-  RETURN_IF_ERROR(out.Write(
-      absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
-  return out.Commit();
+  return WriteFileAtomically(path, text);
 }
 
 absl::Status CheckOutputPath(const std::filesystem::path& output, bool force) {

@@ -22,14 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-absl::Status WriteJson(const fs::path& path, const nlohmann::json& j) {
-  const std::string text = j.dump(2) + "\n";
-  ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::Create(path));
-  RETURN_IF_ERROR(
-      out.Write(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
-  return out.Commit();
-}
-
 // Removes a temporary folder unless released.
 class TempDir {
  public:
@@ -82,25 +74,47 @@ absl::Status Publish(TempDir& temp, const fs::path& dir, bool replace) {
 
 }  // namespace
 
-absl::StatusOr<std::string> Sha256File(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path.string(), ": cannot open"));
+namespace {
+
+// SHA-256 over whatever `feed` passes to its callback, as hex.
+template <typename Feed>
+absl::StatusOr<std::string> Sha256Of(Feed&& feed) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
     return absl::InternalError("OpenSSL SHA-256 is unavailable");
   }
-  std::vector<char> buffer(1 << 20);
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buffer.data(), in.gcount());
-  }
-  if (in.bad()) return absl::DataLossError(absl::StrCat(path.string(), ": read error"));
+  RETURN_IF_ERROR(
+      feed([&](const void* data, size_t size) { EVP_DigestUpdate(ctx.get(), data, size); }));
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_DigestFinal_ex(ctx.get(), digest, &length);
   std::string hex;
   for (unsigned int i = 0; i < length; ++i) absl::StrAppendFormat(&hex, "%02x", digest[i]);
   return hex;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> Sha256File(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path.string(), ": cannot open"));
+  return Sha256Of([&](auto update) {
+    std::vector<char> buffer(1 << 20);
+    while (in) {
+      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      if (in.gcount() > 0) update(buffer.data(), static_cast<size_t>(in.gcount()));
+    }
+    if (in.bad()) return absl::DataLossError(absl::StrCat(path.string(), ": read error"));
+    return absl::OkStatus();
+  });
+}
+
+std::string Sha256Text(std::string_view text) {
+  return Sha256Of([&](auto update) {
+           update(text.data(), text.size());
+           return absl::OkStatus();
+         })
+      .value_or("");
 }
 
 absl::StatusOr<std::vector<ArtifactFile>> WriteArtifact(const Model& model, const fs::path& dir,
@@ -138,7 +152,7 @@ absl::StatusOr<std::vector<ArtifactFile>> WriteArtifact(const Model& model, cons
   for (const ArtifactFile& f : files) {
     manifest["files"].push_back({{"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}});
   }
-  RETURN_IF_ERROR(WriteJson(temp.path() / kManifestFile, manifest));
+  RETURN_IF_ERROR(WriteFileAtomically(temp.path() / kManifestFile, manifest.dump(2) + "\n"));
   RETURN_IF_ERROR(Publish(temp, dir, replace));
   return files;
 }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -46,6 +47,8 @@ absl::StatusOr<nlohmann::json> VerifyArtifact(const std::filesystem::path& dir);
 
 // Hex SHA-256 of a file's contents, read in chunks.
 absl::StatusOr<std::string> Sha256File(const std::filesystem::path& path);
+// Hex SHA-256 of bytes in memory (cache keys).
+std::string Sha256Text(std::string_view text);
 
 }  // namespace pare::convert
 

@@ -73,11 +73,7 @@ absl::Status SaveSensitivity(const FitOptions& o, const FitResult& r) {
                       {"loss_kind", static_cast<int>(r.loss_kind)},
                       {"layers", nlohmann::json::array()}};
   for (const PlanLayer& l : r.layers) j["layers"].push_back({{"node", l.node}, {"loss", l.loss}});
-  const std::string text = j.dump() + "\n";
-  ASSIGN_OR_RETURN(AtomicFile f, AtomicFile::Create(o.sensitivity_cache));
-  RETURN_IF_ERROR(
-      f.Write(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
-  return f.Commit();
+  return WriteFileAtomically(o.sensitivity_cache, j.dump() + "\n");
 }
 
 absl::Status MeasureOrProxy(const Model& model, const FitOptions& o, FitResult& r);
@@ -168,11 +164,7 @@ absl::Status RecordMetrics(const fs::path& output, const nlohmann::json& metrics
   nlohmann::json manifest = nlohmann::json::parse(in, nullptr, false);
   if (manifest.is_discarded()) return absl::DataLossError("manifest.json vanished");
   manifest["metrics"] = metrics;
-  const std::string text = manifest.dump(2) + "\n";
-  ASSIGN_OR_RETURN(AtomicFile f, AtomicFile::Create(output / kManifestFile));
-  RETURN_IF_ERROR(
-      f.Write(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
-  return f.Commit();
+  return WriteFileAtomically(output / kManifestFile, manifest.dump(2) + "\n");
 }
 
 // Runs the evaluate stage on the artifact; sets metrics and measured loss.

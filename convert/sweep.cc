@@ -27,13 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-absl::Status WriteText(const fs::path& path, const std::string& text) {
-  ASSIGN_OR_RETURN(AtomicFile f, AtomicFile::Create(path));
-  RETURN_IF_ERROR(
-      f.Write(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
-  return f.Commit();
-}
-
 std::string SafeName(const std::string& recipe) {
   std::string s = recipe;
   for (char& c : s) {
@@ -69,11 +62,7 @@ absl::StatusOr<std::string> SweepFingerprint(const fs::path& model, const SweepO
                   quantize::WeightAlgorithmName(b.algorithm), " ", b.device.name, " ",
                   b.account.context, " ", b.account.batch, "\n");
   for (const Precision& p : b.candidates) absl::StrAppend(&material, p.name, ",");
-  const fs::path temp = fs::temp_directory_path() / absl::StrCat("pare-key-", getpid());
-  RETURN_IF_ERROR(WriteText(temp, material));
-  absl::StatusOr<std::string> sha = Sha256File(temp);
-  fs::remove(temp, ec);
-  return sha;
+  return Sha256Text(material);
 }
 
 nlohmann::json ResultJson(const std::string& recipe, const FitResult& r, double seconds) {
@@ -130,7 +119,7 @@ absl::Status RunRecipe(const fs::path& model, const fs::path& out, const SweepOp
     fs::remove_all(artifact, ec);
     j.erase("artifact");
   }
-  return WriteText(out / "cache" / absl::StrCat(job.key, ".json"), j.dump(2) + "\n");
+  return WriteFileAtomically(out / "cache" / absl::StrCat(job.key, ".json"), j.dump(2) + "\n");
 }
 
 // Runs `todo` (recipe, key) with up to `jobs` child processes.
@@ -193,9 +182,10 @@ absl::StatusOr<std::vector<nlohmann::json>> ReadResults(const fs::path& out,
 }
 
 absl::Status WriteReports(const fs::path& out, const std::vector<nlohmann::json>& results) {
-  RETURN_IF_ERROR(WriteText(out / "results.json", nlohmann::json(results).dump(2) + "\n"));
-  RETURN_IF_ERROR(WriteText(out / "report.md", SweepMarkdown(results)));
-  return WriteText(out / "report.html", SweepHtml(results));
+  RETURN_IF_ERROR(
+      WriteFileAtomically(out / "results.json", nlohmann::json(results).dump(2) + "\n"));
+  RETURN_IF_ERROR(WriteFileAtomically(out / "report.md", SweepMarkdown(results)));
+  return WriteFileAtomically(out / "report.html", SweepHtml(results));
 }
 
 }  // namespace
@@ -234,14 +224,7 @@ absl::StatusOr<std::vector<nlohmann::json>> RunSweep(const fs::path& model, cons
   std::vector<Job> todo;
   for (size_t i = 0; i < o.recipes.size(); ++i) {
     if (static_cast<int>(i % o.shards) != o.shard) continue;
-    std::string key;
-    {
-      const fs::path temp = out / "cache" / absl::StrCat(".key-", getpid());
-      RETURN_IF_ERROR(WriteText(temp, sweep_key + "\n" + o.recipes[i]));
-      ASSIGN_OR_RETURN(key, Sha256File(temp));
-      fs::remove(temp, ec);
-    }
-    key = key.substr(0, 24);
+    const std::string key = Sha256Text(sweep_key + "\n" + o.recipes[i]).substr(0, 24);
     if (fs::exists(out / "cache" / absl::StrCat(key, ".json"), ec)) {
       if (o.base.log) o.base.log(absl::StrCat("== recipe ", o.recipes[i], ": cached"));
       continue;
@@ -261,9 +244,9 @@ absl::StatusOr<std::vector<nlohmann::json>> RunSweep(const fs::path& model, cons
                                      {"loss", 0.0},
                                      {"reference", true},
                                      {"sweep", sweep_key}};
-    RETURN_IF_ERROR(
-        WriteText(out / "cache" / absl::StrCat("original-", sweep_key.substr(0, 24), ".json"),
-                  original.dump(2) + "\n"));
+    RETURN_IF_ERROR(WriteFileAtomically(
+        out / "cache" / absl::StrCat("original-", sweep_key.substr(0, 24), ".json"),
+        original.dump(2) + "\n"));
   }
   ASSIGN_OR_RETURN(std::vector<nlohmann::json> results, ReadResults(out, sweep_key));
   RETURN_IF_ERROR(WriteReports(out, results));

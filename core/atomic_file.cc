@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 
 namespace pare {
 namespace {
@@ -98,6 +99,13 @@ absl::Status SyncDirectory(const std::filesystem::path& dir) {
   ::close(fd);
   if (rc != 0) return IoError(d, "fsync failed");
   return absl::OkStatus();
+}
+
+absl::Status WriteFileAtomically(const std::filesystem::path& path, std::string_view text) {
+  ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::Create(path));
+  RETURN_IF_ERROR(
+      out.Write(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
+  return out.Commit();
 }
 
 }  // namespace pare

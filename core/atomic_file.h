@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -45,6 +46,10 @@ class AtomicFile {
   uint64_t size_ = 0;
   bool committed_ = false;
 };
+
+// Writes `text` to `path` through an AtomicFile: readers see the old file
+// or the whole new one (reports, manifests, cache entries).
+absl::Status WriteFileAtomically(const std::filesystem::path& path, std::string_view text);
 
 // fsyncs a folder so that renames inside it survive a crash.
 absl::Status SyncDirectory(const std::filesystem::path& dir);

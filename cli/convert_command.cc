@@ -12,6 +12,7 @@
 #include "cli/exit_codes.h"
 #include "convert/artifact.h"
 #include "convert/float16_weights.h"
+#include "convert/gguf_llama.h"
 #include "convert/memory_account.h"
 #include "core/onnx_io.h"
 #include "core/status_macros.h"
@@ -23,7 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct ConvertFlags {
-  std::string model, output, verify, half, metrics, recipe_note;
+  std::string model, output, verify, half, metrics, recipe_note, format = "onnx", type = "f16";
   bool compact = false, json = false, force = false, require_fit = false;
   DeviceFlags device;
 };
@@ -72,7 +73,29 @@ absl::Status Transform(const ConvertFlags& f, Model& model, nlohmann::json& reci
   return absl::OkStatus();
 }
 
+// --format gguf: a Llama-family decoder as one GGUF file for llama.cpp.
+absl::Status ConvertToGguf(const ConvertFlags& f) {
+  if (f.output.empty()) return absl::InvalidArgumentError("--format gguf needs -o FILE.gguf");
+  std::error_code ec;
+  if (fs::exists(f.output, ec) && !f.force) {
+    return absl::AlreadyExistsError(absl::StrCat(f.output, " exists (pass --force to replace it)"));
+  }
+  ASSIGN_OR_RETURN(const convert::GgmlType type, convert::ParseGgmlType(f.type));
+  ASSIGN_OR_RETURN(const Model model, LoadModel(f.model));
+  absl::StatusOr<convert::GgufExport> r = convert::ExportLlamaGguf(
+      model, f.output, {.type = type, .name = fs::path(f.model).stem().string()});
+  if (!r.ok())
+    return absl::Status(r.status().code(), absl::StrCat(f.model, ": ", r.status().message()));
+  std::cout << absl::StrFormat(
+      "wrote %s: %d tensors, %s, %s; %d weight(s) repacked from pare's int4 without loss, %d "
+      "dequantized and re-encoded\n",
+      f.output, r->tensors, convert::GgmlTypeName(type), convert::FormatBytes(r->bytes),
+      r->repacked, r->requantized);
+  return absl::OkStatus();
+}
+
 absl::Status Convert(const ConvertFlags& f) {
+  if (f.format == "gguf") return ConvertToGguf(f);
   ASSIGN_OR_RETURN(const convert::DeviceProfile device, ResolveDevice(f.device));
   ASSIGN_OR_RETURN(Model model, LoadModel(f.model));
   nlohmann::json recipe = {{"source", f.model}};
@@ -136,6 +159,14 @@ void RegisterConvert(CLI::App& app, std::function<int()>& run) {
   cmd->add_flag("--compact", f->compact,
                 "Store sparse weights (>= 25% zeros) as values + bitmask (smaller file; "
                 "runtimes decode them at load)");
+  cmd->add_option("--format", f->format,
+                  "onnx (default): an artifact folder; gguf: one GGUF file for llama.cpp, Ollama "
+                  "and LM Studio (Llama-family decoders, recognised by structure)")
+      ->check(CLI::IsMember({"onnx", "gguf"}));
+  cmd->add_option("--type", f->type,
+                  "gguf: type of 2-D weights: f16 (default), f32, q8_0, q4_0, q4_1 (pare's int4 "
+                  "block-32 weights repack to q4_0 without loss)")
+      ->check(CLI::IsMember({"f32", "f16", "q8_0", "q4_0", "q4_1"}));
   cmd->add_option("--metrics", f->metrics,
                   "A `pare evaluate --json` report to record in the manifest");
   AddDeviceFlags(*cmd, f->device);

@@ -43,7 +43,7 @@ int64_t ProjectionWidth(const Node& n, const Constants& constants) {
 }
 
 const Node* TraceProjection(const std::string& value, const GraphIndex& index,
-                            const Constants& constants) {
+                            const Constants& constants, std::vector<const Node*>* visited) {
   std::deque<std::pair<std::string, int>> queue = {{value, 0}};
   absl::flat_hash_set<std::string> seen = {value};
   while (!queue.empty()) {
@@ -52,6 +52,7 @@ const Node* TraceProjection(const std::string& value, const GraphIndex& index,
     const Node* p = index.Producer(v);
     if (!p) continue;
     if (ProjectionWidth(*p, constants) > 0) return p;
+    if (visited) visited->push_back(p);
     if (depth >= 24 || p->op_type == "Shape" || p->op_type == "Size") continue;
     // Only data flows back to the projection: a Reshape's target shape (or a
     // Slice's bounds) is computed from other layers' values.

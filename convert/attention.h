@@ -34,8 +34,11 @@ int64_t ProjectionWidth(const Node& n, const Constants& constants);
 // The nearest projection `value` is computed from, breadth first through
 // data inputs only (not a Reshape's shape or a Slice's bounds), so a
 // layer's own projection wins over earlier layers'; null when none.
+// `visited`, when given, receives the nodes passed on the way (rotary
+// embedding, head reshapes).
 const Node* TraceProjection(const std::string& value, const GraphIndex& index,
-                            const Constants& constants);
+                            const Constants& constants,
+                            std::vector<const Node*>* visited = nullptr);
 
 }  // namespace pare::convert
 

@@ -1,0 +1,292 @@
+#include "convert/gguf_llama.h"
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "convert/attention.h"
+#include "convert/llama_graph.h"
+#include "core/float16.h"
+#include "core/graph_edit.h"
+#include "core/status_macros.h"
+
+namespace pare::convert {
+namespace {
+
+// A projection's weight as float rows [out, in] (llama.cpp's layout).
+struct Rows {
+  int64_t out = 0, in = 0;
+  std::vector<float> values;
+};
+
+int64_t IntAttr(const Node& n, const char* name, int64_t fallback) {
+  const Attribute* a = n.FindAttribute(name);
+  return a ? a->i : fallback;
+}
+
+// MatMulNBits B [N, blocks, block * bits / 8] with scales [N * blocks] and
+// the default zero point 2^(bits-1) (pare writes symmetric weights so).
+struct NBits {
+  int64_t n, k, bits, block;
+  const Tensor *codes, *scales;
+  bool zero_points;
+};
+
+absl::StatusOr<NBits> ReadNBits(const Node& node, const Constants& c) {
+  NBits w{IntAttr(node, "N", 0),
+          IntAttr(node, "K", 0),
+          IntAttr(node, "bits", 4),
+          IntAttr(node, "block_size", 32),
+          c.Find(node.inputs[1]),
+          node.inputs.size() > 2 ? c.Find(node.inputs[2]) : nullptr,
+          node.inputs.size() > 3 && !node.inputs[3].empty()};
+  if (!w.codes || !w.scales || (w.bits != 4 && w.bits != 8)) {
+    return absl::UnimplementedError(absl::StrCat(NodeLabel(node), ": MatMulNBits form not read"));
+  }
+  if (w.zero_points) {
+    return absl::UnimplementedError(absl::StrCat(
+        NodeLabel(node), ": MatMulNBits with zero points (asymmetric) not exported yet"));
+  }
+  return w;
+}
+
+absl::StatusOr<std::vector<float>> Scales(const Tensor& t) { return t.ToFloat32(); }
+
+absl::StatusOr<Rows> DequantizeNBits(const NBits& w) {
+  ASSIGN_OR_RETURN(const std::vector<float> scales, Scales(*w.scales));
+  const int64_t blocks = (w.k + w.block - 1) / w.block;
+  const int64_t blob = w.block * w.bits / 8;
+  const uint8_t* b = w.codes->bytes().data();
+  const float zero = static_cast<float>(1 << (w.bits - 1));
+  Rows r{.out = w.n, .in = w.k, .values = std::vector<float>(w.n * w.k)};
+  for (int64_t n = 0; n < w.n; ++n) {
+    for (int64_t k = 0; k < w.k; ++k) {
+      const int64_t blk = k / w.block, j = k % w.block;
+      const uint8_t* p = b + (n * blocks + blk) * blob;
+      const int code = w.bits == 8 ? p[j] : (j % 2 == 0 ? p[j / 2] & 15 : p[j / 2] >> 4);
+      r.values[n * w.k + k] = (static_cast<float>(code) - zero) * scales[n * blocks + blk];
+    }
+  }
+  return r;
+}
+
+absl::StatusOr<Rows> FloatRows(const Node& node, const Constants& c) {
+  if (node.op_type == "MatMulNBits") {
+    ASSIGN_OR_RETURN(const NBits w, ReadNBits(node, c));
+    return DequantizeNBits(w);
+  }
+  const Tensor* t = c.Find(node.inputs[1]);
+  ASSIGN_OR_RETURN(const std::vector<float> v, t->ToFloat32());
+  const int64_t in = t->dims()[0], out = t->dims()[1];
+  Rows r{.out = out, .in = in, .values = std::vector<float>(v.size())};
+  for (int64_t i = 0; i < in; ++i) {
+    for (int64_t o = 0; o < out; ++o) r.values[o * in + i] = v[i * out + o];
+  }
+  return r;
+}
+
+// Row order for llama.cpp's adjacent-pair rotary when the source rotates
+// halves: within each head, row 2i takes i and row 2i + 1 takes i + d/2.
+std::vector<int64_t> RotaryRowOrder(int64_t rows, int64_t head_dim) {
+  std::vector<int64_t> order(rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t head = r / head_dim, within = r % head_dim;
+    order[r] = head * head_dim + (within % 2) * (head_dim / 2) + within / 2;
+  }
+  return order;
+}
+
+bool Float16Exact(const std::vector<float>& v) {
+  for (float x : v) {
+    if (Float16ToFloat32(Float32ToFloat16(x)) != x) return false;
+  }
+  return true;
+}
+
+// pare's symmetric 4-bit block-32 codes are Q4_0 blocks already: the same
+// (code - 8) * scale; only the nibble order differs (MatMulNBits pairs
+// neighbours, Q4_0 pairs j with j + 16).
+void RepackQ4(const NBits& w, const std::vector<float>& scales, const std::vector<int64_t>& order,
+              std::vector<uint8_t>& out) {
+  const int64_t blocks = w.k / 32;
+  const uint8_t* b = w.codes->bytes().data();
+  for (int64_t r = 0; r < w.n; ++r) {
+    const int64_t n = order.empty() ? r : order[r];
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      const uint8_t* p = b + (n * blocks + blk) * 16;
+      const uint16_t d = Float32ToFloat16(scales[n * blocks + blk]);
+      out.push_back(static_cast<uint8_t>(d & 0xff));
+      out.push_back(static_cast<uint8_t>(d >> 8));
+      auto code = [&](int j) { return j % 2 == 0 ? p[j / 2] & 15 : p[j / 2] >> 4; };
+      for (int j = 0; j < 16; ++j)
+        out.push_back(static_cast<uint8_t>(code(j) | (code(j + 16) << 4)));
+    }
+  }
+}
+
+class Exporter {
+ public:
+  Exporter(const Model& model, const LlamaGraph& g, const GgufExportOptions& o)
+      : constants_(model.graph), g_(g), o_(o) {}
+
+  void Metadata(GgufFile& f) const {
+    f.Add("general.architecture", std::string("llama"));
+    f.Add("general.name", o_.name);
+    f.Add("general.file_type", static_cast<uint32_t>(FileType()));
+    f.Add("llama.context_length", static_cast<uint32_t>(g_.context));
+    f.Add("llama.embedding_length", static_cast<uint32_t>(g_.dim));
+    f.Add("llama.block_count", static_cast<uint32_t>(g_.blocks.size()));
+    f.Add("llama.feed_forward_length", static_cast<uint32_t>(g_.ffn));
+    f.Add("llama.attention.head_count", static_cast<uint32_t>(g_.heads));
+    f.Add("llama.attention.head_count_kv", static_cast<uint32_t>(g_.kv_heads));
+    f.Add("llama.rope.dimension_count", static_cast<uint32_t>(g_.head_dim));
+    f.Add("llama.rope.freq_base", g_.rope_base);
+    f.Add("llama.attention.layer_norm_rms_epsilon", g_.rms_eps);
+    f.Add("llama.vocab_size", static_cast<uint32_t>(g_.vocab));
+    // Byte-level vocabulary: token i is byte i.
+    std::vector<std::string> tokens;
+    for (int i = 0; i < 256; ++i) tokens.push_back(absl::StrFormat("<0x%02X>", i));
+    f.Add("tokenizer.ggml.model", std::string("llama"));
+    f.Add("tokenizer.ggml.tokens", tokens);
+    f.Add("tokenizer.ggml.scores", std::vector<float>(256, 0.0f));
+    f.Add("tokenizer.ggml.token_type", std::vector<int32_t>(256, 6));  // byte tokens
+    f.Add("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(1));
+    f.Add("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(2));
+    f.Add("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(0));
+    f.Add("tokenizer.ggml.add_bos_token", false);
+  }
+
+  // llama.cpp's LLAMA_FTYPE for the main type.
+  uint32_t FileType() const {
+    switch (o_.type) {
+      case GgmlType::kF32:
+        return 0;
+      case GgmlType::kF16:
+        return 1;
+      case GgmlType::kQ4_0:
+        return 2;
+      case GgmlType::kQ4_1:
+        return 3;
+      case GgmlType::kQ8_0:
+        return 7;
+    }
+    return 1;
+  }
+
+  void Vector(GgufFile& f, std::string name, const std::string& tensor) const {
+    const Tensor* t = constants_.Find(tensor);
+    f.tensors.push_back({.name = std::move(name),
+                         .type = GgmlType::kF32,
+                         .dims = {t->element_count()},
+                         .fill = [t](std::vector<uint8_t>& out) -> absl::Status {
+                           ASSIGN_OR_RETURN(const std::vector<float> v, t->ToFloat32());
+                           EncodeRows(GgmlType::kF32, v.data(), v.size(), out);
+                           return absl::OkStatus();
+                         }});
+  }
+
+  void Matrix(GgufFile& f, std::string name, const Node* node, bool rotary) {
+    const int64_t out_dim = ProjectionWidth(*node, constants_);
+    const int64_t in_dim = node->op_type == "MatMulNBits"
+                               ? IntAttr(*node, "K", 0)
+                               : constants_.Find(node->inputs[1])->dims()[0];
+    const GgmlType type = in_dim % 32 == 0 ? o_.type : GgmlType::kF16;
+    std::vector<int64_t> order;
+    if (rotary && g_.rotate_half) order = RotaryRowOrder(out_dim, g_.head_dim);
+    f.tensors.push_back(
+        {.name = std::move(name),
+         .type = type,
+         .dims = {static_cast<uint64_t>(in_dim), static_cast<uint64_t>(out_dim)},
+         .fill = [this, node, type, order](std::vector<uint8_t>& out) -> absl::Status {
+           if (node->op_type == "MatMulNBits" && type == GgmlType::kQ4_0) {
+             ASSIGN_OR_RETURN(const NBits w, ReadNBits(*node, constants_));
+             ASSIGN_OR_RETURN(const std::vector<float> scales, Scales(*w.scales));
+             if (w.bits == 4 && w.block == 32 && w.k % 32 == 0 && Float16Exact(scales)) {
+               RepackQ4(w, scales, order, out);
+               ++result_.repacked;
+               return absl::OkStatus();
+             }
+           }
+           if (node->op_type == "MatMulNBits") ++result_.requantized;
+           ASSIGN_OR_RETURN(const Rows r, FloatRows(*node, constants_));
+           for (int64_t row = 0; row < r.out; ++row) {
+             const int64_t src = order.empty() ? row : order[row];
+             EncodeRows(type, r.values.data() + src * r.in, r.in, out);
+           }
+           if (node->op_type != "MatMulNBits") constants_.Find(node->inputs[1])->ReleasePages();
+           return absl::OkStatus();
+         }});
+  }
+
+  void Embedding(GgufFile& f) const {
+    const Tensor* t = constants_.Find(g_.token_embd);
+    const GgmlType type = g_.dim % 32 == 0 ? o_.type : GgmlType::kF16;
+    f.tensors.push_back({.name = "token_embd.weight",
+                         .type = type,
+                         .dims = {static_cast<uint64_t>(g_.dim), static_cast<uint64_t>(g_.vocab)},
+                         .fill = [t, type](std::vector<uint8_t>& out) -> absl::Status {
+                           ASSIGN_OR_RETURN(const std::vector<float> v, t->ToFloat32());
+                           EncodeRows(type, v.data(), v.size(), out);
+                           t->ReleasePages();
+                           return absl::OkStatus();
+                         }});
+  }
+
+  GgufExport& result() { return result_; }
+
+ private:
+  const Constants constants_;
+  const LlamaGraph& g_;
+  const GgufExportOptions& o_;
+  GgufExport result_;
+};
+
+}  // namespace
+
+absl::StatusOr<GgmlType> ParseGgmlType(const std::string& name) {
+  if (name == "f32") return GgmlType::kF32;
+  if (name == "f16") return GgmlType::kF16;
+  if (name == "q8_0") return GgmlType::kQ8_0;
+  if (name == "q4_0") return GgmlType::kQ4_0;
+  if (name == "q4_1") return GgmlType::kQ4_1;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown GGUF type '", name, "' (f32, f16, q8_0, q4_0, q4_1)"));
+}
+
+absl::StatusOr<GgufExport> ExportLlamaGguf(const Model& model, const std::filesystem::path& path,
+                                           const GgufExportOptions& options) {
+  ASSIGN_OR_RETURN(const LlamaGraph g, MatchLlama(model));
+  if (g.vocab != 256) {
+    return absl::UnimplementedError(
+        absl::StrCat("vocabulary of ", g.vocab,
+                     " tokens: only byte-level (256) vocabularies are written so far"));
+  }
+  Exporter e(model, g, options);
+  GgufFile f;
+  e.Metadata(f);
+  e.Embedding(f);
+  for (size_t i = 0; i < g.blocks.size(); ++i) {
+    const LlamaBlock& b = g.blocks[i];
+    const std::string p = absl::StrCat("blk.", i, ".");
+    e.Vector(f, p + "attn_norm.weight", b.attn_norm);
+    e.Matrix(f, p + "attn_q.weight", b.q, /*rotary=*/true);
+    e.Matrix(f, p + "attn_k.weight", b.k, /*rotary=*/true);
+    e.Matrix(f, p + "attn_v.weight", b.v, false);
+    e.Matrix(f, p + "attn_output.weight", b.o, false);
+    e.Vector(f, p + "ffn_norm.weight", b.ffn_norm);
+    e.Matrix(f, p + "ffn_gate.weight", b.gate, false);
+    e.Matrix(f, p + "ffn_up.weight", b.up, false);
+    e.Matrix(f, p + "ffn_down.weight", b.down, false);
+  }
+  e.Vector(f, "output_norm.weight", g.output_norm);
+  e.Matrix(f, "output.weight", g.output, false);
+  RETURN_IF_ERROR(WriteGguf(f, path));
+  GgufExport r = e.result();
+  r.tensors = static_cast<int64_t>(f.tensors.size());
+  r.bytes = std::filesystem::file_size(path);
+  return r;
+}
+
+}  // namespace pare::convert

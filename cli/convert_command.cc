@@ -87,7 +87,7 @@ absl::Status ConvertToGguf(const ConvertFlags& f) {
   if (!r.ok())
     return absl::Status(r.status().code(), absl::StrCat(f.model, ": ", r.status().message()));
   std::cout << absl::StrFormat(
-      "wrote %s: %d tensors, %s, %s; %d weight(s) repacked from pare's int4 without loss, %d "
+      "wrote %s: %d tensors, %s, %s; %d quantized weight(s) repacked without loss, %d "
       "dequantized and re-encoded\n",
       f.output, r->tensors, convert::GgmlTypeName(type), convert::FormatBytes(r->bytes),
       r->repacked, r->requantized);

@@ -126,6 +126,43 @@ void RepackQ4(const NBits& w, const std::vector<float>& scales, const std::vecto
   }
 }
 
+// pare's symmetric 8-bit block-32 codes are Q8_0 blocks: (code - 128) *
+// scale is int8 q * d with q = code - 128.
+void RepackQ8(const NBits& w, const std::vector<float>& scales, const std::vector<int64_t>& order,
+              std::vector<uint8_t>& out) {
+  const int64_t blocks = w.k / 32;
+  const uint8_t* b = w.codes->bytes().data();
+  for (int64_t r = 0; r < w.n; ++r) {
+    const int64_t n = order.empty() ? r : order[r];
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      const uint8_t* p = b + (n * blocks + blk) * 32;
+      const uint16_t d = Float32ToFloat16(scales[n * blocks + blk]);
+      out.push_back(static_cast<uint8_t>(d & 0xff));
+      out.push_back(static_cast<uint8_t>(d >> 8));
+      for (int j = 0; j < 32; ++j) out.push_back(static_cast<uint8_t>(p[j] - 128));
+    }
+  }
+}
+
+// Repacks a MatMulNBits weight when its codes already are blocks of `type`
+// (4-bit to Q4_0, 8-bit to Q8_0; block 32, float16-exact scales).
+absl::StatusOr<bool> TryRepack(const Node& node, const Constants& c, GgmlType type,
+                               const std::vector<int64_t>& order, std::vector<uint8_t>& out) {
+  if (node.op_type != "MatMulNBits") return false;
+  if (type != GgmlType::kQ4_0 && type != GgmlType::kQ8_0) return false;
+  ASSIGN_OR_RETURN(const NBits w, ReadNBits(node, c));
+  const int64_t bits = type == GgmlType::kQ4_0 ? 4 : 8;
+  if (w.bits != bits || w.block != 32 || w.k % 32 != 0) return false;
+  ASSIGN_OR_RETURN(const std::vector<float> scales, Scales(*w.scales));
+  if (!Float16Exact(scales)) return false;
+  if (bits == 4) {
+    RepackQ4(w, scales, order, out);
+  } else {
+    RepackQ8(w, scales, order, out);
+  }
+  return true;
+}
+
 class Exporter {
  public:
   Exporter(const Model& model, const LlamaGraph& g, const GgufExportOptions& o)
@@ -200,14 +237,10 @@ class Exporter {
          .type = type,
          .dims = {static_cast<uint64_t>(in_dim), static_cast<uint64_t>(out_dim)},
          .fill = [this, node, type, order](std::vector<uint8_t>& out) -> absl::Status {
-           if (node->op_type == "MatMulNBits" && type == GgmlType::kQ4_0) {
-             ASSIGN_OR_RETURN(const NBits w, ReadNBits(*node, constants_));
-             ASSIGN_OR_RETURN(const std::vector<float> scales, Scales(*w.scales));
-             if (w.bits == 4 && w.block == 32 && w.k % 32 == 0 && Float16Exact(scales)) {
-               RepackQ4(w, scales, order, out);
-               ++result_.repacked;
-               return absl::OkStatus();
-             }
+           ASSIGN_OR_RETURN(const bool repacked, TryRepack(*node, constants_, type, order, out));
+           if (repacked) {
+             ++result_.repacked;
+             return absl::OkStatus();
            }
            if (node->op_type == "MatMulNBits") ++result_.requantized;
            ASSIGN_OR_RETURN(const Rows r, FloatRows(*node, constants_));

@@ -8,9 +8,11 @@
 // Float weights are transposed to llama.cpp's [out, in] rows; q and k rows
 // are permuted per head when the ONNX model rotates halves (llama.cpp's
 // llama rotates adjacent pairs). Weights already quantized by pare as
-// MatMulNBits 4-bit, block 32, symmetric, with float16-exact scales are
-// repacked to Q4_0 without loss; other quantized weights are dequantized
-// and encoded at the requested type (counted in the result). Norm scales
+// MatMulNBits, symmetric, block 32, with float16-exact scales (pare
+// quantize --scale-type fp16) are repacked without loss: 4-bit to Q4_0,
+// 8-bit to Q8_0. Other quantized weights (other block sizes, float32
+// scales, zero points) are dequantized and encoded at the requested type,
+// and counted in the result. Norm scales
 // are always F32. One tensor is in memory at a time.
 #ifndef PARE_CONVERT_GGUF_LLAMA_H_
 #define PARE_CONVERT_GGUF_LLAMA_H_

@@ -137,7 +137,11 @@ absl::Status MatchRotary(const std::vector<const Node*>& path, const GraphIndex&
     return NoMatch("rotary table too small");
   // Position 1, pair 1: angle = base^(-2 / rotary_dims).
   const double angle = std::atan2(s[width + 1], c[width + 1]);
-  g.rope_base = static_cast<float>(std::pow(angle, -static_cast<double>(width) / 2.0));
+  double base = std::pow(angle, -static_cast<double>(width) / 2.0);
+  // Tables are float32: the base comes back to about 1e-6; exporters use
+  // whole numbers (10000, 500000), so snap to one when that close.
+  if (std::fabs(base - std::round(base)) < 1e-4 * base) base = std::round(base);
+  g.rope_base = static_cast<float>(base);
   g.context = static_cast<int64_t>(c.size()) / width;
   return absl::OkStatus();
 }

@@ -9,6 +9,7 @@ scripts/setup.sh
 scripts/fetch_models.sh
 scripts/models/make_lm.sh small
 scripts/ort/fetch.sh
+scripts/gguf/fetch.sh
 scripts/build.sh
 (cd build && ctest --output-on-failure -j "$(nproc)")
 scripts/fuzz.sh "${PARE_FUZZ_SECONDS:-60}"

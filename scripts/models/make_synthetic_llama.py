@@ -10,8 +10,13 @@ q/k/v/o projections (32 heads), softmax attention, RMSNorm, SwiGLU MLP
 parameters, 14.3 GB. With --kv-heads below --heads, attention is
 grouped-query: k and v project to kv_heads x head_dim and each serves
 heads / kv_heads query heads (by MatMul broadcasting). Llama-3-8B's shape:
---vocab 128256 --layers 32 --kv-heads 8 --hidden 14336 (8.03B, 16.1 GB). Simplifications, for scale only: no rotary embedding
-and no causal mask. Input `tokens` int64 [1, S]; output `logits` float16.
+--vocab 128256 --layers 32 --kv-heads 8 --hidden 14336 (8.03B, 16.1 GB).
+With --rope-base, queries and keys get rotary embedding (rotate-half, as
+Hugging Face exports it, from cos/sin tables of --context positions) and
+attention a causal mask: a complete Llama, which GGUF export and llama.cpp
+accept. --float32 writes float32 weights (pare's executor runs those).
+Without --rope-base, for scale tests only, there is neither. Input
+`tokens` int64 [1, S]; output `logits` float16 (float32 with --float32).
 
   /usr/bin/python3 scripts/models/make_synthetic_llama.py OUT_DIR [--layers 34 --dim 4096 ...]
 """
@@ -61,6 +66,9 @@ def main():
     p.add_argument('--kv-heads', type=int, default=0, help='default: --heads')
     p.add_argument('--hidden', type=int, default=11008)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--rope-base', type=float, default=0.0, help='rotary embedding and a causal mask')
+    p.add_argument('--context', type=int, default=2048, help='positions of the rotary tables')
+    p.add_argument('--float32', action='store_true', help='float32 weights instead of float16')
     a = p.parse_args()
     os.makedirs(a.out_dir, exist_ok=True)
     rng = np.random.default_rng(a.seed)
@@ -69,12 +77,15 @@ def main():
     kvh = a.kv_heads or a.heads
     group = a.heads // kvh
 
+    dtype = np.float32 if a.float32 else np.float16
+    onnx_type = TensorProto.FLOAT if a.float32 else TensorProto.FLOAT16
+
     def weight(name, shape):
         values = rng.standard_normal(shape, dtype=np.float32) * 0.02
-        return w.add(name, values.astype(np.float16))
+        return w.add(name, values.astype(dtype))
 
     def ones(name, n):
-        return w.add(name, np.ones(n, np.float16))
+        return w.add(name, np.ones(n, dtype))
 
     nodes = []
 
@@ -82,8 +93,8 @@ def main():
         nodes.append(helper.make_node(op, inputs, [output], name=output, **attrs))
         return output
 
-    consts = [helper.make_tensor('eps', TensorProto.FLOAT16, [], [1e-5]),
-              helper.make_tensor('attn_scale', TensorProto.FLOAT16, [], [1.0 / np.sqrt(hd)]),
+    consts = [helper.make_tensor('eps', onnx_type, [], [1e-5]),
+              helper.make_tensor('attn_scale', onnx_type, [], [1.0 / np.sqrt(hd)]),
               helper.make_tensor('q_shape', TensorProto.INT64, [5], [0, 0, kvh, group, hd]),
               helper.make_tensor('kv_shape', TensorProto.INT64, [5], [0, 0, kvh, 1, hd]),
               helper.make_tensor('merge_shape', TensorProto.INT64, [3], [0, 0, d])]
@@ -95,21 +106,55 @@ def main():
         return node('Mul', [node('Div', [x, root], prefix + '.div'), gamma], prefix + '.out')
 
     x = node('Gather', [weight('embed.weight', (a.vocab, d)), 'tokens'], 'h0')
+    if a.rope_base:
+        # cos/sin [context, hd] (rotate-half layout: the hd/2 angles twice) and a
+        # causal mask [context, context], all cut to the sequence length.
+        inv = a.rope_base ** (-np.arange(0, hd, 2, dtype=np.float64) / hd)
+        angles = np.outer(np.arange(a.context), inv)
+        angles = np.concatenate([angles, angles], axis=1)
+        w.add('rope.cos', np.cos(angles).astype(dtype))
+        w.add('rope.sin', np.sin(angles).astype(dtype))
+        w.add('causal_mask', np.triu(np.full((a.context, a.context), -np.inf), 1).astype(dtype))
+        consts += [helper.make_tensor('zero', TensorProto.INT64, [1], [0]),
+                   helper.make_tensor('one', TensorProto.INT64, [1], [1]),
+                   helper.make_tensor('two', TensorProto.INT64, [1], [2]),
+                   helper.make_tensor('zeros2', TensorProto.INT64, [2], [0, 0]),
+                   helper.make_tensor('axes01', TensorProto.INT64, [2], [0, 1]),
+                   helper.make_tensor('half', TensorProto.INT64, [1], [hd // 2]),
+                   helper.make_tensor('full', TensorProto.INT64, [1], [hd]),
+                   helper.make_tensor('last', TensorProto.INT64, [1], [-1])]
+        seq = node('Slice', [node('Shape', ['tokens'], 'tokens.shape'), 'one', 'two'], 'seq_len')
+        cos = node('Slice', ['rope.cos', 'zero', seq, 'zero'], 'rope.cos.cut')
+        sin = node('Slice', ['rope.sin', 'zero', seq, 'zero'], 'rope.sin.cut')
+        mask = node('Slice', ['causal_mask', 'zeros2',
+                              node('Concat', [seq, seq], 'mask.ends', axis=0), 'axes01'], 'mask')
+
+    def rotary(v, prefix):  # v * cos + rotate_half(v) * sin, on the last axis
+        first = node('Slice', [v, 'zero', 'half', 'last'], prefix + '.first')
+        second = node('Slice', [v, 'half', 'full', 'last'], prefix + '.second')
+        rotated = node('Concat', [node('Neg', [second], prefix + '.neg'), first],
+                       prefix + '.rotated', axis=-1)
+        return node('Add', [node('Mul', [v, cos], prefix + '.cos'),
+                            node('Mul', [rotated, sin], prefix + '.sin')], prefix + '.rope')
     for l in range(a.layers):
         b = f'layers.{l}'
         n = rms_norm(x, ones(f'{b}.attn_norm.weight', d), f'{b}.attn_norm')
         heads = {}
-        # [1, S, kv_heads, group, hd] -> q [1, kvh, group, S, hd], k [1, kvh, 1, hd, S],
-        # v [1, kvh, 1, S, hd]: the size-1 group axis of k and v broadcasts.
-        for proj, perm, width, shape in (('q', [0, 2, 3, 1, 4], d, 'q_shape'),
-                                         ('k', [0, 2, 3, 4, 1], kvh * hd, 'kv_shape'),
-                                         ('v', [0, 2, 3, 1, 4], kvh * hd, 'kv_shape')):
+        # [1, S, kv_heads, group, hd] -> q [1, kvh, group, S, hd], k and v
+        # [1, kvh, 1, S, hd]: the size-1 group axis of k and v broadcasts.
+        for proj, width, shape in (('q', d, 'q_shape'), ('k', kvh * hd, 'kv_shape'),
+                                   ('v', kvh * hd, 'kv_shape')):
             y = node('MatMul', [n, weight(f'{b}.{proj}_proj.weight', (d, width))], f'{b}.{proj}')
             y = node('Reshape', [y, shape], f'{b}.{proj}.heads')
-            heads[proj] = node('Transpose', [y], f'{b}.{proj}.t', perm=perm)
-        scores = node('MatMul', [heads['q'], heads['k']], f'{b}.scores')
-        probs = node('Softmax', [node('Mul', [scores, 'attn_scale'], f'{b}.scaled')], f'{b}.probs',
-                     axis=-1)
+            heads[proj] = node('Transpose', [y], f'{b}.{proj}.t', perm=[0, 2, 3, 1, 4])
+            if a.rope_base and proj != 'v':
+                heads[proj] = rotary(heads[proj], f'{b}.{proj}')
+        keys = node('Transpose', [heads['k']], f'{b}.k.keys', perm=[0, 1, 2, 4, 3])
+        scores = node('MatMul', [heads['q'], keys], f'{b}.scores')
+        scaled = node('Mul', [scores, 'attn_scale'], f'{b}.scaled')
+        if a.rope_base:
+            scaled = node('Add', [scaled, mask], f'{b}.masked')
+        probs = node('Softmax', [scaled], f'{b}.probs', axis=-1)
         ctx = node('MatMul', [probs, heads['v']], f'{b}.ctx')
         ctx = node('Reshape', [node('Transpose', [ctx], f'{b}.ctx.t', perm=[0, 3, 1, 2, 4]),
                                'merge_shape'], f'{b}.ctx.merged')
@@ -129,7 +174,7 @@ def main():
     graph = helper.make_graph(
         nodes, 'synthetic_llama',
         [helper.make_tensor_value_info('tokens', TensorProto.INT64, [1, 'sequence'])],
-        [helper.make_tensor_value_info('logits', TensorProto.FLOAT16, [1, 'sequence', a.vocab])],
+        [helper.make_tensor_value_info('logits', onnx_type, [1, 'sequence', a.vocab])],
         initializer=w.initializers)
     for c in consts:
         graph.initializer.append(c)

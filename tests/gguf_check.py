@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""GGUF export checked by a real client: llama.cpp through node-llama-cpp
+(scripts/gguf/fetch.sh) loads each file pare writes, and its next-token
+logits are compared with pare's executor on the ONNX model the file came from.
+
+- pare's trained small LM (scripts/models/make_lm.sh small) in F32 and F16:
+  logits within 0.02 of the float model's.
+- The same LM quantized by pare (GPTQ int4 and RTN int8, block 32, float16
+  scales) and repacked to Q4_0 / Q8_0 without loss: perplexity in llama.cpp
+  within 0.5% of pare's on the ONNX artifact; GPTQ's Q4_0 has lower KL
+  against the float model than llama.cpp-style Q4_0 (round to nearest) of
+  the float model.
+- A synthetic Llama (scripts/models/make_synthetic_llama.py: rotary
+  embedding, causal mask, grouped-query attention, float32) in F32: logits
+  within 0.01.
+- llama.cpp's KV cache size at an 8192-token context equals pare convert's
+  memory account.
+- A non-Llama model (PP-OCR det) is refused with one line saying why.
+Exits 77 (skipped) when node-llama-cpp or the LM is missing.
+
+usage: gguf_check.py PARE_BINARY MODELS_DIR
+"""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LLAMA_MODULES = pathlib.Path(os.environ.get("PARE_CACHE", pathlib.Path.home() / ".cache/pare")) / "llama/node_modules"
+SEQ, CHUNKS = 128, 16
+
+
+def run(*args):
+    subprocess.run([str(a) for a in args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class Check:
+    def __init__(self, pare, work):
+        self.pare, self.work, self.failures = pare, work, 0
+
+    def expect(self, ok, what):
+        self.failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {what}", flush=True)
+
+    def pare_logits(self, model, chunks):
+        rows = []
+        for c in chunks:
+            np.save(self.work / "c.npy", np.array([c], dtype=np.int64))
+            run(self.pare, "run", model, "--input", f"tokens={self.work / 'c.npy'}", "--output-dir", self.work / "out")
+            rows.append(np.load(self.work / "out/logits.npy")[0])
+        return np.stack(rows).astype(np.float64)
+
+    def llama_logits(self, gguf, chunks, context=None):
+        (self.work / "chunks.json").write_text(json.dumps(chunks))
+        env = dict(os.environ, NODE_PATH=str(LLAMA_MODULES))
+        if context:
+            env["PARE_LLAMA_CONTEXT"] = str(context)
+        r = subprocess.run(["node", ROOT / "scripts/gguf/llama_logits.mjs", gguf, self.work / "chunks.json",
+                            self.work / "l.f32"], capture_output=True, text=True, env=env)
+        if r.returncode:
+            raise SystemExit(f"node-llama-cpp failed on {gguf}: {r.stderr[-2000:]}")
+        info = json.loads(r.stdout)
+        shape = (len(chunks), len(chunks[0]), info["vocab"])
+        return np.fromfile(self.work / "l.f32", np.float32).reshape(shape).astype(np.float64), info
+
+    def export(self, model, kind, name):
+        out = self.work / name
+        run(self.pare, "convert", model, "--format", "gguf", "--type", kind, "-o", out, "--force")
+        return out
+
+
+def log_softmax(x):
+    x = x - x.max(-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
+def perplexity(logits, chunks):
+    nxt = np.array([c[1:] for c in chunks])
+    lp = log_softmax(logits)[:, :-1]
+    return float(np.exp(-np.take_along_axis(lp, nxt[..., None], -1).mean()))
+
+
+def kl(ref, cand):
+    p, q = log_softmax(ref), log_softmax(cand)
+    return float((np.exp(p) * (p - q)).sum(-1).mean())
+
+
+def main():
+    pare, models = sys.argv[1], pathlib.Path(sys.argv[2])
+    lm = models / "pare-lm-small"
+    if not (LLAMA_MODULES / "node-llama-cpp").exists():
+        print("node-llama-cpp not installed (scripts/gguf/fetch.sh): skipped")
+        sys.exit(77)
+    if not (lm / "model.onnx").exists():
+        print(f"{lm}/model.onnx missing (scripts/models/make_lm.sh small): skipped")
+        sys.exit(77)
+    tokens = [int(t) for t in (lm / "heldout.tokens").read_text().split()]
+    chunks = [tokens[i * SEQ:(i + 1) * SEQ] for i in range(CHUNKS)]
+    with tempfile.TemporaryDirectory() as tmp:
+        c = Check(pare, pathlib.Path(tmp))
+        float_model = lm / "model.onnx"
+        ref = c.pare_logits(float_model, chunks)
+        for kind, tolerance in (("f32", 0.02), ("f16", 0.02)):
+            got, _ = c.llama_logits(c.export(float_model, kind, f"lm-{kind}.gguf"), chunks)
+            err = np.abs(got - ref).max()
+            c.expect(err < tolerance, f"LM {kind}: llama.cpp logits within {err:.4f} of pare's (max |logit| "
+                                      f"{np.abs(ref).max():.1f})")
+        rtn, _ = c.llama_logits(c.export(float_model, "q4_0", "lm-q4_0.gguf"), chunks)
+
+        calib = ["--calib-tokens", lm / "calib.tokens", "--seq-len", "128", "--max-calib", "16"]
+        for label, kind, args in (("GPTQ int4", "q4_0", ["--algorithm", "gptq", "--head-bits", "4"] + calib),
+                                  ("RTN int8", "q8_0", ["--bits", "8", "--head-bits", "8"])):
+            onnx = c.work / f"{kind}.onnx"
+            run(pare, "quantize", float_model, "-o", onnx, "--mode", "weights", "--block-size", "32",
+                "--scale-type", "fp16", *args)
+            mine = c.pare_logits(onnx, chunks)
+            got, _ = c.llama_logits(c.export(onnx, kind, f"{kind}-repacked.gguf"), chunks)
+            p_pare, p_llama = perplexity(mine, chunks), perplexity(got, chunks)
+            gap = abs(p_llama / p_pare - 1)
+            c.expect(gap < 0.005, f"{label} repacked to {kind}: perplexity {p_llama:.4f} in llama.cpp, "
+                                  f"{p_pare:.4f} in pare ({100 * gap:.2f}% apart)")
+            if kind == "q4_0":
+                k_gptq, k_rtn = kl(ref, got), kl(ref, rtn)
+                c.expect(k_gptq < k_rtn, f"KL against float in llama.cpp: GPTQ Q4_0 {k_gptq:.5f} < "
+                                         f"round-to-nearest Q4_0 {k_rtn:.5f}")
+
+        synth = c.work / "synth"
+        subprocess.run(["/usr/bin/python3", ROOT / "scripts/models/make_synthetic_llama.py", synth, "--vocab", "256",
+                        "--dim", "128", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--hidden", "256",
+                        "--rope-base", "10000", "--context", "256", "--float32"], check=True,
+                       stdout=subprocess.DEVNULL)
+        short = [ch[:32] for ch in chunks[:4]]
+        sref = c.pare_logits(synth / "model.onnx", short)
+        sgot, _ = c.llama_logits(c.export(synth / "model.onnx", "f32", "synth.gguf"), short)
+        err = np.abs(sgot - sref).max()
+        c.expect(err < 0.01, f"synthetic Llama (RoPE, GQA, causal) f32: logits within {err:.5f}")
+
+        _, info = c.llama_logits(c.work / "lm-f16.gguf", short, context=8192)
+        account = json.loads(subprocess.run([pare, "convert", float_model, "--context", "8192", "--json"],
+                                            check=True, capture_output=True, text=True).stdout)
+        mine_mib = account["kv_cache_bytes"] / 2**20
+        c.expect(abs(mine_mib - info["kv_cache_mib"]) < 0.01,
+                 f"KV cache at 8192 tokens: llama.cpp {info['kv_cache_mib']} MiB, pare's account {mine_mib:.2f} MiB")
+
+        det = models / "ppocr/ch_PP-OCRv4_det_infer.onnx"
+        if det.exists():
+            r = subprocess.run([pare, "convert", det, "--format", "gguf", "-o", c.work / "det.gguf"],
+                               capture_output=True, text=True)
+            c.expect(r.returncode == 3 and "not a Llama-family decoder" in r.stderr
+                     and r.stderr.count("\n") == 1 and not (c.work / "det.gguf").exists(),
+                     f"PP-OCR det refused: {r.stderr.strip()}")
+    sys.exit(1 if c.failures else 0)
+
+
+if __name__ == "__main__":
+    main()

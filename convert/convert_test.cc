@@ -6,11 +6,14 @@
 #include "convert/artifact.h"
 #include "convert/device.h"
 #include "convert/float16_weights.h"
+#include "convert/gguf.h"
 #include "convert/kv_cache.h"
+#include "convert/llama_graph.h"
 #include "convert/memory_account.h"
 #include "convert/planner.h"
 #include "convert/precision.h"
 #include "convert/sweep.h"
+#include "core/float16.h"
 #include "core/model_builder.h"
 #include "core/onnx_io.h"
 #include "core/test_util.h"
@@ -235,6 +238,65 @@ TEST(Sweep, ReportMarksTheParetoFrontier) {
   const std::string html = SweepHtml(results);
   EXPECT_NE(html.find("<polyline"), std::string::npos);
   EXPECT_NE(html.find("<title>dominated</title>"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pare::convert
+
+namespace pare::convert {
+namespace {
+
+TEST(Gguf, WritesWhatItReadsBack) {
+  testing::TempDir dir;
+  GgufFile f;
+  f.Add("general.architecture", std::string("llama"));
+  f.Add("llama.block_count", uint32_t{2});
+  f.Add("tokenizer.ggml.tokens", std::vector<std::string>{"a", "b"});
+  std::vector<float> values(64);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i) - 20.0f;
+  for (GgmlType t : {GgmlType::kF32, GgmlType::kQ8_0, GgmlType::kQ4_0}) {
+    f.tensors.push_back({.name = GgmlTypeName(t),
+                         .type = t,
+                         .dims = {32, 2},
+                         .fill = [t, values](std::vector<uint8_t>& out) {
+                           EncodeRows(t, values.data(), values.size(), out);
+                           return absl::OkStatus();
+                         }});
+  }
+  ASSERT_TRUE(WriteGguf(f, dir / "m.gguf").ok());
+  absl::StatusOr<GgufSummary> g = ReadGgufSummary(dir / "m.gguf");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->version, 3u);
+  ASSERT_EQ(g->metadata.size(), 4u);  // general.alignment comes first
+  EXPECT_EQ(g->metadata[0], (std::pair<std::string, std::string>{"general.alignment", "32"}));
+  EXPECT_EQ(g->metadata[2].second, "2");
+  ASSERT_EQ(g->tensors.size(), 3u);
+  EXPECT_EQ(g->tensors[1].type, GgmlType::kQ8_0);
+  EXPECT_EQ(g->tensors[1].offset, 256u);        // 64 float32, aligned
+  EXPECT_EQ(g->tensors[2].offset, 256u + 96u);  // 2 blocks of 34 bytes, padded to 32
+  EXPECT_EQ(std::filesystem::file_size(dir / "m.gguf"), g->data_offset + 256 + 96 + 64);
+}
+
+TEST(Gguf, Q4BlocksFollowLlamaCppsLayout) {
+  // One block: the extreme value -16 gives scale 2; element j sits in the low
+  // nibble of byte j and element j + 16 in its high nibble, offset by 8.
+  std::vector<float> x(32, 0.0f);
+  x[0] = -16.0f;
+  x[16] = 6.0f;
+  x[1] = 2.0f;
+  std::vector<uint8_t> out;
+  EncodeRows(GgmlType::kQ4_0, x.data(), x.size(), out);
+  ASSERT_EQ(out.size(), 18u);
+  EXPECT_EQ(Float16ToFloat32(static_cast<uint16_t>(out[0] | out[1] << 8)), 2.0f);
+  EXPECT_EQ(out[2], 0 | (11 << 4));  // -16 / 2 + 8 = 0; 6 / 2 + 8 = 11
+  EXPECT_EQ(out[3], 9 | (8 << 4));   // 2 / 2 + 8 = 9; 0 + 8
+}
+
+TEST(Gguf, ANonLlamaGraphIsRefusedWithTheReason) {
+  const absl::Status s = MatchLlama(AttentionModel()).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("not a Llama-family decoder: no token embedding"), std::string::npos)
+      << s;
 }
 
 }  // namespace

@@ -25,6 +25,8 @@ namespace fs = std::filesystem;
 
 struct ConvertFlags {
   std::string model, output, verify, half, metrics, recipe_note, format = "onnx", type = "f16";
+  std::string tokenizer;
+  bool placeholder_vocab = false;
   bool compact = false, json = false, force = false, require_fit = false;
   DeviceFlags device;
 };
@@ -82,8 +84,12 @@ absl::Status ConvertToGguf(const ConvertFlags& f) {
   }
   ASSIGN_OR_RETURN(const convert::GgmlType type, convert::ParseGgmlType(f.type));
   ASSIGN_OR_RETURN(const Model model, LoadModel(f.model));
-  absl::StatusOr<convert::GgufExport> r = convert::ExportLlamaGguf(
-      model, f.output, {.type = type, .name = fs::path(f.model).stem().string()});
+  absl::StatusOr<convert::GgufExport> r =
+      convert::ExportLlamaGguf(model, f.output,
+                               {.type = type,
+                                .name = fs::path(f.model).stem().string(),
+                                .tokenizer = f.tokenizer,
+                                .placeholder_vocabulary = f.placeholder_vocab});
   if (!r.ok())
     return absl::Status(r.status().code(), absl::StrCat(f.model, ": ", r.status().message()));
   std::cout << absl::StrFormat(
@@ -167,6 +173,11 @@ void RegisterConvert(CLI::App& app, std::function<int()>& run) {
                   "gguf: type of 2-D weights: f16 (default), f32, q8_0, q4_0, q4_1 (pare's int4 "
                   "block-32 weights repack to q4_0 without loss)")
       ->check(CLI::IsMember({"f32", "f16", "q8_0", "q4_0", "q4_1"}));
+  cmd->add_option("--tokenizer", f->tokenizer,
+                  "gguf: a Hugging Face tokenizer.json for the vocabulary (byte-level models "
+                  "need none)");
+  cmd->add_flag("--placeholder-vocab", f->placeholder_vocab,
+                "gguf: a model with no tokenizer (synthetic): byte tokens plus <unused_N>");
   cmd->add_option("--metrics", f->metrics,
                   "A `pare evaluate --json` report to record in the manifest");
   AddDeviceFlags(*cmd, f->device);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "convert/attention.h"
+#include "convert/gguf_vocab.h"
 #include "convert/llama_graph.h"
 #include "core/float16.h"
 #include "core/graph_edit.h"
@@ -72,19 +73,54 @@ absl::StatusOr<Rows> DequantizeNBits(const NBits& w) {
   return r;
 }
 
-absl::StatusOr<Rows> FloatRows(const Node& node, const Constants& c) {
-  if (node.op_type == "MatMulNBits") {
-    ASSIGN_OR_RETURN(const NBits w, ReadNBits(node, c));
-    return DequantizeNBits(w);
+// One element of a float tensor (float32, float16 or bfloat16) as float.
+float ElementAt(const Tensor& t, uint64_t i) {
+  const uint8_t* p = t.bytes().data();
+  if (t.dtype() == DataType::kFloat32) {
+    float v;
+    std::memcpy(&v, p + i * 4, 4);
+    return v;
   }
-  const Tensor* t = c.Find(node.inputs[1]);
-  ASSIGN_OR_RETURN(const std::vector<float> v, t->ToFloat32());
-  const int64_t in = t->dims()[0], out = t->dims()[1];
-  Rows r{.out = out, .in = in, .values = std::vector<float>(v.size())};
-  for (int64_t i = 0; i < in; ++i) {
-    for (int64_t o = 0; o < out; ++o) r.values[o * in + i] = v[i * out + o];
+  uint16_t h;
+  std::memcpy(&h, p + i * 2, 2);
+  return t.dtype() == DataType::kFloat16 ? Float16ToFloat32(h) : BFloat16ToFloat32(h);
+}
+
+// Encodes a float weight's rows a block at a time, so memory holds a few
+// rows, not the matrix. `transposed`: the tensor is [in, out] (a MatMul
+// weight) and llama.cpp's row r is its column order[r] (or r).
+absl::Status EncodeFloatRows(const Tensor& t, bool transposed, const std::vector<int64_t>& order,
+                             GgmlType type, std::vector<uint8_t>& out) {
+  if (t.dtype() != DataType::kFloat32 && t.dtype() != DataType::kFloat16 &&
+      t.dtype() != DataType::kBFloat16) {
+    return absl::InvalidArgumentError(absl::StrCat(t.name(), ": not a float weight"));
   }
-  return r;
+  const int64_t rows = transposed ? t.dims()[1] : t.dims()[0];
+  const int64_t cols = transposed ? t.dims()[0] : t.dims()[1];
+  constexpr int64_t kBlockRows = 64;
+  std::vector<float> block;
+  for (int64_t first = 0; first < rows; first += kBlockRows) {
+    const int64_t count = std::min(kBlockRows, rows - first);
+    block.assign(static_cast<size_t>(count * cols), 0.0f);
+    auto source = [&](int64_t k) { return order.empty() ? first + k : order[first + k]; };
+    if (transposed) {
+      // Source row i holds this block's values of input i, near each other.
+      for (int64_t i = 0; i < cols; ++i) {
+        for (int64_t k = 0; k < count; ++k) {
+          block[k * cols + i] = ElementAt(t, static_cast<uint64_t>(i * rows + source(k)));
+        }
+      }
+    } else {
+      for (int64_t k = 0; k < count; ++k) {
+        for (int64_t i = 0; i < cols; ++i) {
+          block[k * cols + i] = ElementAt(t, static_cast<uint64_t>(source(k) * cols + i));
+        }
+      }
+    }
+    EncodeRows(type, block.data(), block.size(), out);
+  }
+  t.ReleasePages();
+  return absl::OkStatus();
 }
 
 // Row order for llama.cpp's adjacent-pair rotary when the source rotates
@@ -182,17 +218,6 @@ class Exporter {
     f.Add("llama.rope.freq_base", g_.rope_base);
     f.Add("llama.attention.layer_norm_rms_epsilon", g_.rms_eps);
     f.Add("llama.vocab_size", static_cast<uint32_t>(g_.vocab));
-    // Byte-level vocabulary: token i is byte i.
-    std::vector<std::string> tokens;
-    for (int i = 0; i < 256; ++i) tokens.push_back(absl::StrFormat("<0x%02X>", i));
-    f.Add("tokenizer.ggml.model", std::string("llama"));
-    f.Add("tokenizer.ggml.tokens", tokens);
-    f.Add("tokenizer.ggml.scores", std::vector<float>(256, 0.0f));
-    f.Add("tokenizer.ggml.token_type", std::vector<int32_t>(256, 6));  // byte tokens
-    f.Add("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(1));
-    f.Add("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(2));
-    f.Add("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(0));
-    f.Add("tokenizer.ggml.add_bos_token", false);
   }
 
   // llama.cpp's LLAMA_FTYPE for the main type.
@@ -242,13 +267,17 @@ class Exporter {
              ++result_.repacked;
              return absl::OkStatus();
            }
-           if (node->op_type == "MatMulNBits") ++result_.requantized;
-           ASSIGN_OR_RETURN(const Rows r, FloatRows(*node, constants_));
+           if (node->op_type != "MatMulNBits") {
+             return EncodeFloatRows(*constants_.Find(node->inputs[1]), /*transposed=*/true, order,
+                                    type, out);
+           }
+           ++result_.requantized;
+           ASSIGN_OR_RETURN(const NBits w, ReadNBits(*node, constants_));
+           ASSIGN_OR_RETURN(const Rows r, DequantizeNBits(w));
            for (int64_t row = 0; row < r.out; ++row) {
              const int64_t src = order.empty() ? row : order[row];
              EncodeRows(type, r.values.data() + src * r.in, r.in, out);
            }
-           if (node->op_type != "MatMulNBits") constants_.Find(node->inputs[1])->ReleasePages();
            return absl::OkStatus();
          }});
   }
@@ -259,11 +288,8 @@ class Exporter {
     f.tensors.push_back({.name = "token_embd.weight",
                          .type = type,
                          .dims = {static_cast<uint64_t>(g_.dim), static_cast<uint64_t>(g_.vocab)},
-                         .fill = [t, type](std::vector<uint8_t>& out) -> absl::Status {
-                           ASSIGN_OR_RETURN(const std::vector<float> v, t->ToFloat32());
-                           EncodeRows(type, v.data(), v.size(), out);
-                           t->ReleasePages();
-                           return absl::OkStatus();
+                         .fill = [t, type](std::vector<uint8_t>& out) {
+                           return EncodeFloatRows(*t, /*transposed=*/false, {}, type, out);
                          }});
   }
 
@@ -291,14 +317,22 @@ absl::StatusOr<GgmlType> ParseGgmlType(const std::string& name) {
 absl::StatusOr<GgufExport> ExportLlamaGguf(const Model& model, const std::filesystem::path& path,
                                            const GgufExportOptions& options) {
   ASSIGN_OR_RETURN(const LlamaGraph g, MatchLlama(model));
-  if (g.vocab != 256) {
-    return absl::UnimplementedError(
-        absl::StrCat("vocabulary of ", g.vocab,
-                     " tokens: only byte-level (256) vocabularies are written so far"));
+  Vocabulary vocab;
+  if (!options.tokenizer.empty()) {
+    ASSIGN_OR_RETURN(vocab, ReadHuggingFaceTokenizer(options.tokenizer, g.vocab));
+  } else if (g.vocab == 256) {
+    vocab = ByteVocabulary();
+  } else if (options.placeholder_vocabulary) {
+    vocab = PlaceholderVocabulary(g.vocab);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("a vocabulary of ", g.vocab,
+                                                   " tokens needs --tokenizer tokenizer.json (or "
+                                                   "--placeholder-vocab for a model without one)"));
   }
   Exporter e(model, g, options);
   GgufFile f;
   e.Metadata(f);
+  AddVocabulary(vocab, f);
   e.Embedding(f);
   for (size_t i = 0; i < g.blocks.size(); ++i) {
     const LlamaBlock& b = g.blocks[i];

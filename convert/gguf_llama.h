@@ -1,5 +1,5 @@
 // GGUF export of a Llama-family decoder (llama_graph.h): llama.* metadata,
-// a byte-level vocabulary for byte models, and tensors named as llama.cpp
+// tokenizer metadata (gguf_vocab.h), and tensors named as llama.cpp
 // expects, in F32, F16, Q8_0, Q4_0 or Q4_1.
 //
 //   ASSIGN_OR_RETURN(GgufExport r, ExportLlamaGguf(model, "model.gguf", {.type =
@@ -30,6 +30,11 @@ namespace pare::convert {
 struct GgufExportOptions {
   GgmlType type = GgmlType::kF16;  // for 2-D weights
   std::string name = "pare";       // general.name
+  // Tokenizer metadata: a Hugging Face tokenizer.json; without one, byte
+  // models (256 tokens) get the byte vocabulary, and others need
+  // placeholder_vocabulary (byte tokens plus <unused_N>, for synthetic models).
+  std::filesystem::path tokenizer;
+  bool placeholder_vocabulary = false;
 };
 
 struct GgufExport {

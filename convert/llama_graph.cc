@@ -120,7 +120,7 @@ absl::Status MatchRotary(const std::vector<const Node*>& path, const GraphIndex&
     if (n->op_type != "Mul") continue;
     for (const std::string& in : n->inputs) {
       const Tensor* t = RotaryTable(in, index, constants);
-      if (!t || t->dtype() != DataType::kFloat32) continue;
+      if (!t) continue;
       absl::StatusOr<std::vector<float>> v = t->ToFloat32();
       if (!v.ok() || v->empty()) continue;
       ((*v)[0] > 0.5f ? cos : sin) = t;  // position 0: cos 1, sin 0

@@ -7,6 +7,7 @@
 #include "convert/device.h"
 #include "convert/float16_weights.h"
 #include "convert/gguf.h"
+#include "convert/gguf_vocab.h"
 #include "convert/kv_cache.h"
 #include "convert/llama_graph.h"
 #include "convert/memory_account.h"
@@ -297,6 +298,33 @@ TEST(Gguf, ANonLlamaGraphIsRefusedWithTheReason) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("not a Llama-family decoder: no token embedding"), std::string::npos)
       << s;
+}
+
+}  // namespace
+}  // namespace pare::convert
+
+namespace pare::convert {
+namespace {
+
+TEST(GgufVocab, ReadsAHuggingFaceBpeTokenizer) {
+  testing::TempDir dir;
+  std::ofstream(dir / "tokenizer.json") << R"({
+    "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2},
+              "merges": ["a b"]},
+    "added_tokens": [{"id": 3, "content": "<|begin_of_text|>", "special": true}]})";
+  absl::StatusOr<Vocabulary> v = ReadHuggingFaceTokenizer(dir / "tokenizer.json", 6);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->model, "gpt2");
+  EXPECT_EQ(v->tokens, (std::vector<std::string>{"a", "b", "ab", "<|begin_of_text|>", "<unused_4>",
+                                                 "<unused_5>"}));
+  EXPECT_EQ(v->types, (std::vector<int32_t>{1, 1, 1, 3, 3, 3}));
+  EXPECT_EQ(v->merges, (std::vector<std::string>{"a b"}));
+  EXPECT_EQ(v->bos, 3u);
+  // More tokens than the model has rows is an error naming the file.
+  const absl::Status big = ReadHuggingFaceTokenizer(dir / "tokenizer.json", 2).status();
+  EXPECT_NE(big.message().find("tokenizer.json"), std::string::npos) << big;
+  EXPECT_EQ(PlaceholderVocabulary(300).tokens[299], "<unused_299>");
+  EXPECT_EQ(ByteVocabulary().tokens[65], "<0x41>");
 }
 
 }  // namespace

@@ -141,41 +141,29 @@ bool Float16Exact(const std::vector<float>& v) {
   return true;
 }
 
-// pare's symmetric 4-bit block-32 codes are Q4_0 blocks already: the same
-// (code - 8) * scale; only the nibble order differs (MatMulNBits pairs
-// neighbours, Q4_0 pairs j with j + 16).
-void RepackQ4(const NBits& w, const std::vector<float>& scales, const std::vector<int64_t>& order,
-              std::vector<uint8_t>& out) {
-  const int64_t blocks = w.k / 32;
+// pare's symmetric block-32 codes already are ggml blocks, after a float16
+// scale: 4-bit, (code - 8) * scale is Q4_0's (q - 8) * d, with the nibble
+// order changed (MatMulNBits pairs neighbours, Q4_0 pairs j with j + 16);
+// 8-bit, (code - 128) * scale is Q8_0's q * d with q = code - 128.
+void RepackBlocks(const NBits& w, const std::vector<float>& scales,
+                  const std::vector<int64_t>& order, std::vector<uint8_t>& out) {
+  const int64_t blocks = w.k / 32, blob = 32 * w.bits / 8;
   const uint8_t* b = w.codes->bytes().data();
   for (int64_t r = 0; r < w.n; ++r) {
     const int64_t n = order.empty() ? r : order[r];
     for (int64_t blk = 0; blk < blocks; ++blk) {
-      const uint8_t* p = b + (n * blocks + blk) * 16;
+      const uint8_t* p = b + (n * blocks + blk) * blob;
       const uint16_t d = Float32ToFloat16(scales[n * blocks + blk]);
       out.push_back(static_cast<uint8_t>(d & 0xff));
       out.push_back(static_cast<uint8_t>(d >> 8));
+      if (w.bits == 8) {
+        for (int j = 0; j < 32; ++j) out.push_back(static_cast<uint8_t>(p[j] - 128));
+        continue;
+      }
       auto code = [&](int j) { return j % 2 == 0 ? p[j / 2] & 15 : p[j / 2] >> 4; };
-      for (int j = 0; j < 16; ++j)
+      for (int j = 0; j < 16; ++j) {
         out.push_back(static_cast<uint8_t>(code(j) | (code(j + 16) << 4)));
-    }
-  }
-}
-
-// pare's symmetric 8-bit block-32 codes are Q8_0 blocks: (code - 128) *
-// scale is int8 q * d with q = code - 128.
-void RepackQ8(const NBits& w, const std::vector<float>& scales, const std::vector<int64_t>& order,
-              std::vector<uint8_t>& out) {
-  const int64_t blocks = w.k / 32;
-  const uint8_t* b = w.codes->bytes().data();
-  for (int64_t r = 0; r < w.n; ++r) {
-    const int64_t n = order.empty() ? r : order[r];
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      const uint8_t* p = b + (n * blocks + blk) * 32;
-      const uint16_t d = Float32ToFloat16(scales[n * blocks + blk]);
-      out.push_back(static_cast<uint8_t>(d & 0xff));
-      out.push_back(static_cast<uint8_t>(d >> 8));
-      for (int j = 0; j < 32; ++j) out.push_back(static_cast<uint8_t>(p[j] - 128));
+      }
     }
   }
 }
@@ -191,11 +179,7 @@ absl::StatusOr<bool> TryRepack(const Node& node, const Constants& c, GgmlType ty
   if (w.bits != bits || w.block != 32 || w.k % 32 != 0) return false;
   ASSIGN_OR_RETURN(const std::vector<float> scales, Scales(*w.scales));
   if (!Float16Exact(scales)) return false;
-  if (bits == 4) {
-    RepackQ4(w, scales, order, out);
-  } else {
-    RepackQ8(w, scales, order, out);
-  }
+  RepackBlocks(w, scales, order, out);
   return true;
 }
 

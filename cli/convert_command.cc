@@ -93,10 +93,13 @@ absl::Status ConvertToGguf(const ConvertFlags& f) {
   if (!r.ok())
     return absl::Status(r.status().code(), absl::StrCat(f.model, ": ", r.status().message()));
   std::cout << absl::StrFormat(
-      "wrote %s: %d tensors, %s, %s; %d quantized weight(s) repacked without loss, %d "
-      "dequantized and re-encoded\n",
-      f.output, r->tensors, convert::GgmlTypeName(type), convert::FormatBytes(r->bytes),
-      r->repacked, r->requantized);
+      "wrote %s: %d tensors, %s, %s; %d quantized weight(s) repacked without loss", f.output,
+      r->tensors, convert::GgmlTypeName(type), convert::FormatBytes(r->bytes), r->repacked);
+  if (r->repacked_minimum_rounded > 0) {
+    std::cout << absl::StrFormat(", %d repacked with the Q4_1 minimum rounded to float16",
+                                 r->repacked_minimum_rounded);
+  }
+  std::cout << absl::StrFormat(", %d dequantized and re-encoded\n", r->requantized);
   return absl::OkStatus();
 }
 

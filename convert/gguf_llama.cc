@@ -1,5 +1,6 @@
 #include "convert/gguf_llama.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -28,46 +29,89 @@ int64_t IntAttr(const Node& n, const char* name, int64_t fallback) {
 }
 
 // MatMulNBits B [N, blocks, block * bits / 8] with scales [N * blocks] and
-// the default zero point 2^(bits-1) (pare writes symmetric weights so).
+// zero points: none (2^(bits-1), symmetric), uint8 packed per column, or
+// real-valued (hqq) in the scales' type. Weight = (code - zero) * scale.
 struct NBits {
   int64_t n, k, bits, block;
-  const Tensor *codes, *scales;
-  bool zero_points;
+  const Tensor* codes;
+  std::vector<float> scales;
+  std::vector<float> zeros;  // [N * blocks]; empty when symmetric
+  int64_t blocks() const { return (k + block - 1) / block; }
+  float Zero(int64_t i) const {
+    return zeros.empty() ? static_cast<float>(1 << (bits - 1)) : zeros[i];
+  }
 };
 
+// Code j of a packed row, bits (4 or 8) wide, low bits first.
+int Code(const uint8_t* row, int64_t j, int64_t bits) {
+  if (bits == 8) return row[j];
+  return j % 2 == 0 ? row[j / 2] & 15 : row[j / 2] >> 4;
+}
+
+absl::StatusOr<std::vector<float>> ZeroPoints(const Node& node, const Tensor& z, const NBits& w) {
+  const int64_t count = w.n * w.blocks();
+  if (z.dtype() != DataType::kUint8) {
+    ASSIGN_OR_RETURN(std::vector<float> zeros, z.ToFloat32());
+    if (static_cast<int64_t>(zeros.size()) != count) {
+      return absl::InvalidArgumentError(absl::StrCat(NodeLabel(node), ": zero_points size"));
+    }
+    return zeros;
+  }
+  const int64_t stride = (w.blocks() * w.bits + 7) / 8;
+  if (static_cast<int64_t>(z.element_count()) != w.n * stride) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(NodeLabel(node), ": packed zero_points have the wrong size"));
+  }
+  std::vector<float> zeros(static_cast<size_t>(count));
+  for (int64_t n = 0; n < w.n; ++n) {
+    for (int64_t blk = 0; blk < w.blocks(); ++blk) {
+      zeros[n * w.blocks() + blk] =
+          static_cast<float>(Code(z.bytes().data() + n * stride, blk, w.bits));
+    }
+  }
+  return zeros;
+}
+
 absl::StatusOr<NBits> ReadNBits(const Node& node, const Constants& c) {
-  NBits w{IntAttr(node, "N", 0),
-          IntAttr(node, "K", 0),
-          IntAttr(node, "bits", 4),
-          IntAttr(node, "block_size", 32),
-          c.Find(node.inputs[1]),
-          node.inputs.size() > 2 ? c.Find(node.inputs[2]) : nullptr,
-          node.inputs.size() > 3 && !node.inputs[3].empty()};
-  if (!w.codes || !w.scales || (w.bits != 4 && w.bits != 8)) {
+  NBits w{.n = IntAttr(node, "N", 0),
+          .k = IntAttr(node, "K", 0),
+          .bits = IntAttr(node, "bits", 4),
+          .block = IntAttr(node, "block_size", 32),
+          .codes = c.Find(node.inputs[1])};
+  const Tensor* scales = node.inputs.size() > 2 ? c.Find(node.inputs[2]) : nullptr;
+  if (!w.codes || !scales || (w.bits != 4 && w.bits != 8) || w.block <= 0) {
     return absl::UnimplementedError(absl::StrCat(NodeLabel(node), ": MatMulNBits form not read"));
   }
-  if (w.zero_points) {
-    return absl::UnimplementedError(absl::StrCat(
-        NodeLabel(node), ": MatMulNBits with zero points (asymmetric) not exported yet"));
+  ASSIGN_OR_RETURN(w.scales, scales->ToFloat32());
+  if (static_cast<int64_t>(w.scales.size()) != w.n * w.blocks() ||
+      static_cast<int64_t>(w.codes->element_count()) != w.n * w.blocks() * w.block * w.bits / 8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(NodeLabel(node), ": MatMulNBits B or scales do not match N, K, block_size"));
+  }
+  if (node.inputs.size() > 3 && !node.inputs[3].empty()) {
+    const Tensor* z = c.Find(node.inputs[3]);
+    if (!z) {
+      return absl::UnimplementedError(
+          absl::StrCat(NodeLabel(node), ": zero_points are not a constant"));
+    }
+    ASSIGN_OR_RETURN(w.zeros, ZeroPoints(node, *z, w));
+    const float standard = static_cast<float>(1 << (w.bits - 1));
+    if (std::all_of(w.zeros.begin(), w.zeros.end(), [&](float v) { return v == standard; })) {
+      w.zeros.clear();  // written out, but symmetric
+    }
   }
   return w;
 }
 
-absl::StatusOr<std::vector<float>> Scales(const Tensor& t) { return t.ToFloat32(); }
-
 absl::StatusOr<Rows> DequantizeNBits(const NBits& w) {
-  ASSIGN_OR_RETURN(const std::vector<float> scales, Scales(*w.scales));
-  const int64_t blocks = (w.k + w.block - 1) / w.block;
   const int64_t blob = w.block * w.bits / 8;
   const uint8_t* b = w.codes->bytes().data();
-  const float zero = static_cast<float>(1 << (w.bits - 1));
   Rows r{.out = w.n, .in = w.k, .values = std::vector<float>(w.n * w.k)};
   for (int64_t n = 0; n < w.n; ++n) {
     for (int64_t k = 0; k < w.k; ++k) {
-      const int64_t blk = k / w.block, j = k % w.block;
-      const uint8_t* p = b + (n * blocks + blk) * blob;
-      const int code = w.bits == 8 ? p[j] : (j % 2 == 0 ? p[j / 2] & 15 : p[j / 2] >> 4);
-      r.values[n * w.k + k] = (static_cast<float>(code) - zero) * scales[n * blocks + blk];
+      const int64_t i = n * w.blocks() + k / w.block;
+      const int code = Code(b + i * blob, k % w.block, w.bits);
+      r.values[n * w.k + k] = (static_cast<float>(code) - w.Zero(i)) * w.scales[i];
     }
   }
   return r;
@@ -141,46 +185,64 @@ bool Float16Exact(const std::vector<float>& v) {
   return true;
 }
 
-// pare's symmetric block-32 codes already are ggml blocks, after a float16
-// scale: 4-bit, (code - 8) * scale is Q4_0's (q - 8) * d, with the nibble
-// order changed (MatMulNBits pairs neighbours, Q4_0 pairs j with j + 16);
-// 8-bit, (code - 128) * scale is Q8_0's q * d with q = code - 128.
-void RepackBlocks(const NBits& w, const std::vector<float>& scales,
-                  const std::vector<int64_t>& order, std::vector<uint8_t>& out) {
-  const int64_t blocks = w.k / 32, blob = 32 * w.bits / 8;
+void PutHalfBits(uint16_t h, std::vector<uint8_t>& out) {
+  out.push_back(static_cast<uint8_t>(h & 0xff));
+  out.push_back(static_cast<uint8_t>(h >> 8));
+}
+
+// pare's block-32 codes already are ggml blocks, after a float16 scale:
+// - 4-bit symmetric, (code - 8) * scale is Q4_0's (q - 8) * d, with the
+//   nibble order changed (MatMulNBits pairs neighbours, Q4_0 pairs j with
+//   j + 16);
+// - 4-bit, (code - z) * scale is Q4_1's q * d + m with
+//   m = -z * scale, rounded to float16 (the one inexact part: within 2^-11
+//   of m, about 0.4% of a quantization step);
+// - 8-bit symmetric, (code - 128) * scale is Q8_0's q * d, q = code - 128.
+// Returns whether every minimum was float16-exact.
+bool RepackBlocks(const NBits& w, GgmlType type, const std::vector<int64_t>& order,
+                  std::vector<uint8_t>& out) {
+  const int64_t blob = 32 * w.bits / 8;
   const uint8_t* b = w.codes->bytes().data();
+  bool exact = true;
   for (int64_t r = 0; r < w.n; ++r) {
     const int64_t n = order.empty() ? r : order[r];
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      const uint8_t* p = b + (n * blocks + blk) * blob;
-      const uint16_t d = Float32ToFloat16(scales[n * blocks + blk]);
-      out.push_back(static_cast<uint8_t>(d & 0xff));
-      out.push_back(static_cast<uint8_t>(d >> 8));
+    for (int64_t blk = 0; blk < w.blocks(); ++blk) {
+      const int64_t i = n * w.blocks() + blk;
+      const uint8_t* p = b + i * blob;
+      PutHalfBits(Float32ToFloat16(w.scales[i]), out);
+      if (type == GgmlType::kQ4_1) {
+        const float m = -w.Zero(i) * w.scales[i];
+        const uint16_t h = Float32ToFloat16(m);
+        exact = exact && Float16ToFloat32(h) == m;
+        PutHalfBits(h, out);
+      }
       if (w.bits == 8) {
         for (int j = 0; j < 32; ++j) out.push_back(static_cast<uint8_t>(p[j] - 128));
         continue;
       }
-      auto code = [&](int j) { return j % 2 == 0 ? p[j / 2] & 15 : p[j / 2] >> 4; };
       for (int j = 0; j < 16; ++j) {
-        out.push_back(static_cast<uint8_t>(code(j) | (code(j + 16) << 4)));
+        out.push_back(static_cast<uint8_t>(Code(p, j, 4) | (Code(p, j + 16, 4) << 4)));
       }
     }
   }
+  return exact;
 }
 
-// Repacks a MatMulNBits weight when its codes already are blocks of `type`
-// (4-bit to Q4_0, 8-bit to Q8_0; block 32, float16-exact scales).
-absl::StatusOr<bool> TryRepack(const Node& node, const Constants& c, GgmlType type,
-                               const std::vector<int64_t>& order, std::vector<uint8_t>& out) {
-  if (node.op_type != "MatMulNBits") return false;
-  if (type != GgmlType::kQ4_0 && type != GgmlType::kQ8_0) return false;
+enum class Repack { kNone, kExact, kMinimumRounded };
+
+// Repacks a MatMulNBits weight when its codes already are blocks of `type`:
+// block 32, float16-exact scales, and 4-bit symmetric to Q4_0, any 4-bit to
+// Q4_1 (symmetric: m = -8 * scale, exact), or 8-bit symmetric to Q8_0.
+absl::StatusOr<Repack> TryRepack(const Node& node, const Constants& c, GgmlType type,
+                                 const std::vector<int64_t>& order, std::vector<uint8_t>& out) {
+  if (node.op_type != "MatMulNBits") return Repack::kNone;
   ASSIGN_OR_RETURN(const NBits w, ReadNBits(node, c));
-  const int64_t bits = type == GgmlType::kQ4_0 ? 4 : 8;
-  if (w.bits != bits || w.block != 32 || w.k % 32 != 0) return false;
-  ASSIGN_OR_RETURN(const std::vector<float> scales, Scales(*w.scales));
-  if (!Float16Exact(scales)) return false;
-  RepackBlocks(w, scales, order, out);
-  return true;
+  const bool symmetric = w.zeros.empty();
+  const bool fits = (type == GgmlType::kQ4_0 && w.bits == 4 && symmetric) ||
+                    (type == GgmlType::kQ4_1 && w.bits == 4) ||
+                    (type == GgmlType::kQ8_0 && w.bits == 8 && symmetric);
+  if (!fits || w.block != 32 || w.k % 32 != 0 || !Float16Exact(w.scales)) return Repack::kNone;
+  return RepackBlocks(w, type, order, out) ? Repack::kExact : Repack::kMinimumRounded;
 }
 
 class Exporter {
@@ -246,9 +308,9 @@ class Exporter {
          .type = type,
          .dims = {static_cast<uint64_t>(in_dim), static_cast<uint64_t>(out_dim)},
          .fill = [this, node, type, order](std::vector<uint8_t>& out) -> absl::Status {
-           ASSIGN_OR_RETURN(const bool repacked, TryRepack(*node, constants_, type, order, out));
-           if (repacked) {
-             ++result_.repacked;
+           ASSIGN_OR_RETURN(const Repack repack, TryRepack(*node, constants_, type, order, out));
+           if (repack != Repack::kNone) {
+             ++(repack == Repack::kExact ? result_.repacked : result_.repacked_minimum_rounded);
              return absl::OkStatus();
            }
            if (node->op_type != "MatMulNBits") {

@@ -8,11 +8,13 @@
 // Float weights are transposed to llama.cpp's [out, in] rows; q and k rows
 // are permuted per head when the ONNX model rotates halves (llama.cpp's
 // llama rotates adjacent pairs). Weights already quantized by pare as
-// MatMulNBits, symmetric, block 32, with float16-exact scales (pare
-// quantize --scale-type fp16) are repacked without loss: 4-bit to Q4_0,
-// 8-bit to Q8_0. Other quantized weights (other block sizes, float32
-// scales, zero points) are dequantized and encoded at the requested type,
-// and counted in the result. Norm scales
+// MatMulNBits, block 32, with float16-exact scales (pare quantize
+// --scale-type fp16) keep their codes: 4-bit symmetric to Q4_0 and 8-bit
+// to Q8_0 without loss, 4-bit with zero points to Q4_1 with the block
+// minimum (-zero * scale) rounded to float16. Other quantized weights
+// (other block sizes, float32 scales, a different target type) are
+// dequantized and encoded at the requested type, and counted in the
+// result. Norm scales
 // are always F32. One tensor is in memory at a time.
 #ifndef PARE_CONVERT_GGUF_LLAMA_H_
 #define PARE_CONVERT_GGUF_LLAMA_H_
@@ -38,7 +40,10 @@ struct GgufExportOptions {
 };
 
 struct GgufExport {
-  int64_t tensors = 0, repacked = 0, requantized = 0;
+  int64_t tensors = 0;
+  int64_t repacked = 0;                  // codes and scales kept, exactly
+  int64_t repacked_minimum_rounded = 0;  // Q4_1: codes kept, a minimum rounded
+  int64_t requantized = 0;               // dequantized and encoded again
   uint64_t bytes = 0;
 };
 

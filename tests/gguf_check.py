@@ -5,9 +5,12 @@ logits are compared with pare's executor on the ONNX model the file came from.
 
 - pare's trained small LM (scripts/models/make_lm.sh small) in F32 and F16:
   logits within 0.02 of the float model's.
-- The same LM quantized by pare (GPTQ int4 and RTN int8, block 32, float16
-  scales) and repacked to Q4_0 / Q8_0 without loss: perplexity in llama.cpp
-  within 0.5% of pare's on the ONNX artifact; GPTQ's Q4_0 has lower KL
+- The same LM quantized by pare (GPTQ int4, symmetric and asymmetric, HQQ
+  int4 and RTN int8, block 32, float16 scales) and repacked to Q4_0 / Q4_1 /
+  Q8_0: decoded by an independent reader (gguf_reader.py), every weight
+  equals its MatMulNBits source exactly (Q4_1: within 1% of a
+  quantization step, its minimum rounded to float16); perplexity in llama.cpp
+  within 1% of pare's on the ONNX artifact; GPTQ's Q4_0 has lower KL
   against the float model than llama.cpp-style Q4_0 (round to nearest) of
   the float model.
 - A synthetic Llama (scripts/models/make_synthetic_llama.py: rotary
@@ -28,6 +31,10 @@ import sys
 import tempfile
 
 import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from gguf_reader import Gguf
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LLAMA_MODULES = pathlib.Path(os.environ.get("PARE_CACHE", pathlib.Path.home() / ".cache/pare")) / "llama/node_modules"
@@ -73,6 +80,65 @@ class Check:
         return out
 
 
+def nbits_weights(path):
+    """Each MatMulNBits weight of an ONNX model, dequantized to float64 [N, K],
+    with its scales [N, blocks] (unpacked here, independently of pare)."""
+    model = onnx.load(str(path))
+    init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    out = []
+    for node in model.graph.node:
+        if node.op_type != "MatMulNBits":
+            continue
+        a = {x.name: x.i for x in node.attribute}
+        n, k, bits, block = a["N"], a["K"], a.get("bits", 4), a["block_size"]
+        blocks = (k + block - 1) // block
+        raw = init[node.input[1]].reshape(n, blocks, -1)
+        codes = raw if bits == 8 else np.stack([raw & 15, raw >> 4], -1).reshape(n, blocks, block)
+        scales = init[node.input[2]].astype(np.float64).reshape(n, blocks)
+        zeros = np.full((n, blocks), 2.0 ** (bits - 1))
+        if len(node.input) > 3 and node.input[3]:
+            z = init[node.input[3]].reshape(n, -1)
+            if z.dtype == np.uint8 and bits == 4:
+                z = np.stack([z & 15, z >> 4], -1).reshape(n, -1)
+            zeros = z[:, :blocks].astype(np.float64)
+        w = (codes.astype(np.float64) - zeros[..., None]) * scales[..., None]
+        out.append((w.reshape(n, -1)[:, :k], scales))
+    return out
+
+
+def rotary_order(rows, head_dim):
+    r = np.arange(rows)
+    within = r % head_dim
+    return r - within + (within % 2) * (head_dim // 2) + within // 2
+
+
+def repack_error(gguf_path, onnx_path):
+    """Largest difference, in quantization steps, between each quantized
+    GGUF tensor and the MatMulNBits weight it came from (rows in GGUF order:
+    as is, or q/k's rotary permutation); None when one has no source."""
+    g = Gguf(gguf_path)
+    head_dim = g.metadata["llama.rope.dimension_count"]
+    sources = nbits_weights(onnx_path)
+    worst, matched = 0.0, 0
+    for name in g.tensors:
+        if name == "token_embd.weight" or g.type_of(name) not in (2, 3, 8):
+            continue
+        mine = g.tensor(name).astype(np.float64)
+        best = None
+        for w, scales in sources:
+            if w.shape != mine.shape:
+                continue
+            for order in (np.arange(w.shape[0]), rotary_order(w.shape[0], head_dim)):
+                block = -(-w.shape[1] // scales.shape[1])
+                step = np.repeat(scales[order], block, axis=1)[:, :w.shape[1]]
+                err = float((np.abs(mine - w[order]) / np.maximum(step, 1e-30)).max())
+                best = err if best is None else min(best, err)
+        if best is None or best > 0.5:
+            return None
+        worst, matched = max(worst, best), matched + 1
+    return worst if matched == len(sources) else None
+
+
 def log_softmax(x):
     x = x - x.max(-1, keepdims=True)
     return x - np.log(np.exp(x).sum(-1, keepdims=True))
@@ -112,16 +178,29 @@ def main():
         rtn, _ = c.llama_logits(c.export(float_model, "q4_0", "lm-q4_0.gguf"), chunks)
 
         calib = ["--calib-tokens", lm / "calib.tokens", "--seq-len", "128", "--max-calib", "16"]
-        for label, kind, args in (("GPTQ int4", "q4_0", ["--algorithm", "gptq", "--head-bits", "4"] + calib),
-                                  ("RTN int8", "q8_0", ["--bits", "8", "--head-bits", "8"])):
-            onnx = c.work / f"{kind}.onnx"
+        recipes = (("GPTQ int4", "q4_0", ["--algorithm", "gptq", "--head-bits", "4"] + calib),
+                   ("GPTQ int4 asymmetric", "q4_1", ["--algorithm", "gptq", "--asymmetric", "--head-bits", "4"] + calib),
+                   ("HQQ int4 (real zero points)", "q4_1", ["--algorithm", "hqq", "--head-bits", "4"]),
+                   ("RTN int8", "q8_0", ["--bits", "8", "--head-bits", "8"]))
+        for case, (label, kind, args) in enumerate(recipes):
+            onnx = c.work / f"{case}-{kind}.onnx"
             run(pare, "quantize", float_model, "-o", onnx, "--mode", "weights", "--block-size", "32",
                 "--scale-type", "fp16", *args)
             mine = c.pare_logits(onnx, chunks)
-            got, _ = c.llama_logits(c.export(onnx, kind, f"{kind}-repacked.gguf"), chunks)
+            gguf = c.export(onnx, kind, f"{case}-{kind}-repacked.gguf")
+            err = repack_error(gguf, onnx)
+            exact = kind != "q4_1"
+            c.expect(err is not None and (err == 0 if exact else err < 0.01),
+                     f"{label} repacked to {kind}: every weight's codes kept, largest difference "
+                     f"{err:.5f} quantization steps" if err is not None else f"{label}: not repacked")
+            got, _ = c.llama_logits(gguf, chunks)
             p_pare, p_llama = perplexity(mine, chunks), perplexity(got, chunks)
             gap = abs(p_llama / p_pare - 1)
-            c.expect(gap < 0.005, f"{label} repacked to {kind}: perplexity {p_llama:.4f} in llama.cpp, "
+            # llama.cpp quantizes activations to 8 bits for these products, pare
+            # does not: the small LM's perplexity moves by up to ~0.4% for that alone
+            # (the base LM's 0.07% is in docs/benchmarks.md); the weights
+            # themselves are checked exactly above.
+            c.expect(gap < 0.01, f"{label} repacked to {kind}: perplexity {p_llama:.4f} in llama.cpp, "
                                   f"{p_pare:.4f} in pare ({100 * gap:.2f}% apart)")
             if kind == "q4_0":
                 k_gptq, k_rtn = kl(ref, got), kl(ref, rtn)

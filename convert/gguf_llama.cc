@@ -394,7 +394,8 @@ absl::StatusOr<GgufExport> ExportLlamaGguf(const Model& model, const std::filesy
     e.Matrix(f, p + "ffn_down.weight", b.down, false);
   }
   e.Vector(f, "output_norm.weight", g.output_norm);
-  e.Matrix(f, "output.weight", g.output, false);
+  // Without output.weight, llama.cpp multiplies by token_embd: a tied head.
+  if (!g.tied_head) e.Matrix(f, "output.weight", g.output, false);
   RETURN_IF_ERROR(WriteGguf(f, path));
   GgufExport r = e.result();
   r.tensors = static_cast<int64_t>(f.tensors.size());

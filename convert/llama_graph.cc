@@ -194,6 +194,21 @@ std::vector<SwiGlu> MatchSwiGlus(const Graph& g, const GraphIndex& index,
   return out;
 }
 
+// A head tied to the embedding: MatMul by Transpose(table), or Gemm with
+// transB reading the table itself.
+bool ReadsEmbeddingTransposed(const Node& head, const std::string& table, const GraphIndex& index) {
+  if (head.inputs.size() < 2) return false;
+  if (head.op_type == "Gemm") {
+    const Attribute* t = head.FindAttribute("transB");
+    return t && t->i && head.inputs[1] == table;
+  }
+  if (head.op_type != "MatMul") return false;
+  const Node* t = index.Producer(head.inputs[1]);
+  if (!t || t->op_type != "Transpose" || t->inputs.empty() || t->inputs[0] != table) return false;
+  const Attribute* perm = t->FindAttribute("perm");
+  return !perm || perm->ints == std::vector<int64_t>{1, 0};
+}
+
 }  // namespace
 
 absl::StatusOr<LlamaGraph> MatchLlama(const Model& model) {
@@ -253,7 +268,8 @@ absl::StatusOr<LlamaGraph> MatchLlama(const Model& model) {
   if (graph.outputs.empty()) return NoMatch("no graph output");
   const Node* head = index.Producer(graph.outputs[0].name);
   if (head && head->op_type == "Cast") head = index.Producer(head->inputs[0]);
-  if (!head || ProjectionWidth(*head, constants) != g.vocab) {
+  g.tied_head = head && ReadsEmbeddingTransposed(*head, g.token_embd, index);
+  if (!head || (!g.tied_head && ProjectionWidth(*head, constants) != g.vocab)) {
     return NoMatch("the first output is not a projection to the vocabulary");
   }
   g.output = head;

@@ -3,7 +3,8 @@
 // an RMSNorm, q/k/v projections into attention with rotary embedding and
 // grouped-query heads, an output projection and residual, an RMSNorm and a
 // SwiGLU MLP (down(silu(gate(x)) * up(x))), then a final RMSNorm and the
-// output head. What GGUF export (gguf_llama.h) needs to write llama.*.
+// output head (its own weight, or tied: the embedding table transposed).
+// What GGUF export (gguf_llama.h) needs to write llama.*.
 //
 //   ASSIGN_OR_RETURN(LlamaGraph g, MatchLlama(model));
 //
@@ -33,6 +34,7 @@ struct LlamaGraph {
   bool rotate_half = true;  // rotary pairs (i, i + d/2), as Hugging Face; else adjacent pairs
   std::string token_embd, output_norm;
   const Node* output = nullptr;  // the head projection
+  bool tied_head = false;        // the head multiplies by the embedding table
   std::vector<LlamaBlock> blocks;
 };
 

@@ -14,8 +14,9 @@ logits are compared with pare's executor on the ONNX model the file came from.
   against the float model than llama.cpp-style Q4_0 (round to nearest) of
   the float model.
 - A synthetic Llama (scripts/models/make_synthetic_llama.py: rotary
-  embedding, causal mask, grouped-query attention, float32) in F32: logits
-  within 0.01.
+  embedding, causal mask, grouped-query attention, float32) in F32, with its
+  own head and with a tied one: logits within 0.01. With KV-cache inputs,
+  the same weights export to the same file.
 - llama.cpp's KV cache size at an 8192-token context equals pare convert's
   memory account.
 - A non-Llama model (PP-OCR det) is refused with one line saying why.
@@ -207,16 +208,27 @@ def main():
                 c.expect(k_gptq < k_rtn, f"KL against float in llama.cpp: GPTQ Q4_0 {k_gptq:.5f} < "
                                          f"round-to-nearest Q4_0 {k_rtn:.5f}")
 
-        synth = c.work / "synth"
-        subprocess.run(["/usr/bin/python3", ROOT / "scripts/models/make_synthetic_llama.py", synth, "--vocab", "256",
-                        "--dim", "128", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--hidden", "256",
-                        "--rope-base", "10000", "--context", "256", "--float32"], check=True,
-                       stdout=subprocess.DEVNULL)
         short = [ch[:32] for ch in chunks[:4]]
-        sref = c.pare_logits(synth / "model.onnx", short)
-        sgot, _ = c.llama_logits(c.export(synth / "model.onnx", "f32", "synth.gguf"), short)
-        err = np.abs(sgot - sref).max()
-        c.expect(err < 0.01, f"synthetic Llama (RoPE, GQA, causal) f32: logits within {err:.5f}")
+        synth = {}
+        for variant in ("plain", "kv-cache", "tied-head"):
+            synth[variant] = c.work / variant / "model.onnx"
+            extra = [] if variant == "plain" else [f"--{variant}"]
+            subprocess.run(["/usr/bin/python3", ROOT / "scripts/models/make_synthetic_llama.py", synth[variant].parent,
+                            "--vocab", "256", "--dim", "128", "--layers", "2", "--heads", "4", "--kv-heads", "2",
+                            "--hidden", "256", "--rope-base", "10000", "--context", "256", "--float32", *extra],
+                           check=True, stdout=subprocess.DEVNULL)
+        for variant in ("plain", "tied-head"):
+            sref = c.pare_logits(synth[variant], short)
+            gguf = c.export(synth[variant], "f32", f"synth-{variant}.gguf")
+            sgot, _ = c.llama_logits(gguf, short)
+            err = np.abs(sgot - sref).max()
+            c.expect(err < 0.01, f"synthetic Llama (RoPE, GQA, causal, {variant}) f32: logits within {err:.5f}")
+        tied = Gguf(c.work / "synth-tied-head.gguf")
+        c.expect("output.weight" not in tied.tensors, "tied head written once (token_embd only)")
+        # The same weights with past key/value inputs: the same file, byte for byte.
+        cached = c.export(synth["kv-cache"], "f32", "synth-kv-cache.gguf").read_bytes()
+        c.expect(cached == (c.work / "synth-plain.gguf").read_bytes(),
+                 "synthetic Llama with KV-cache inputs exports the same GGUF as without")
 
         _, info = c.llama_logits(c.work / "lm-f16.gguf", short, context=8192)
         account = json.loads(subprocess.run([pare, "convert", float_model, "--context", "8192", "--json"],

@@ -2,9 +2,9 @@
 """GGUF exports of pare's trained byte-level LM run in llama.cpp (node-llama-cpp),
 next to pare's executor on the ONNX models they came from: perplexity and
 KL divergence against the float model on held-out text, for F32, F16, Q8_0,
-llama.cpp-style Q4_0 (round to nearest from float), and pare's GPTQ int4
-(block 32, float16 scales) repacked to Q4_0 without loss. Prints a Markdown
-table.
+llama.cpp-style Q4_0 and Q4_1 (round to nearest from float), pare's GPTQ
+int4 (block 32, float16 scales) repacked to Q4_0 without loss, and pare's
+asymmetric GPTQ and HQQ int4 repacked to Q4_1. Prints a Markdown table.
 
   /usr/bin/python3 scripts/bench/gguf_lm.py [small|base] [CHUNKS]
 """
@@ -70,17 +70,20 @@ def main():
             return ppl, float((np.exp(p) * (p - lp)).sum(-1).mean())
 
         ref = pare_logits(lm / "model.onnx")
-        gptq = work / "gptq.onnx"
-        run(PARE, "quantize", lm / "model.onnx", "-o", gptq, "--mode", "weights", "--algorithm", "gptq",
-            "--block-size", "32", "--scale-type", "fp16", "--head-bits", "4", "--calib-tokens",
-            lm / "calib.tokens", "--seq-len", "128", "--max-calib", "32")
+        calib = ["--calib-tokens", lm / "calib.tokens", "--seq-len", "128", "--max-calib", "32"]
         rows = [("float ONNX", "pare", ref, lm / "model.onnx")]
-        for t in ("f32", "f16", "q8_0", "q4_0"):
+        for t in ("f32", "f16", "q8_0", "q4_0", "q4_1"):
             path = export(lm / "model.onnx", t)
             rows.append((f"{t.upper()} of the float model", "llama.cpp", llama_logits(path), path))
-        rows.append(("GPTQ int4 ONNX artifact", "pare", pare_logits(gptq), gptq))
-        path = export(gptq, "q4_0")
-        rows.append(("GPTQ int4 repacked to Q4_0", "llama.cpp", llama_logits(path), path))
+        for name, t, args in (("GPTQ int4", "q4_0", ["--algorithm", "gptq"] + calib),
+                              ("GPTQ int4 asymmetric", "q4_1", ["--algorithm", "gptq", "--asymmetric"] + calib),
+                              ("HQQ int4", "q4_1", ["--algorithm", "hqq"])):
+            onnx = work / f"{t}-{args[1]}.onnx"
+            run(PARE, "quantize", lm / "model.onnx", "-o", onnx, "--mode", "weights", "--block-size", "32",
+                "--scale-type", "fp16", "--head-bits", "4", *args)
+            rows.append((f"{name} ONNX artifact", "pare", pare_logits(onnx), onnx))
+            path = export(onnx, t)
+            rows.append((f"{name} repacked to {t.upper()}", "llama.cpp", llama_logits(path), path))
         print(f"| model | runs in | size | perplexity | mean KL vs float | max abs logit diff vs float |")
         print("| --- | --- | ---: | ---: | ---: | ---: |")
         for label, runner, logits, path in rows:

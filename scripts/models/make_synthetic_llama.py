@@ -17,6 +17,12 @@ attention a causal mask: a complete Llama, which GGUF export and llama.cpp
 accept. --float32 writes float32 weights (pare's executor runs those).
 Without --rope-base, for scale tests only, there is neither. Input
 `tokens` int64 [1, S]; output `logits` float16 (float32 with --float32).
+With --kv-cache (needs --rope-base), as decoders exported for generation:
+per block, inputs past.N.key and past.N.value [1, kv_heads, 1, P, head_dim]
+are concatenated before the new keys and values (outputs present.N.key and
+present.N.value), and the rotary tables and mask start at position P.
+With --tied-head, the head multiplies by the embedding table transposed
+instead of its own weight.
 
   /usr/bin/python3 scripts/models/make_synthetic_llama.py OUT_DIR [--layers 34 --dim 4096 ...]
 """
@@ -69,9 +75,13 @@ def main():
     p.add_argument('--rope-base', type=float, default=0.0, help='rotary embedding and a causal mask')
     p.add_argument('--context', type=int, default=2048, help='positions of the rotary tables')
     p.add_argument('--float32', action='store_true', help='float32 weights instead of float16')
+    p.add_argument('--kv-cache', action='store_true', help='past key/value inputs, present outputs')
+    p.add_argument('--tied-head', action='store_true', help='the head multiplies by the embedding table')
     a = p.parse_args()
     os.makedirs(a.out_dir, exist_ok=True)
     rng = np.random.default_rng(a.seed)
+    if a.kv_cache and not a.rope_base:
+        p.error('--kv-cache needs --rope-base')
     w = Writer(a.out_dir, 'model.onnx.data')
     d, hd = a.dim, a.dim // a.heads
     kvh = a.kv_heads or a.heads
@@ -105,7 +115,8 @@ def main():
         root = node('Sqrt', [node('Add', [mean, 'eps'], prefix + '.eps')], prefix + '.root')
         return node('Mul', [node('Div', [x, root], prefix + '.div'), gamma], prefix + '.out')
 
-    x = node('Gather', [weight('embed.weight', (a.vocab, d)), 'tokens'], 'h0')
+    embed = weight('embed.weight', (a.vocab, d))
+    x = node('Gather', [embed, 'tokens'], 'h0')
     if a.rope_base:
         # cos/sin [context, hd] (rotate-half layout: the hd/2 angles twice) and a
         # causal mask [context, context], all cut to the sequence length.
@@ -124,10 +135,16 @@ def main():
                    helper.make_tensor('full', TensorProto.INT64, [1], [hd]),
                    helper.make_tensor('last', TensorProto.INT64, [1], [-1])]
         seq = node('Slice', [node('Shape', ['tokens'], 'tokens.shape'), 'one', 'two'], 'seq_len')
-        cos = node('Slice', ['rope.cos', 'zero', seq, 'zero'], 'rope.cos.cut')
-        sin = node('Slice', ['rope.sin', 'zero', seq, 'zero'], 'rope.sin.cut')
-        mask = node('Slice', ['causal_mask', 'zeros2',
-                              node('Concat', [seq, seq], 'mask.ends', axis=0), 'axes01'], 'mask')
+        start, end = 'zero', seq
+        if a.kv_cache:  # positions past_len .. past_len + seq
+            consts += [helper.make_tensor('three', TensorProto.INT64, [1], [3]),
+                       helper.make_tensor('four', TensorProto.INT64, [1], [4])]
+            start = node('Slice', [node('Shape', ['past.0.key'], 'past.shape'), 'three', 'four'], 'past_len')
+            end = node('Add', [start, seq], 'total_len')
+        cos = node('Slice', ['rope.cos', start, end, 'zero'], 'rope.cos.cut')
+        sin = node('Slice', ['rope.sin', start, end, 'zero'], 'rope.sin.cut')
+        mask = node('Slice', ['causal_mask', node('Concat', [start, 'zero'], 'mask.starts', axis=0),
+                              node('Concat', [end, end], 'mask.ends', axis=0), 'axes01'], 'mask')
 
     def rotary(v, prefix):  # v * cos + rotate_half(v) * sin, on the last axis
         first = node('Slice', [v, 'zero', 'half', 'last'], prefix + '.first')
@@ -136,6 +153,7 @@ def main():
                        prefix + '.rotated', axis=-1)
         return node('Add', [node('Mul', [v, cos], prefix + '.cos'),
                             node('Mul', [rotated, sin], prefix + '.sin')], prefix + '.rope')
+    cache_inputs, cache_outputs = [], []
     for l in range(a.layers):
         b = f'layers.{l}'
         n = rms_norm(x, ones(f'{b}.attn_norm.weight', d), f'{b}.attn_norm')
@@ -149,6 +167,11 @@ def main():
             heads[proj] = node('Transpose', [y], f'{b}.{proj}.t', perm=[0, 2, 3, 1, 4])
             if a.rope_base and proj != 'v':
                 heads[proj] = rotary(heads[proj], f'{b}.{proj}')
+        if a.kv_cache:
+            for proj, io in (('k', 'key'), ('v', 'value')):
+                cache_inputs.append(f'past.{l}.{io}')
+                heads[proj] = node('Concat', [f'past.{l}.{io}', heads[proj]], f'present.{l}.{io}', axis=3)
+                cache_outputs.append(heads[proj])
         keys = node('Transpose', [heads['k']], f'{b}.k.keys', perm=[0, 1, 2, 4, 3])
         scores = node('MatMul', [heads['q'], keys], f'{b}.scores')
         scaled = node('Mul', [scores, 'attn_scale'], f'{b}.scaled')
@@ -169,12 +192,17 @@ def main():
         x = node('Add', [x, down], f'h{l + 1}')
         print(f'layer {l + 1}/{a.layers}: {w.parameters / 1e9:.2f}B parameters', flush=True)
     n = rms_norm(x, ones('norm.weight', d), 'final_norm')
-    node('MatMul', [n, weight('lm_head.weight', (d, a.vocab))], 'logits')
+    head = node('Transpose', [embed], 'lm_head.tied', perm=[1, 0]) if a.tied_head else \
+        weight('lm_head.weight', (d, a.vocab))
+    node('MatMul', [n, head], 'logits')
     w.data.close()
+    cache_shape = [1, kvh, 1, 'past', hd]
     graph = helper.make_graph(
         nodes, 'synthetic_llama',
-        [helper.make_tensor_value_info('tokens', TensorProto.INT64, [1, 'sequence'])],
-        [helper.make_tensor_value_info('logits', onnx_type, [1, 'sequence', a.vocab])],
+        [helper.make_tensor_value_info('tokens', TensorProto.INT64, [1, 'sequence'])] +
+        [helper.make_tensor_value_info(n, onnx_type, cache_shape) for n in cache_inputs],
+        [helper.make_tensor_value_info('logits', onnx_type, [1, 'sequence', a.vocab])] +
+        [helper.make_tensor_value_info(n, onnx_type, [1, kvh, 1, 'total', hd]) for n in cache_outputs],
         initializer=w.initializers)
     for c in consts:
         graph.initializer.append(c)

@@ -257,36 +257,26 @@ absl::StatusOr<GgufSummary> ReadGgufSummary(const std::filesystem::path& path) {
   if (!get(magic) || magic != kMagic) return fail("not a GGUF file");
   if (!get(g.version) || !get(tensors) || !get(kvs)) return fail("truncated header");
   uint32_t alignment = 32;
+  // A scalar of type T, as text.
+  auto scalar = [&](auto v, std::string& text) {
+    if (!get(v)) return false;
+    text = absl::StrCat(v);
+    return true;
+  };
   std::function<bool(uint32_t, std::string&)> value = [&](uint32_t type, std::string& text) {
     switch (type) {
-      case kUint32: {
-        uint32_t v;
-        if (!get(v)) return false;
-        text = std::to_string(v);
-        return true;
-      }
-      case kInt32: {
-        int32_t v;
-        if (!get(v)) return false;
-        text = std::to_string(v);
-        return true;
-      }
-      case kFloat32: {
-        float v;
-        if (!get(v)) return false;
-        text = absl::StrCat(v);
-        return true;
-      }
+      case kUint32:
+        return scalar(uint32_t{}, text);
+      case kInt32:
+        return scalar(int32_t{}, text);
+      case kFloat32:
+        return scalar(float{}, text);
+      case kUint64:
+        return scalar(uint64_t{}, text);
       case kBool: {
         uint8_t v;
         if (!get(v)) return false;
         text = v ? "true" : "false";
-        return true;
-      }
-      case kUint64: {
-        uint64_t v;
-        if (!get(v)) return false;
-        text = std::to_string(v);
         return true;
       }
       case kString:

@@ -103,7 +103,7 @@ absl::StatusOr<NBits> ReadNBits(const Node& node, const Constants& c) {
   return w;
 }
 
-absl::StatusOr<Rows> DequantizeNBits(const NBits& w) {
+Rows DequantizeNBits(const NBits& w) {
   const int64_t blob = w.block * w.bits / 8;
   const uint8_t* b = w.codes->bytes().data();
   Rows r{.out = w.n, .in = w.k, .values = std::vector<float>(w.n * w.k)};
@@ -233,10 +233,8 @@ enum class Repack { kNone, kExact, kMinimumRounded };
 // Repacks a MatMulNBits weight when its codes already are blocks of `type`:
 // block 32, float16-exact scales, and 4-bit symmetric to Q4_0, any 4-bit to
 // Q4_1 (symmetric: m = -8 * scale, exact), or 8-bit symmetric to Q8_0.
-absl::StatusOr<Repack> TryRepack(const Node& node, const Constants& c, GgmlType type,
-                                 const std::vector<int64_t>& order, std::vector<uint8_t>& out) {
-  if (node.op_type != "MatMulNBits") return Repack::kNone;
-  ASSIGN_OR_RETURN(const NBits w, ReadNBits(node, c));
+Repack TryRepack(const NBits& w, GgmlType type, const std::vector<int64_t>& order,
+                 std::vector<uint8_t>& out) {
   const bool symmetric = w.zeros.empty();
   const bool fits = (type == GgmlType::kQ4_0 && w.bits == 4 && symmetric) ||
                     (type == GgmlType::kQ4_1 && w.bits == 4) ||
@@ -308,18 +306,18 @@ class Exporter {
          .type = type,
          .dims = {static_cast<uint64_t>(in_dim), static_cast<uint64_t>(out_dim)},
          .fill = [this, node, type, order](std::vector<uint8_t>& out) -> absl::Status {
-           ASSIGN_OR_RETURN(const Repack repack, TryRepack(*node, constants_, type, order, out));
-           if (repack != Repack::kNone) {
-             ++(repack == Repack::kExact ? result_.repacked : result_.repacked_minimum_rounded);
-             return absl::OkStatus();
-           }
            if (node->op_type != "MatMulNBits") {
              return EncodeFloatRows(*constants_.Find(node->inputs[1]), /*transposed=*/true, order,
                                     type, out);
            }
-           ++result_.requantized;
            ASSIGN_OR_RETURN(const NBits w, ReadNBits(*node, constants_));
-           ASSIGN_OR_RETURN(const Rows r, DequantizeNBits(w));
+           const Repack repack = TryRepack(w, type, order, out);
+           if (repack != Repack::kNone) {
+             ++(repack == Repack::kExact ? result_.repacked : result_.repacked_minimum_rounded);
+             return absl::OkStatus();
+           }
+           ++result_.requantized;
+           const Rows r = DequantizeNBits(w);
            for (int64_t row = 0; row < r.out; ++row) {
              const int64_t src = order.empty() ? row : order[row];
              EncodeRows(type, r.values.data() + src * r.in, r.in, out);

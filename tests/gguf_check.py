@@ -36,6 +36,7 @@ import onnx
 from onnx import numpy_helper
 
 from gguf_reader import Gguf
+from small_lm import small_lm_or_skip
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LLAMA_MODULES = pathlib.Path(os.environ.get("PARE_CACHE", pathlib.Path.home() / ".cache/pare")) / "llama/node_modules"
@@ -158,12 +159,9 @@ def kl(ref, cand):
 
 def main():
     pare, models = sys.argv[1], pathlib.Path(sys.argv[2])
-    lm = models / "pare-lm-small"
+    lm = small_lm_or_skip(models)
     if not (LLAMA_MODULES / "node-llama-cpp").exists():
         print("node-llama-cpp not installed (scripts/gguf/fetch.sh): skipped")
-        sys.exit(77)
-    if not (lm / "model.onnx").exists():
-        print(f"{lm}/model.onnx missing (scripts/models/make_lm.sh small): skipped")
         sys.exit(77)
     tokens = [int(t) for t in (lm / "heldout.tokens").read_text().split()]
     chunks = [tokens[i * SEQ:(i + 1) * SEQ] for i in range(CHUNKS)]

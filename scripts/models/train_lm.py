@@ -162,6 +162,8 @@ def main():
                       input_names=['tokens'], output_names=['logits'],
                       dynamic_axes={'tokens': {1: 'sequence'}, 'logits': {1: 'sequence'}})
     os.replace(tmp, os.path.join(a.out_dir, 'model.onnx'))
+    # The state dict lets the model zoo carry these weights in other export forms.
+    torch.save(model.state_dict(), os.path.join(a.out_dir, 'weights.pt'))
     with open(os.path.join(a.out_dir, 'heldout.tokens'), 'w') as f:
         f.write(' '.join(str(int(b)) for b in heldout) + '\n')
     with open(os.path.join(a.out_dir, 'calib.tokens'), 'w') as f:

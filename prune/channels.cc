@@ -344,8 +344,13 @@ absl::Status ApplyCuts(Graph& g, const Constants& constants, const Cuts& cuts, R
     if (auto r = replaced.find(where); r != replaced.end()) {
       cut = std::move(r->second);
       replaced.erase(r);
-    } else {
+    } else if (original != nullptr) {
       cut = *original;
+    } else {
+      return absl::UnimplementedError(
+          absl::StrCat(NodeLabel(n), ": input ", where.second, " ('",
+                       where.second < n.inputs.size() ? n.inputs[where.second] : std::string(),
+                       "') carries the pruned channels but is not a constant pare can slice"));
     }
     const std::string base = cut.name();
     absl::flat_hash_set<int64_t> axes;
@@ -369,6 +374,28 @@ absl::Status ApplyCuts(Graph& g, const Constants& constants, const Cuts& cuts, R
   return absl::OkStatus();
 }
 
+// torch.onnx shares equal initializers through Identity nodes (every
+// zero bias of a freshly initialised ResNet is one tensor). A cut makes
+// its own copy anyway, so readers are pointed at the constant itself.
+void BypassIdentityConstants(Graph& g) {
+  absl::flat_hash_set<std::string> initializers;
+  for (const Tensor& t : g.initializers) initializers.insert(t.name());
+  absl::flat_hash_map<std::string, std::string> alias;
+  for (const Node& n : g.nodes) {
+    if (n.op_type == "Identity" && n.domain.empty() && n.inputs.size() == 1 &&
+        n.outputs.size() == 1 && initializers.contains(n.inputs[0])) {
+      alias[n.outputs[0]] = n.inputs[0];
+    }
+  }
+  for (const ValueInfo& v : g.outputs) alias.erase(v.name);
+  for (Node& n : g.nodes) {
+    if (n.op_type == "Identity") continue;
+    for (std::string& input : n.inputs) {
+      if (auto it = alias.find(input); it != alias.end()) input = it->second;
+    }
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<PruneReport> PruneChannels(Model& model, const runtime::CalibrationData* data,
@@ -381,6 +408,7 @@ absl::StatusOr<PruneReport> PruneChannels(Model& model, const runtime::Calibrati
   report.method = PruneMethodName(PruneMethod::kChannels);
   report.pattern = "channels";
   report.target = o.sparsity;
+  BypassIdentityConstants(g);
   const Constants constants(g);
   const GraphIndex index(g);
   const std::vector<Group> groups = FindChannelGroups(g, constants);

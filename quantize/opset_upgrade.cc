@@ -69,6 +69,42 @@ absl::Status UpgradeToOpset10(Model& model) {
   return absl::OkStatus();
 }
 
+absl::Status UpgradeToOpset13(Model& model) {
+  const int64_t opset = OpsetVersion(model, "").value_or(1);
+  if (opset >= 13) return absl::OkStatus();
+  if (opset < 11) {
+    return absl::UnimplementedError(
+        absl::StrCat("per-channel DequantizeLinear needs opset 13 and the model is at opset ",
+                     opset, "; export it at opset 13 or later, or pass --per-tensor"));
+  }
+  Graph& g = model.graph;
+  std::vector<Tensor> added;
+  for (Node& n : g.nodes) {
+    if (!n.domain.empty() && n.domain != "ai.onnx") continue;
+    // The attributes that became inputs at 13: Split's split, Squeeze's,
+    // Unsqueeze's and ReduceSum's axes.
+    const char* moved =
+        n.op_type == "Split" ? "split"
+        : (n.op_type == "Squeeze" || n.op_type == "Unsqueeze" || n.op_type == "ReduceSum")
+            ? "axes"
+            : nullptr;
+    if (moved == nullptr) continue;
+    const Attribute* a = n.FindAttribute(moved);
+    if (a == nullptr) continue;
+    const std::string name = absl::StrCat(n.outputs[0], "_", moved);
+    added.push_back(
+        Tensor::FromVector<int64_t>(name, {static_cast<int64_t>(a->ints.size())}, a->ints));
+    n.inputs.resize(1);
+    n.inputs.push_back(name);
+    DropAttributes(n, {moved});
+  }
+  for (Tensor& t : added) g.initializers.push_back(std::move(t));
+  for (OpsetImport& o : model.opset_imports) {
+    if (o.domain.empty() || o.domain == "ai.onnx") o.version = 13;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status UpgradeToOpset21(Model& model) {
   const int64_t opset = OpsetVersion(model, "").value_or(1);
   if (opset >= 21) return absl::OkStatus();

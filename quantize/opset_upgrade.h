@@ -15,6 +15,13 @@ namespace pare::quantize {
 // No-op when the opset is already >= 10.
 absl::Status UpgradeToOpset10(Model& model);
 
+// Raises opset 11 or 12 to 13, the first with per-axis DequantizeLinear
+// (ONNX Runtime's QDQ optimizer writes per-axis bias DequantizeLinear nodes
+// even into opset-12 models, and then refuses them). Rewrites Split's split
+// and Squeeze/Unsqueeze/ReduceSum's axes attributes into inputs. Below 11 is
+// refused. No-op at 13 or later.
+absl::Status UpgradeToOpset13(Model& model);
+
 // Raises opset 13..20 to 21 (block-wise DequantizeLinear, int4 types). The
 // one signature change on the way: the Reduce* operators other than
 // ReduceSum took their axes as an input from 18. Below 13 is refused.

@@ -190,6 +190,11 @@ absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const Calibratio
   // QDQ needs opset 10 (and ONNX Runtime fuses it into integer kernels
   // only when the model's opset has them).
   RETURN_IF_ERROR(UpgradeToOpset10(model));
+  // Per-channel weights need per-axis DequantizeLinear (opset 13). Opsets 11
+  // and 12 are raised; below that the com.microsoft form stays.
+  if (o.per_channel && OpsetVersion(model, "").value_or(1) >= 11) {
+    RETURN_IF_ERROR(UpgradeToOpset13(model));
+  }
   QuantizeReport report;
   report.method = CalibrationMethodName(o.calibration.method);
   report.format = o.format == StaticInt8Options::Format::kQOperator ? "qoperator" : "qdq";

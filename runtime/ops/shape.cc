@@ -13,11 +13,20 @@ absl::Status Identity(KernelContext& ctx) {
   return absl::OkStatus();
 }
 
-// Dropout at inference: Y = X, and the optional mask is all true.
+// Dropout at inference: Y = X, and the optional mask is all true. In
+// training mode with ratio 0 (torchvision's Swin exports that) it drops
+// nothing, so it is the same identity; any other training ratio is random.
 absl::Status Dropout(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
   if (ctx.HasInput(2) && ctx.input(2).element_count() == 1 && ctx.input(2).bytes()[0] != 0) {
-    return ctx.Unsupported("training_mode is not supported: pare runs inference");
+    double ratio = 0.5;  // the operator's default
+    if (ctx.HasInput(1)) {
+      ASSIGN_OR_RETURN(ratio, ReadScalar(ctx.input(1)));
+    }
+    if (ratio != 0.0) {
+      return ctx.Unsupported(
+          "training_mode with a nonzero ratio drops at random: pare runs inference");
+    }
   }
   ctx.SetOutput(0, x->WithDims(x->dims()));
   if (ctx.output_count() > 1) {

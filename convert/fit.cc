@@ -103,8 +103,23 @@ absl::Status MeasureOrProxy(const Model& model, const FitOptions& o, FitResult& 
                             {.threads = o.threads, .progress = o.progress});
 }
 
+// The most alignment padding the artifact's external data file can hold:
+// every tensor stored outside the graph file may start after up to
+// alignment - 1 bytes of padding. Planned layers store up to three tensors
+// (codes, scales, zero points); the others as many as they are now.
+uint64_t PaddingAllowance(const Model& model, size_t planned_layers) {
+  const SaveOptions save;
+  uint64_t external = 3 * planned_layers;
+  for (const Tensor& t : model.graph.initializers) {
+    external += t.bytes().size() >= save.external_threshold_bytes;
+  }
+  return external * (save.alignment - 1);
+}
+
 // Bytes left for the planned layers: the device's (or the given) weight
-// budget less every weight the plan does not touch.
+// budget less every weight the plan does not touch, and less the padding
+// the artifact's aligned external data may need, so that a budget is a hard
+// limit on the bytes written.
 absl::StatusOr<uint64_t> PlannedBudget(const Model& model, const FitOptions& o, FitResult& r) {
   const int64_t all =
       o.weight_budget ? static_cast<int64_t>(*o.weight_budget) : WeightBudget(r.before);
@@ -113,12 +128,14 @@ absl::StatusOr<uint64_t> PlannedBudget(const Model& model, const FitOptions& o, 
   for (const PlanLayer& l : r.layers) {
     if (const Tensor* w = constants.Find(l.weight)) planned_now += w->bytes().size();
   }
-  const int64_t fixed = static_cast<int64_t>(r.before.weight_bytes - planned_now);
+  const uint64_t padding = o.weight_budget ? PaddingAllowance(model, r.layers.size()) : 0;
+  const int64_t fixed = static_cast<int64_t>(r.before.weight_bytes - planned_now + padding);
   if (all - fixed <= 0) {
     return absl::ResourceExhaustedError(absl::StrFormat(
-        "the weights the planner does not touch (embeddings, norms: %s) already fill the %s "
-        "left for weights on %s",
-        FormatBytes(fixed), FormatBytes(std::max<int64_t>(all, 0)), o.device.name));
+        "the weights the planner does not touch (embeddings, norms: %s, with up to %s of "
+        "external-data alignment) already fill the %s left for weights on %s",
+        FormatBytes(fixed - static_cast<int64_t>(padding)), FormatBytes(padding),
+        FormatBytes(std::max<int64_t>(all, 0)), o.device.name));
   }
   return static_cast<uint64_t>(all - fixed);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: install packages,
-# fetch test models, train the small test language model, build, run every ctest test, then fuzz the loader (for a
+# fetch test models, train the small test language model, build the model zoo, build, run every ctest test, then fuzz the loader (for a
 # time) and the runtime (a fixed, seeded number of executions).
 #   scripts/test.sh            (PARE_FUZZ_SECONDS=60, PARE_RUN_FUZZ_RUNS=300000 by default)
 set -euo pipefail
@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/fetch_models.sh
 scripts/models/make_lm.sh small
+scripts/models/make_zoo.sh
 scripts/ort/fetch.sh
 scripts/gguf/fetch.sh
 scripts/build.sh

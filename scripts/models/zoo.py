@@ -117,7 +117,7 @@ def build_sequence(name, m, path):
 def build_decoder(name, m, path, lm_weights):
     import torch
     import zoo_decoders
-    base = name.replace("_fp16", "")
+    base = "llama_trained" if name == "llama_fp16" else name
     configs = {
         "llama_trained": dict(family="llama", vocab=256, dim=128, layers=2, heads=4, kv_heads=2,
                               hidden=352),

@@ -68,10 +68,13 @@ def convert(model):
         if value.type.tensor_type.elem_type != TensorProto.FLOAT:
             continue
         half = value.name + "_fp16"
-        for node in graph.node:
+        for node in graph.node:  # the producer and any reader inside the graph
             for i, name in enumerate(node.output):
                 if name == value.name:
                     node.output[i] = half
+            for i, name in enumerate(node.input):
+                if name == value.name:
+                    node.input[i] = half
         tails.append(helper.make_node("Cast", [half], [value.name], to=TensorProto.FLOAT))
     nodes = casts + list(graph.node) + tails
     del graph.node[:]

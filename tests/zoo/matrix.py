@@ -6,8 +6,10 @@ succeeds, its artifact passes onnx's checker (for the opsets Debian's onnx
 knows), ONNX Runtime loads and runs it, and pare and ONNX Runtime agree on
 its outputs. A cell may instead refuse: a documented exit code (1-6) with
 exactly one line `pare: error: ...`. Refusals are expected only where
-tests/zoo/expected_refusals.txt lists them; an unlisted refusal, or a listed
-cell that now passes, fails the cell so the list stays true. A crash, a
+tests/zoo/expected_refusals.txt lists them (`MODEL.STAGE refuses WHY`); an
+unlisted refusal, or a listed cell that now passes, fails the cell so the
+list stays true. Known defects not fixed yet are listed as
+`MODEL.STAGE fails WHY` and reported as "known-fail". A crash, a
 hang, exit 70, or an artifact ONNX Runtime refuses is always a failure.
 
 usage:
@@ -144,7 +146,7 @@ def pare_run(binary, model, inputs, out_dir):
     try:
         pare(binary, args, "pare run")
     except Refusal as r:
-        raise Failure(f"pare cannot run what it wrote: {r}")
+        raise Failure(f"pare run refuses {model.name}: {r}")
 
 
 def onnx_check(model):
@@ -276,33 +278,34 @@ def run_cell(binary, zoo, name, stage, work):
 
 
 def expected_refusals():
+    """cell -> (kind, reason); kind is "refuses" or "fails" (a known defect)."""
     table = {}
     path = HERE / "expected_refusals.txt"
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
-            cell, _, why = line.partition(" ")
-            table[cell] = why.strip()
+            cell, kind, why = (line.split(None, 2) + ["", ""])[:3]
+            table[cell] = (kind, why)
     return table
 
 
 def cell(binary, zoo, name, stage, keep=None):
     """-> (status, note): status in pass, refused, FAIL, n/a."""
     work = pathlib.Path(keep or tempfile.mkdtemp(prefix=f"zoo-{name}-{stage}-"))
-    expected = expected_refusals().get(f"{name}.{stage}")
+    kind, _ = expected_refusals().get(f"{name}.{stage}", (None, None))
     start = time.time()
     try:
         note = run_cell(binary, zoo, name, stage, work)
         if note is None:
             return "n/a", "", 0.0
         status = "pass"
-        if expected is not None:
+        if kind is not None:
             status, note = "FAIL", f"passes but expected_refusals.txt lists it: {note}"
     except Refusal as r:
-        status, note = ("refused", str(r)) if expected is not None else \
-            ("FAIL", f"refused (not in expected_refusals.txt): {r}")
+        status, note = ("refused", str(r)) if kind == "refuses" else \
+            ("FAIL", f"refused (not listed in expected_refusals.txt): {r}")
     except Failure as f:
-        status, note = "FAIL", str(f)
+        status, note = ("known-fail", str(f)) if kind == "fails" else ("FAIL", str(f))
     finally:
         if keep is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -312,7 +315,8 @@ def cell(binary, zoo, name, stage, keep=None):
 def markdown(results, stages, models):
     lines = ["| model | " + " | ".join(stages) + " |",
              "| --- | " + " | ".join("---" for _ in stages) + " |"]
-    symbol = {"pass": "✓", "refused": "refused", "FAIL": "**FAIL**", "n/a": ""}
+    symbol = {"pass": "✓", "refused": "refused", "FAIL": "**FAIL**", "known-fail": "known fail",
+              "n/a": ""}
     for name in models:
         row = [symbol[results[(name, s)][0]] for s in stages]
         lines.append(f"| {name} | " + " | ".join(row) + " |")
@@ -321,6 +325,9 @@ def markdown(results, stages, models):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    if sys.argv[1:] == ["--list-stages"]:
+        print(";".join(STAGES))
+        return 0
     p.add_argument("pare")
     p.add_argument("zoo")
     p.add_argument("model", nargs="?")

@@ -103,23 +103,8 @@ absl::Status MeasureOrProxy(const Model& model, const FitOptions& o, FitResult& 
                             {.threads = o.threads, .progress = o.progress});
 }
 
-// The most alignment padding the artifact's external data file can hold:
-// every tensor stored outside the graph file may start after up to
-// alignment - 1 bytes of padding. Planned layers store up to three tensors
-// (codes, scales, zero points); the others as many as they are now.
-uint64_t PaddingAllowance(const Model& model, size_t planned_layers) {
-  const SaveOptions save;
-  uint64_t external = 3 * planned_layers;
-  for (const Tensor& t : model.graph.initializers) {
-    external += t.bytes().size() >= save.external_threshold_bytes;
-  }
-  return external * (save.alignment - 1);
-}
-
 // Bytes left for the planned layers: the device's (or the given) weight
-// budget less every weight the plan does not touch, and less the padding
-// the artifact's aligned external data may need, so that a budget is a hard
-// limit on the bytes written.
+// budget less every weight the plan does not touch.
 absl::StatusOr<uint64_t> PlannedBudget(const Model& model, const FitOptions& o, FitResult& r) {
   const int64_t all =
       o.weight_budget ? static_cast<int64_t>(*o.weight_budget) : WeightBudget(r.before);
@@ -128,14 +113,12 @@ absl::StatusOr<uint64_t> PlannedBudget(const Model& model, const FitOptions& o, 
   for (const PlanLayer& l : r.layers) {
     if (const Tensor* w = constants.Find(l.weight)) planned_now += w->bytes().size();
   }
-  const uint64_t padding = o.weight_budget ? PaddingAllowance(model, r.layers.size()) : 0;
-  const int64_t fixed = static_cast<int64_t>(r.before.weight_bytes - planned_now + padding);
+  const int64_t fixed = static_cast<int64_t>(r.before.weight_bytes - planned_now);
   if (all - fixed <= 0) {
     return absl::ResourceExhaustedError(absl::StrFormat(
-        "the weights the planner does not touch (embeddings, norms: %s, with up to %s of "
-        "external-data alignment) already fill the %s left for weights on %s",
-        FormatBytes(fixed - static_cast<int64_t>(padding)), FormatBytes(padding),
-        FormatBytes(std::max<int64_t>(all, 0)), o.device.name));
+        "the weights the planner does not touch (embeddings, norms: %s) already fill the %s "
+        "left for weights on %s",
+        FormatBytes(fixed), FormatBytes(std::max<int64_t>(all, 0)), o.device.name));
   }
   return static_cast<uint64_t>(all - fixed);
 }
@@ -171,8 +154,11 @@ absl::Status Build(const fs::path& model_path, const fs::path& output, const Fit
   for (const Precision& p : o.candidates) manifest["recipe"]["candidates"].push_back(p.name);
   ASSIGN_OR_RETURN(const std::vector<ArtifactFile> files,
                    WriteArtifact(model, output, manifest, replace));
-  r.artifact_bytes = 0;
-  for (const ArtifactFile& f : files) r.artifact_bytes += f.bytes;
+  r.artifact_bytes = r.external_bytes = 0;
+  for (const ArtifactFile& f : files) {
+    r.artifact_bytes += f.bytes;
+    if (f.path.size() > 5 && f.path.ends_with(".data")) r.external_bytes += f.bytes;
+  }
   return absl::OkStatus();
 }
 
@@ -240,6 +226,24 @@ absl::StatusOr<FitResult> Fit(const fs::path& model_path, const fs::path& output
                            r.iterations, FormatBytes(r.plan.bytes), FormatBytes(r.planned_budget),
                            r.plan.predicted_loss));
     RETURN_IF_ERROR(Build(model_path, output, o, r, o.replace || r.iterations > 1));
+    // A budget is a hard limit on the bytes written: the external data file's
+    // alignment padding is not in the plan, so plan again below it.
+    if (o.weight_budget && r.external_bytes > *o.weight_budget) {
+      const uint64_t over = r.external_bytes - *o.weight_budget;
+      Log(o, absl::StrFormat("the artifact's data is %s over the budget (alignment padding); "
+                             "re-planning",
+                             FormatBytes(over)));
+      if (over >= r.planned_budget || r.iterations >= o.max_iterations + 4 ||
+          !SolvePlan(r.layers, r.planned_budget - over).ok()) {
+        fs::remove_all(output, ec);
+        return absl::ResourceExhaustedError(absl::StrFormat(
+            "no plan fits %s: with the external data file's alignment padding the smallest "
+            "artifact needs %s",
+            FormatBytes(*o.weight_budget), FormatBytes(r.external_bytes)));
+      }
+      r.planned_budget -= over;
+      continue;
+    }
     RETURN_IF_ERROR(Measure(model_path, output, o, r));
     if (!r.measured_loss || !std::isfinite(goal) || *r.measured_loss <= goal ||
         r.iterations >= o.max_iterations || r.plan.predicted_loss <= 0) {

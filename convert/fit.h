@@ -62,6 +62,7 @@ struct FitResult {
   std::optional<double> measured_loss;  // KL, or noise power, of the artifact
   int iterations = 0;
   uint64_t artifact_bytes = 0;
+  uint64_t external_bytes = 0;  // the external data file, alignment padding included
 };
 
 absl::StatusOr<FitResult> Fit(const std::filesystem::path& model_path,

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "core/graph.h"
 #include "core/status_macros.h"
 
@@ -64,6 +65,23 @@ bool MatchesAnyPattern(const Node& node, const std::vector<std::string>& pattern
   return false;
 }
 
+void MakeNodeNamesUnique(Graph& graph) {
+  absl::flat_hash_set<std::string> taken;
+  for (const Node& n : graph.nodes) taken.insert(n.name);
+  absl::flat_hash_set<std::string> seen;
+  for (Node& n : graph.nodes) {
+    if (n.name.empty() || seen.insert(n.name).second) continue;
+    std::string name;
+    for (int k = 2;; ++k) {
+      name = absl::StrCat(n.name, "_", k);
+      if (!taken.contains(name)) break;
+    }
+    taken.insert(name);
+    seen.insert(name);
+    n.name = std::move(name);
+  }
+}
+
 absl::Status FinishGraphRewrite(Model& model) {
   Graph& g = model.graph;
   absl::flat_hash_set<std::string> read;
@@ -80,6 +98,7 @@ absl::Status FinishGraphRewrite(Model& model) {
   sorted.reserve(order.size());
   for (size_t i : order) sorted.push_back(std::move(g.nodes[i]));
   g.nodes = std::move(sorted);
+  MakeNodeNamesUnique(g);
   return absl::OkStatus();
 }
 

@@ -47,9 +47,14 @@ std::string NodeLabel(const Node& node);
 // exactly or as a shell-style glob ("*.attn.*", "p2o.Conv.1?").
 bool MatchesAnyPattern(const Node& node, const std::vector<std::string>& patterns);
 
+// Renames the second and later nodes that share a name (NAME_2, NAME_3...):
+// ONNX Runtime refuses a graph whose node names repeat, and rewrites name
+// new nodes after values that an unnamed original node's label shares.
+void MakeNodeNamesUnique(Graph& graph);
+
 // After a rewrite: drops initializers and Constant nodes nothing reads any
-// more, and puts the nodes back in topological order (rewrites append new
-// nodes at the end).
+// more, puts the nodes back in topological order (rewrites append new nodes
+// at the end) and makes node names unique.
 absl::Status FinishGraphRewrite(Model& model);
 
 }  // namespace pare

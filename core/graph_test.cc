@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/graph_edit.h"
 #include "core/model_builder.h"
 
 namespace pare {
@@ -81,6 +82,23 @@ TEST(OpsetVersion, TreatsEmptyAndAiOnnxAlike) {
   EXPECT_EQ(OpsetVersion(m, "ai.onnx"), 13);
   EXPECT_EQ(OpsetVersion(m, "com.microsoft"), 1);
   EXPECT_EQ(OpsetVersion(m, "ai.onnx.ml"), std::nullopt);
+}
+
+TEST(MakeNodeNamesUnique, RenamesLaterRepeatsOnly) {
+  ModelBuilder b("g");
+  b.AddNode("Relu", {"x"}, {"y"}, "y");
+  b.AddNode("Relu", {"y"}, {"z"}, "y");
+  b.AddNode("Relu", {"z"}, {"w"}, "y_2");  // the first free suffix skips this one
+  b.AddNode("Relu", {"w"}, {"v"}, "y");
+  b.AddNode("Relu", {"v"}, {"u"});
+  b.AddNode("Relu", {"u"}, {"t"});
+  Model m = std::move(b).Build();
+  m.graph.nodes[4].name.clear();  // unnamed nodes stay unnamed
+  m.graph.nodes[5].name.clear();
+  MakeNodeNamesUnique(m.graph);
+  std::vector<std::string> names;
+  for (const Node& n : m.graph.nodes) names.push_back(n.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"y", "y_3", "y_2", "y_4", "", ""}));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "core/tensor.h"
 
+#include <unistd.h>
+
 #include <bit>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +26,21 @@ absl::StatusOr<uint64_t> ElementCount(absl::Span<const int64_t> dims) {
     count *= static_cast<uint64_t>(d);
   }
   return count;
+}
+
+uint64_t PhysicalMemoryBytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return 0;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size);
+}
+
+absl::Status CheckAllocation(const std::string& what, uint64_t bytes) {
+  static const uint64_t memory = PhysicalMemoryBytes();
+  if (memory == 0 || bytes <= memory) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(what, " needs ", bytes / (uint64_t{1} << 20),
+                                                   " MiB, more than this machine's ",
+                                                   memory / (uint64_t{1} << 20), " MiB of memory"));
 }
 
 Tensor Tensor::FromBuffer(std::string name, DataType dtype, std::vector<int64_t> dims,

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -33,6 +34,14 @@ struct ExternalSource {
 
 // Number of elements of a shape; fails on negative dims or overflow.
 absl::StatusOr<uint64_t> ElementCount(absl::Span<const int64_t> dims);
+
+// This machine's physical memory in bytes (0 when it cannot be read).
+uint64_t PhysicalMemoryBytes();
+
+// Refuses (ResourceExhausted, naming `what`) an allocation of `bytes` larger
+// than the machine's memory, before it is tried: such an allocation ends in
+// std::bad_alloc or the kernel's OOM killer, neither of which says why.
+absl::Status CheckAllocation(const std::string& what, uint64_t bytes);
 
 class Tensor {
  public:

@@ -79,8 +79,14 @@ absl::StatusOr<std::vector<double>> InverseCholeskyUpper(const std::vector<doubl
                                                          double damp) {
   using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const Eigen::Map<const Matrix> hm(h.data(), k, k);
+  if (!(damp >= 0 && damp <= 1)) {  // also NaN
+    return absl::InvalidArgumentError(
+        absl::StrCat("dampening ", damp, " is not a fraction from 0 to 1"));
+  }
   const double mean_diag = hm.diagonal().mean();
-  for (double factor = damp; factor <= 1.0; factor *= 10) {
+  // Ten times more dampening after each failed factorization; from no
+  // dampening the first step is 1e-6.
+  for (double factor = damp; factor <= 1.0; factor = factor == 0 ? 1e-6 : factor * 10) {
     Matrix d = hm;
     d.diagonal().array() += factor * (mean_diag > 0 ? mean_diag : 1.0);
     Eigen::LLT<Matrix> llt(d);

@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/float16.h"
 #include "core/npy.h"
 #include "core/onnx_io.h"
@@ -90,6 +91,11 @@ absl::StatusOr<std::vector<Tensor>> RandomInputs(const Model& model, uint64_t se
       shape.push_back(d.value ? *d.value : it != dims.end() ? it->second : 1);
     }
     ASSIGN_OR_RETURN(uint64_t count, ElementCount(shape));
+    const uint64_t bytes = StorageBytes(v->elem_type, count).value_or(count);
+    RETURN_IF_ERROR(CheckAllocation(
+        absl::StrCat("input '", v->name, "' [", absl::StrJoin(shape, ","), "] (see --dim)"),
+        // int32 inputs are generated as int64 first
+        v->elem_type == DataType::kInt32 ? 2 * bytes : bytes));
     std::uniform_real_distribution<float> real(-1.0f, 1.0f);
     switch (v->elem_type) {
       case DataType::kFloat32: {

@@ -64,7 +64,8 @@ absl::Status RunKernel(const KernelFn& kernel, KernelContext& ctx) {
   try {
     return kernel(ctx);
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory");
+    return absl::ResourceExhaustedError(
+        "out of memory: its outputs do not fit in this machine's memory (smaller --dim sizes?)");
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("unexpected exception: ", e.what()));
   }

@@ -117,17 +117,63 @@ std::string Sha256Text(std::string_view text) {
       .value_or("");
 }
 
-absl::StatusOr<std::vector<ArtifactFile>> WriteArtifact(const Model& model, const fs::path& dir,
-                                                        nlohmann::json manifest, bool replace) {
+namespace {
+
+// Whether `inner` names `outer` or something inside it.
+bool IsWithin(const fs::path& inner, const fs::path& outer) {
   std::error_code ec;
-  if (fs::exists(dir, ec) && !replace) {
+  const fs::path a = fs::weakly_canonical(fs::absolute(inner, ec), ec);
+  const fs::path b = fs::weakly_canonical(fs::absolute(outer, ec), ec);
+  auto ai = a.begin();
+  for (auto bi = b.begin(); bi != b.end(); ++bi, ++ai) {
+    if (bi->empty()) continue;  // a trailing separator
+    if (ai == a.end() || *ai != *bi) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status CheckArtifactDestination(const fs::path& dir, bool replace,
+                                      const std::vector<fs::path>& inputs) {
+  std::error_code ec;
+  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+  if (!fs::is_directory(parent, ec)) {
+    return absl::NotFoundError(
+        absl::StrCat(dir.string(), ": the folder ", parent.string(), " does not exist"));
+  }
+  for (const fs::path& input : inputs) {
+    if (!input.empty() && IsWithin(input, dir)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(dir.string(), ": holds the input ", input.string(),
+                       ", which replacing it would destroy; write the artifact to another folder"));
+    }
+  }
+  const fs::file_status status = fs::symlink_status(dir, ec);
+  if (!fs::exists(status)) return absl::OkStatus();
+  if (!fs::is_directory(status)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(dir.string(),
+                     ": exists and is not a folder; an artifact is a folder, "
+                     "and pare replaces only artifact folders"));
+  }
+  if (!replace) {
     return absl::AlreadyExistsError(
         absl::StrCat(dir.string(), " exists (pass --force to replace it)"));
   }
-  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
-  if (!fs::is_directory(parent, ec)) {
-    return absl::NotFoundError(absl::StrCat(parent.string(), ": no such folder"));
+  if (!fs::exists(dir / kManifestFile, ec) && !fs::is_empty(dir, ec)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(dir.string(), ": is a folder with no ", kManifestFile,
+                     ", not a pare artifact; --force replaces only artifact folders"));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ArtifactFile>> WriteArtifact(const Model& model, const fs::path& dir,
+                                                        nlohmann::json manifest, bool replace) {
+  std::error_code ec;
+  RETURN_IF_ERROR(CheckArtifactDestination(dir, replace));
+  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
   std::random_device random;
   TempDir temp(parent / absl::StrFormat(".%s.tmp-%08x", dir.filename().string(), random()));
   if (!fs::create_directory(temp.path(), ec)) {
@@ -138,7 +184,7 @@ absl::StatusOr<std::vector<ArtifactFile>> WriteArtifact(const Model& model, cons
   RETURN_IF_ERROR(
       SaveModel(model, temp.path() / kModelFile, SaveOptions{.external_data_name = data_name}));
   std::vector<ArtifactFile> files;
-  for (const std::string name : {std::string(kModelFile), data_name}) {
+  for (const std::string& name : {std::string(kModelFile), data_name}) {
     const fs::path p = temp.path() / name;
     if (!fs::exists(p, ec)) continue;  // a small model has no external data
     ArtifactFile f{.path = name, .bytes = fs::file_size(p)};

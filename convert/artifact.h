@@ -33,6 +33,14 @@ struct ArtifactFile {
   std::string sha256;
 };
 
+// Whether `dir` can take an artifact folder, checked before any work: its
+// parent folder exists; if `dir` exists, `replace` is set and it is an
+// artifact (it holds manifest.json) or an empty folder, never a file or a
+// folder of something else (so `-o ~ --force` cannot remove a home folder,
+// nor `-o model.onnx --force` the model); none of `inputs` lies inside it.
+absl::Status CheckArtifactDestination(const std::filesystem::path& dir, bool replace,
+                                      const std::vector<std::filesystem::path>& inputs = {});
+
 // `manifest` carries what the caller knows (recipe, memory account,
 // metrics); "files", "format" and "pare_version" are filled in here.
 absl::StatusOr<std::vector<ArtifactFile>> WriteArtifact(const Model& model,

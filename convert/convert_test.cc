@@ -58,6 +58,10 @@ TEST(Device, BuiltinProfilesAndBudgets) {
   EXPECT_EQ(*ParseByteSize("512 MiB"), uint64_t{512} << 20);
   EXPECT_FALSE(ParseByteSize("8 parsecs").ok());
   EXPECT_FALSE(ParseByteSize("GB").ok());
+  EXPECT_FALSE(ParseByteSize("").ok());
+  EXPECT_FALSE(ParseByteSize("18446744073709551616B").ok());
+  EXPECT_FALSE(ParseByteSize("1e30").ok());
+  EXPECT_EQ(*ParseByteSize("18446744073709549568"), 18446744073709549568u);
 }
 
 TEST(Device, ProfilesFromAFileOverrideBuiltins) {

@@ -143,7 +143,14 @@ absl::StatusOr<uint64_t> ParseByteSize(const std::string& text) {
                                                                     {"tb", 1e12},
                                                                     {"tib", 1099511627776.0}};
   for (const auto& [name, scale] : units) {
-    if (unit == name) return static_cast<uint64_t>(std::llround(number * scale));
+    if (unit != name) continue;
+    // 2^64 is exact in a double; anything from it up does not fit uint64_t.
+    const double bytes = std::round(number * scale);
+    if (!(bytes < 18446744073709551616.0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", text, "' is more bytes than a 64-bit size holds"));
+    }
+    return static_cast<uint64_t>(bytes);
   }
   return absl::InvalidArgumentError(absl::StrCat("'", text, "': unknown unit '", unit,
                                                  "' (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"));

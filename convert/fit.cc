@@ -202,10 +202,7 @@ absl::Status Measure(const fs::path& model_path, const fs::path& output, const F
 absl::StatusOr<FitResult> Fit(const fs::path& model_path, const fs::path& output,
                               const FitOptions& o) {
   std::error_code ec;
-  if (fs::exists(output, ec) && !o.replace) {
-    return absl::AlreadyExistsError(
-        absl::StrCat(output.string(), " exists (pass --force to replace it)"));
-  }
+  RETURN_IF_ERROR(CheckArtifactDestination(output, o.replace, {model_path}));
   FitResult r;
   {
     ASSIGN_OR_RETURN(const Model model, LoadModel(model_path));

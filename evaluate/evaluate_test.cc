@@ -9,6 +9,7 @@
 #include "core/test_util.h"
 #include "evaluate/mixed_precision.h"
 #include "evaluate/report.h"
+#include "evaluate/samples.h"
 
 namespace pare::evaluate {
 namespace {
@@ -248,6 +249,23 @@ TEST_F(EvaluateTest, LanguageModelTaskReportsPerplexityAndKl) {
   EXPECT_TRUE(report->candidates[0].passed());
   EXPECT_FALSE(report->candidates[1].passed());
   EXPECT_NE(ReportToHtml(*report).find("KL divergence per position"), std::string::npos);
+}
+
+// Ids the embedding cannot look up are refused with their position, before
+// any sample runs (they would read outside the table).
+TEST_F(EvaluateTest, TokenIdsOutsideTheVocabularyAreRefused) {
+  const Model lm = TinyLm(0);
+  for (const auto& [text, fragment] : std::vector<std::pair<std::string, std::string>>{
+           {"1 2 -3 4 5", "token 2 is -3, not a token id"},
+           {"1 2 3 32 5",
+            "token 3 is 32, outside the vocabulary of 32 ids (the embedding embed)"}}) {
+    testing::WriteFile(dir_ / "bad.txt", text);
+    auto samples = TokenSamples(lm, dir_ / "bad.txt", 2);
+    ASSERT_FALSE(samples.ok()) << text;
+    EXPECT_NE(samples.status().message().find(fragment), std::string::npos) << samples.status();
+  }
+  testing::WriteFile(dir_ / "good.txt", "0 31 5 6");
+  EXPECT_TRUE(TokenSamples(lm, dir_ / "good.txt", 2).ok());
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
 #include "evaluate/samples.h"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/graph_edit.h"
 #include "core/npy.h"
 #include "core/status_macros.h"
 #include "runtime/inputs.h"
@@ -55,6 +58,63 @@ class RandomSource : public SampleSource {
 };
 
 bool IsInteger(DataType t) { return t == DataType::kInt64 || t == DataType::kInt32; }
+
+bool IsAuxiliaryInput(const std::string& name) {
+  return absl::StrContains(name, "mask") || absl::StrContains(name, "position");
+}
+
+// The input that takes the token ids: the first integer one that is not a
+// mask or positions (TokenSource::Get feeds it the same way).
+const ValueInfo* TokenInput(const Model& model) {
+  for (const ValueInfo* v : runtime::FeedableInputs(model)) {
+    if (!IsAuxiliaryInput(v->name) && IsInteger(v->elem_type)) return v;
+  }
+  return nullptr;
+}
+
+// How many ids the model's vocabulary holds, with where that is read from:
+// the rows of the constant table a Gather looks the tokens up in, else the
+// last dimension of a "logits" output. Nothing when neither is known.
+std::optional<std::pair<int64_t, std::string>> VocabularySize(const Model& model) {
+  const ValueInfo* tokens = TokenInput(model);
+  if (tokens == nullptr) return std::nullopt;
+  const Constants constants(model.graph);
+  for (const Node& node : model.graph.nodes) {
+    if (node.op_type != "Gather" || node.inputs.size() < 2 || node.inputs[1] != tokens->name) {
+      continue;
+    }
+    const Tensor* table = constants.Find(node.inputs[0]);
+    if (table != nullptr && !table->dims().empty()) {
+      return std::pair{table->dims()[0], absl::StrCat("the embedding ", node.inputs[0])};
+    }
+  }
+  for (const ValueInfo& out : model.graph.outputs) {
+    if (!absl::StrContains(out.name, "logits") || !out.shape || out.shape->empty()) continue;
+    const std::optional<int64_t> last = out.shape->back().value;
+    if (last && *last > 0) return std::pair{*last, absl::StrCat("the output ", out.name)};
+  }
+  return std::nullopt;
+}
+
+// Every id is one the model can look up: a negative or out-of-vocabulary id
+// would read outside the embedding table (or be silently clamped by a
+// runtime), so it is refused with its position in the file.
+absl::Status CheckTokenIds(const Model& model, const fs::path& file,
+                           const std::vector<int64_t>& tokens) {
+  const auto vocab = VocabularySize(model);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(file.string(), ": token ", i, " is ",
+                                                     tokens[i], ", not a token id (negative)"));
+    }
+    if (vocab && tokens[i] >= vocab->first) {
+      return absl::InvalidArgumentError(absl::StrCat(file.string(), ": token ", i, " is ",
+                                                     tokens[i], ", outside the vocabulary of ",
+                                                     vocab->first, " ids (", vocab->second, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 Tensor IntTensor(const std::string& name, DataType dtype, std::vector<int64_t> values) {
   const std::vector<int64_t> dims = {1, static_cast<int64_t>(values.size())};
@@ -173,6 +233,7 @@ absl::StatusOr<std::unique_ptr<SampleSource>> TokenSamples(const Model& model, c
                                                            int64_t seq_len) {
   if (seq_len < 2) return absl::InvalidArgumentError("--seq-len must be at least 2");
   ASSIGN_OR_RETURN(std::vector<int64_t> tokens, ReadTokens(file));
+  RETURN_IF_ERROR(CheckTokenIds(model, file, tokens));
   if (static_cast<int64_t>(tokens.size()) < seq_len) {
     return absl::InvalidArgumentError(absl::StrCat(file.string(), ": ", tokens.size(),
                                                    " tokens, fewer than --seq-len ", seq_len));

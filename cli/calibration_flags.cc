@@ -62,16 +62,19 @@ void AddCalibrationFlags(CLI::App& cmd, CalibrationFlags& f, const std::string& 
   auto* random = cmd.add_option("--calib-random", f.calib_random,
                                 "N random calibration samples (smoke tests only: real "
                                 "statistics need real data)")
-                     ->check(CLI::PositiveNumber);
+                     ->check(IntegerRange(1, int64_t{1} << 24));
   calib->excludes(random);
   auto* tokens = cmd.add_option("--calib-tokens", f.calib_tokens,
                                 "Calibration token ids for language models (text, .npy or int32 "
                                 ".bin), cut into --seq-len chunks");
   tokens->excludes(calib)->excludes(random);
-  cmd.add_option("--seq-len", f.seq_len, "Tokens per --calib-tokens sample");
+  cmd.add_option("--seq-len", f.seq_len, "Tokens per --calib-tokens sample")
+      ->check(IntegerRange(2, int64_t{1} << 20));
   cmd.add_option("--seed", f.seed, "Seed of --calib-random")->default_val(1);
-  cmd.add_option("--dim", f.dims, "NAME=N for symbolic dimensions of --calib-random");
-  cmd.add_option("--max-calib", f.max_calib, "Use at most N calibration samples");
+  cmd.add_option("--dim", f.dims, "NAME=N for symbolic dimensions of --calib-random")
+      ->check(DimAssignment());
+  cmd.add_option("--max-calib", f.max_calib, "Use at most N calibration samples (0: all)")
+      ->check(IntegerRange(0));
 }
 
 }  // namespace pare::cli

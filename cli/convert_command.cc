@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/device_flags.h"
 #include "cli/exit_codes.h"
+#include "cli/flags.h"
 #include "convert/artifact.h"
 #include "convert/float16_weights.h"
 #include "convert/gguf_llama.h"
@@ -78,10 +79,7 @@ absl::Status Transform(const ConvertFlags& f, Model& model, nlohmann::json& reci
 // --format gguf: a Llama-family decoder as one GGUF file for llama.cpp.
 absl::Status ConvertToGguf(const ConvertFlags& f) {
   if (f.output.empty()) return absl::InvalidArgumentError("--format gguf needs -o FILE.gguf");
-  std::error_code ec;
-  if (fs::exists(f.output, ec) && !f.force) {
-    return absl::AlreadyExistsError(absl::StrCat(f.output, " exists (pass --force to replace it)"));
-  }
+  RETURN_IF_ERROR(CheckOutputPath(f.output, f.force, {f.model, f.tokenizer}));
   ASSIGN_OR_RETURN(const convert::GgmlType type, convert::ParseGgmlType(f.type));
   ASSIGN_OR_RETURN(const Model model, LoadModel(f.model));
   absl::StatusOr<convert::GgufExport> r =
@@ -106,16 +104,12 @@ absl::Status ConvertToGguf(const ConvertFlags& f) {
 absl::Status Convert(const ConvertFlags& f) {
   if (f.format == "gguf") return ConvertToGguf(f);
   ASSIGN_OR_RETURN(const convert::DeviceProfile device, ResolveDevice(f.device));
+  if (!f.output.empty()) {
+    RETURN_IF_ERROR(convert::CheckArtifactDestination(f.output, f.force, {f.model, f.metrics}));
+  }
   ASSIGN_OR_RETURN(Model model, LoadModel(f.model));
   nlohmann::json recipe = {{"source", f.model}};
-  if (!f.output.empty()) {
-    std::error_code ec;
-    if (fs::exists(f.output, ec) && !f.force) {
-      return absl::AlreadyExistsError(
-          absl::StrCat(f.output, " exists (pass --force to replace it)"));
-    }
-    RETURN_IF_ERROR(Transform(f, model, recipe));
-  }
+  if (!f.output.empty()) RETURN_IF_ERROR(Transform(f, model, recipe));
   ASSIGN_OR_RETURN(const convert::MemoryAccount account,
                    convert::AccountMemory(model, device, f.device.account));
   if (f.json) {

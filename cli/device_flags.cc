@@ -1,6 +1,7 @@
 #include "cli/device_flags.h"
 
 #include "absl/strings/str_join.h"
+#include "cli/flags.h"
 #include "core/status_macros.h"
 
 namespace pare::cli {
@@ -18,16 +19,17 @@ void AddDeviceFlags(CLI::App& cmd, DeviceFlags& f) {
       ->group(group);
   cmd.add_option("--budget", f.budget,
                  "A plain memory budget instead of a device, e.g. 8GB or 6GiB (no overhead line)")
+      ->check(ByteSize())
       ->group(group);
   cmd.add_option("--context", f.account.context, "Tokens the KV cache holds (default 4096)")
-      ->check(CLI::PositiveNumber)
+      ->check(IntegerRange(1, int64_t{1} << 26))
       ->group(group);
   cmd.add_option("--batch", f.account.batch, "Sequences generated at once (default 1)")
-      ->check(CLI::PositiveNumber)
+      ->check(IntegerRange(1, int64_t{1} << 16))
       ->group(group);
   cmd.add_option("--prefill", f.account.prefill,
                  "Tokens per prefill step, which sizes the activations (default 512)")
-      ->check(CLI::PositiveNumber)
+      ->check(IntegerRange(1, int64_t{1} << 26))
       ->group(group);
   cmd.add_option("--kv-type", f.account.kv_type,
                  "KV cache element type: f16 (default), f32, "
@@ -36,9 +38,14 @@ void AddDeviceFlags(CLI::App& cmd, DeviceFlags& f) {
       ->group(group);
   cmd.add_option("--layers", f.account.layers,
                  "KV cache shape when the graph shows no attention: decoder layers")
+      ->check(IntegerRange(1, int64_t{1} << 16))
       ->group(group);
-  cmd.add_option("--kv-heads", f.account.kv_heads, "... key/value heads per layer")->group(group);
-  cmd.add_option("--head-dim", f.account.head_dim, "... elements per head")->group(group);
+  cmd.add_option("--kv-heads", f.account.kv_heads, "... key/value heads per layer")
+      ->check(IntegerRange(1, int64_t{1} << 16))
+      ->group(group);
+  cmd.add_option("--head-dim", f.account.head_dim, "... elements per head")
+      ->check(IntegerRange(1, int64_t{1} << 16))
+      ->group(group);
 }
 
 absl::StatusOr<convert::DeviceProfile> ResolveDevice(const DeviceFlags& f) {

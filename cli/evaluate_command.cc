@@ -68,7 +68,26 @@ absl::Status WriteReports(const EvaluateFlags& f, const evaluate::EvaluateReport
   return absl::OkStatus();
 }
 
+// Every report can be written, checked before the models are read.
+absl::Status CheckReportPaths(const EvaluateFlags& f) {
+  std::vector<std::filesystem::path> inputs = {f.reference};
+  for (const std::string& c : f.candidates) inputs.push_back(c);
+  for (const std::string* report : {&f.json, &f.markdown, &f.html, &f.junit}) {
+    RETURN_IF_ERROR(CheckReportPath(*report, inputs));
+  }
+  if (!f.save_reference_outputs.empty()) {
+    const std::filesystem::path parent =
+        std::filesystem::path(f.save_reference_outputs).parent_path();
+    if (!parent.empty() && !std::filesystem::is_directory(parent)) {
+      return absl::NotFoundError(absl::StrCat(f.save_reference_outputs, ": the folder ",
+                                              parent.string(), " does not exist"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 int Run(const EvaluateFlags& f) {
+  if (absl::Status s = CheckReportPaths(f); !s.ok()) return ReportError(s);
   auto options = ToOptions(f);
   if (!options.ok()) return ReportError(options.status());
   auto report = evaluate::Evaluate(*options);
@@ -105,16 +124,20 @@ void RegisterEvaluate(CLI::App& app, std::function<int()>& run) {
   auto* data = cmd->add_option(
       "--data", f->data, "Inputs: test_data_set_*/input_N.pb (or NAME.npy / NAME.pb) folders");
   auto* random = cmd->add_option("--random", f->random, "Inputs: N seeded random samples")
-                     ->check(CLI::PositiveNumber);
+                     ->check(IntegerRange(1, int64_t{1} << 24));
   cmd->add_option("--seed", f->seed, "Seed of --random (sample i uses seed + i)")->default_val(1);
-  cmd->add_option("--dim", f->dims, "NAME=N for a symbolic dimension of --random inputs");
+  cmd->add_option("--dim", f->dims, "NAME=N for a symbolic dimension of --random inputs")
+      ->check(DimAssignment());
   auto* tokens = cmd->add_option("--tokens", f->tokens,
                                  "lm inputs: token ids (whitespace-separated text, .npy, or "
                                  "int32 .bin), cut into --seq-len chunks");
-  cmd->add_option("--seq-len", f->seq_len, "Tokens per lm sample")->needs(tokens);
+  cmd->add_option("--seq-len", f->seq_len, "Tokens per lm sample")
+      ->check(IntegerRange(2, int64_t{1} << 20))
+      ->needs(tokens);
   data->excludes(random)->excludes(tokens);
   random->excludes(tokens);
-  cmd->add_option("--max-samples", f->max_samples, "Evaluate at most N samples (0: all)");
+  cmd->add_option("--max-samples", f->max_samples, "Evaluate at most N samples (0: all)")
+      ->check(IntegerRange(0));
   cmd->add_option("--task", f->task,
                   "tensor: error metrics on every output; classify: plus top-1/top-5 "
                   "agreement along the last axis; lm: plus perplexity, KL divergence and "
@@ -128,26 +151,36 @@ void RegisterEvaluate(CLI::App& app, std::function<int()>& run) {
                 "Rank layers by the error each one adds (needs --reference)");
   cmd->add_option("--per-layer-samples", f->per_layer_samples,
                   "Samples the per-layer analysis uses")
+      ->check(IntegerRange(1))
       ->default_val(1);
   cmd->add_flag("--sensitivity", f->sensitivity,
                 "Quantize each Conv/MatMul/Gemm alone to static int8 and rank the layers by "
                 "the output error each causes (needs --reference; candidates optional)");
   cmd->add_option("--sensitivity-samples", f->sensitivity_samples,
                   "Samples that calibrate each layer, and as many more that measure it")
+      ->check(IntegerRange(1))
       ->default_val(4);
   cmd->add_option("--top-layers", f->top_layers, "Layers shown in the text report")
+      ->check(IntegerRange(0))
       ->default_val(10);
   cmd->add_option("--json", f->json, "Write the report as JSON (schema pare.evaluate/1)");
   cmd->add_option("--markdown", f->markdown, "Write the report as Markdown");
   cmd->add_option("--html", f->html, "Write a self-contained HTML report with charts");
   cmd->add_option("--junit", f->junit, "Write JUnit XML, one test per gate");
-  cmd->add_option("--max-kl", f->max_kl, "Gate: mean KL divergence at most X (lm)");
-  cmd->add_option("--min-sqnr", f->min_sqnr, "Gate: every output's SQNR at least X dB");
-  cmd->add_option("--min-cosine", f->min_cosine, "Gate: every output's cosine similarity >= X");
-  cmd->add_option("--min-top1", f->min_top1, "Gate: top-1 agreement at least X (0..1)");
+  cmd->add_option("--max-kl", f->max_kl, "Gate: mean KL divergence at most X (lm)")
+      ->check(FiniteRange(0, 1e9));
+  cmd->add_option("--min-sqnr", f->min_sqnr, "Gate: every output's SQNR at least X dB")
+      ->check(FiniteRange(-1000, 1000));
+  cmd->add_option("--min-cosine", f->min_cosine, "Gate: every output's cosine similarity >= X")
+      ->check(FiniteRange(-1, 1));
+  cmd->add_option("--min-top1", f->min_top1, "Gate: top-1 agreement at least X (0..1)")
+      ->check(FiniteRange(0, 1));
   cmd->add_option("--max-ppl-increase", f->max_ppl_increase,
-                  "Gate: perplexity at most (1 + X) times the reference's (lm)");
-  cmd->add_option("--threads", f->threads, "Worker threads (0: one per core)")->default_val(0);
+                  "Gate: perplexity at most (1 + X) times the reference's (lm)")
+      ->check(FiniteRange(0, 1e9));
+  cmd->add_option("--threads", f->threads, "Worker threads (0: one per core)")
+      ->check(ThreadCount())
+      ->default_val(0);
   cmd->add_flag("--quiet", f->quiet, "Print no text report (reports still go to their files)");
   cmd->callback([f, &run] { run = [f] { return Run(*f); }; });
 }

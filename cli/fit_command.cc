@@ -69,7 +69,8 @@ void RegisterFit(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("-o,--output", f->output, "Artifact folder to write")->required();
   AddDeviceFlags(*cmd, f->device);
   cmd->add_option("--weight-budget", f->weight_budget,
-                  "All weights within this size (e.g. 4.5GB) instead of what the device leaves");
+                  "All weights within this size (e.g. 4.5GB) instead of what the device leaves")
+      ->check(ByteSize());
   cmd->add_option("--candidates", f->candidates,
                   "Precisions a layer may get (default f16,int8,int4-g32,int4-g128; also f32, "
                   "int4-g64, int4-g16, int2-g16...)");
@@ -78,8 +79,10 @@ void RegisterFit(CLI::App& app, std::function<int()>& run) {
                   "awq (gptq/awq need --calib-tokens)")
       ->check(CLI::IsMember({"rtn", "hqq", "gptq", "awq"}));
   AddFitDataFlags(*cmd, f->data);
-  cmd->add_option("--max-kl", f->max_kl, "Target: mean KL at most this (re-plans if missed)");
-  cmd->add_option("--min-sqnr", f->min_sqnr, "Target: output SQNR at least this many dB");
+  cmd->add_option("--max-kl", f->max_kl, "Target: mean KL at most this (re-plans if missed)")
+      ->check(FiniteRange(0, 1e9));
+  cmd->add_option("--min-sqnr", f->min_sqnr, "Target: output SQNR at least this many dB")
+      ->check(FiniteRange(-1000, 1000));
   cmd->add_flag("--json", f->json, "Print the plan, accounts and metrics as JSON");
   cmd->add_flag("--force", f->force, "Replace an existing artifact folder");
   cmd->callback([f, &run] {

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "cli/flags.h"
 #include "core/status_macros.h"
 
 namespace pare::cli {
@@ -16,19 +17,19 @@ void AddFitDataFlags(CLI::App& cmd, FitDataFlags& f) {
                  "either, each weight's own quantization error is used")
       ->group(group);
   cmd.add_option("--seq-len", f.seq_len, "Tokens per sample (default 128)")
-      ->check(CLI::PositiveNumber)
+      ->check(IntegerRange(2, int64_t{1} << 20))
       ->group(group);
   cmd.add_option("--calib-samples", f.calib_samples, "Samples for sensitivity (default 4)")
-      ->check(CLI::PositiveNumber)
+      ->check(IntegerRange(1, int64_t{1} << 24))
       ->group(group);
   cmd.add_option("--eval-tokens", f.eval_tokens, "Held-out token file to evaluate artifacts")
       ->group(group);
   cmd.add_option("--eval-data", f.eval_data, "Held-out sample folder to evaluate artifacts")
       ->group(group);
   cmd.add_option("--eval-samples", f.eval_samples, "Evaluate on at most this many samples")
-      ->check(CLI::NonNegativeNumber)
+      ->check(IntegerRange(0))
       ->group(group);
-  cmd.add_option("--threads", f.threads, "Worker threads (0: one per core)");
+  cmd.add_option("--threads", f.threads, "Worker threads (0: one per core)")->check(ThreadCount());
 }
 
 absl::StatusOr<convert::FitOptions> BaseFitOptions(const FitDataFlags& data,

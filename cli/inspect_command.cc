@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/flags.h"
 #include "core/model_summary.h"
 #include "core/onnx_io.h"
 #include "core/shape_inference.h"
@@ -50,7 +51,7 @@ void RegisterInspect(CLI::App& app, std::function<int()>& run) {
                 "Run ONNX shape inference first, to show output shapes the file leaves out");
   cmd->add_option("--top", flags->top, "How many of the largest tensors to list")
       ->default_val(10)
-      ->check(CLI::NonNegativeNumber);
+      ->check(IntegerRange(0));
   cmd->callback([flags, &run] { run = [flags] { return RunInspect(*flags); }; });
 }
 

@@ -1,6 +1,7 @@
 // The `pare` command: a thin front over pare's libraries. Each subcommand
 // lives in its own *_command.cc; errors become one line on stderr and an exit
 // code from exit_codes.h.
+#include <csignal>
 #include <exception>
 #include <functional>
 #include <iostream>
@@ -14,6 +15,10 @@
 
 int main(int argc, char** argv) {
   using namespace pare::cli;
+  // A write past a file-size limit (ulimit -f) then fails with EFBIG, which
+  // is reported and cleaned up like a full disk, instead of killing pare
+  // with a half-written temporary file left behind.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{
       "pare: compress ONNX models (prune, quantize), measure what it costs, and make "
       "them fit a device's memory."};

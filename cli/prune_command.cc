@@ -77,7 +77,8 @@ void PrintSummary(const prune::PruneReport& r, const std::string& output) {
 }
 
 absl::Status Run(const PruneFlags& f) {
-  RETURN_IF_ERROR(CheckOutputPath(f.output, f.force));
+  RETURN_IF_ERROR(CheckOutputPath(f.output, f.force, {f.model}));
+  RETURN_IF_ERROR(CheckReportPath(f.report, {f.model, f.output}));
   prune::PruneOptions o;
   ASSIGN_OR_RETURN(o.method, prune::ParsePruneMethod(f.method));
   ASSIGN_OR_RETURN(o.pattern, prune::ParseNmPattern(f.pattern));
@@ -137,7 +138,8 @@ void RegisterPrune(CLI::App& app, std::function<int()>& run) {
       ->check(CLI::IsMember({"magnitude", "wanda", "sparsegpt", "channels"}));
   cmd->add_option("--sparsity", f->sparsity,
                   "Fraction of weights (of channels, for channels) to remove, in [0, 1); "
-                  "default 0.5");
+                  "default 0.5")
+      ->check(FiniteRange(0, 1));
   cmd->add_option("--pattern", f->pattern,
                   "unstructured (default) or N:M: keep N of every M consecutive weights along "
                   "the input dimension (2:4 is what sparse tensor cores run)");
@@ -161,19 +163,22 @@ void RegisterPrune(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--channel-multiple", f->channel_multiple,
                   "channels: keep a multiple of this many channels in each group (default 8, "
                   "what SIMD and blocked conv kernels run fastest; 1: the exact fraction)")
-      ->check(CLI::PositiveNumber);
+      ->check(IntegerRange(1));
   cmd->add_option("--calib-memory-mb", f->calib_memory_mb,
                   "wanda/sparsegpt: calibration statistics held at once (SparseGPT keeps a K x K "
                   "Hessian per MatMul input); more take extra passes over the samples "
                   "(default 2048)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--damp", f->damp, "sparsegpt: dampening, a fraction of mean(diag(H))");
+      ->check(IntegerRange(1));
+  cmd->add_option("--damp", f->damp, "sparsegpt: dampening, a fraction of mean(diag(H)) (0..1)")
+      ->check(FiniteRange(0, 1));
   cmd->add_option("--block-size", f->block_size,
                   "sparsegpt: inputs per mask-selection block (default 128)")
-      ->check(CLI::PositiveNumber);
+      ->check(IntegerRange(1));
   cmd->add_option("--report", f->report, "Write the JSON report (schema pare.prune/1)");
   cmd->add_flag("--force", f->force, "Replace an existing output file");
-  cmd->add_option("--threads", f->threads, "Worker threads (0: one per core)")->default_val(0);
+  cmd->add_option("--threads", f->threads, "Worker threads (0: one per core)")
+      ->check(ThreadCount())
+      ->default_val(0);
   cmd->callback([f, &run] {
     run = [f] {
       const absl::Status status = Run(*f);

@@ -111,7 +111,8 @@ absl::Status RunDynamic(const QuantizeFlags& f, Model& model) {
 }
 
 absl::Status Run(const QuantizeFlags& f) {
-  RETURN_IF_ERROR(CheckOutputPath(f.output, f.force));
+  RETURN_IF_ERROR(CheckOutputPath(f.output, f.force, {f.model}));
+  RETURN_IF_ERROR(CheckReportPath(f.report, {f.model, f.output}));
   ASSIGN_OR_RETURN(Model model, LoadModel(f.model));
   if (f.mode == "dynamic") return RunDynamic(f, model);
   if (f.mode == "weights") return RunWeightOnly(f, model);
@@ -177,7 +178,10 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--method", f->method,
                   "Range from calibration: minmax, moving-average, percentile, entropy or mse")
       ->default_val("minmax");
-  cmd->add_option("--percentile", f->percentile, "For --method percentile")->default_val(99.999);
+  cmd->add_option("--percentile", f->percentile,
+                  "For --method percentile: the percentile of |activation| kept (50..100)")
+      ->check(FiniteRange(50, 100))
+      ->default_val(99.999);
   cmd->add_flag("--per-tensor", f->per_tensor, "One weight scale per tensor, not per channel");
   cmd->add_flag("--weight-clip", f->weight_clip,
                 "Choose each weight channel's scale for the least squared error (clipping "
@@ -199,7 +203,7 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
                   "Mixed precision: quantize to 8 bits, rank the layers by the error each adds, "
                   "and promote the fewest of the worst (see --fallback) for every output to "
                   "reach this SQNR (dB) on the validation samples")
-      ->check(CLI::Range(0.0, 200.0));
+      ->check(FiniteRange(0, 200));
   cmd->add_option("--validate", f->validate,
                   "Validation samples for --target-sqnr (default: the calibration samples)");
   cmd->add_option("--fallback", f->fallback,
@@ -220,11 +224,13 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
                   "SmoothQuant with this migration strength (0..1, e.g. 0.5): divide each "
                   "activation's channels by s and multiply the weights' input channels by s "
                   "before quantizing (static mode)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(FiniteRange(0, 1));
   AddWeightOnlyFlags(*cmd, *f);
   cmd->add_option("--report", f->report, "Write the JSON report (schema pare.quantize/1)");
   cmd->add_flag("--force", f->force, "Replace an existing output file");
-  cmd->add_option("--threads", f->threads, "Worker threads (0: one per core)")->default_val(0);
+  cmd->add_option("--threads", f->threads, "Worker threads (0: one per core)")
+      ->check(ThreadCount())
+      ->default_val(0);
   cmd->callback([f, &run] {
     run = [f] {
       const absl::Status status = Run(*f);

@@ -114,7 +114,8 @@ void AddWeightOnlyFlags(CLI::App& cmd, QuantizeFlags& f) {
   group(cmd.add_option("--recipe", f.recipe,
                        "JSON per-layer rules: {\"layers\": [{\"match\": \"*down_proj*\", "
                        "\"bits\": 8}, ...]}; the first matching rule decides (bits 0: float)"));
-  group(cmd.add_option("--damp", f.damp, "GPTQ dampening, a fraction of mean(diag(H))"));
+  group(cmd.add_option("--damp", f.damp, "GPTQ dampening, a fraction of mean(diag(H)) (0..1)")
+            ->check(FiniteRange(0, 1)));
   group(cmd.add_flag("--act-order", f.act_order,
                      "GPTQ: quantize input rows by decreasing activation energy"));
 }

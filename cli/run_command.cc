@@ -126,6 +126,12 @@ void PrintProfile(const runtime::RunStats& stats) {
 }
 
 absl::Status Run(const RunFlags& f) {
+  std::error_code ec;
+  if (!f.output_dir.empty() && fs::exists(f.output_dir, ec) &&
+      !fs::is_directory(f.output_dir, ec)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(f.output_dir, ": --output-dir names a file, not a folder"));
+  }
   ASSIGN_OR_RETURN(Model model, LoadModel(f.model));
   ASSIGN_OR_RETURN(auto session, runtime::Session::Create(model, {.threads = f.threads}));
   ASSIGN_OR_RETURN(auto sets, GatherInputs(f, model));
@@ -173,7 +179,8 @@ void RegisterRun(CLI::App& app, std::function<int()>& run) {
   cmd->add_flag("--random-inputs", f->random,
                 "Synthesize inputs from the declared types and shapes");
   cmd->add_option("--seed", f->seed, "Seed for --random-inputs")->default_val(1);
-  cmd->add_option("--dim", f->dims, "NAME=VALUE for a symbolic dimension (default 1); repeatable");
+  cmd->add_option("--dim", f->dims, "NAME=VALUE for a symbolic dimension (default 1); repeatable")
+      ->check(DimAssignment());
   cmd->add_option("--output-dir", f->output_dir, "Write outputs here");
   cmd->add_option("--output-format", f->output_format,
                   "npy (one NAME.npy each) or pb (output_N.pb)")
@@ -182,10 +189,10 @@ void RegisterRun(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--repeat", f->repeat,
                   "Run N timed times (after one warm-up) and report min/median latency")
       ->default_val(1)
-      ->check(CLI::PositiveNumber);
+      ->check(IntegerRange(1));
   cmd->add_option("--threads", f->threads, "Worker threads (0: one per core)")
       ->default_val(0)
-      ->check(CLI::NonNegativeNumber);
+      ->check(ThreadCount());
   cmd->add_flag("--profile", f->profile,
                 "Print time per operator type and the slowest nodes of the last run");
   cmd->callback([f, &run] {

@@ -9,6 +9,7 @@
 #include "cli/device_flags.h"
 #include "cli/exit_codes.h"
 #include "cli/fit_flags.h"
+#include "cli/flags.h"
 #include "convert/sweep.h"
 #include "core/status_macros.h"
 
@@ -74,7 +75,7 @@ void RegisterSweep(CLI::App& app, std::function<int()>& run) {
                   "within SIZE, e.g. fit@2.5MB); default int8,int4-g32,int4-g128");
   AddFitDataFlags(*cmd, f->data);
   cmd->add_option("--jobs", f->jobs, "Recipes run at once, each in its own process (default 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(IntegerRange(1, kMaxThreads));
   cmd->add_option("--shard", f->shard,
                   "i/N: run only every N-th recipe starting at i (split a sweep across "
                   "machines; join the folders with --merge)");

@@ -5,6 +5,10 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/model_builder.h"
 #include "core/npy.h"
@@ -21,9 +25,11 @@ struct Result {
   std::string err;
 };
 
-Result RunPare(const std::string& args, const testing::TempDir& dir) {
+// `shell`: commands run first in the same shell (a ulimit).
+Result RunPare(const std::string& args, const testing::TempDir& dir,
+               const std::string& shell = "") {
   const std::string err_path = (dir / "stderr.txt").string();
-  const std::string command = std::string(PARE_BINARY) + " " + args + " 2>" + err_path;
+  const std::string command = shell + std::string(PARE_BINARY) + " " + args + " 2>" + err_path;
   FILE* pipe = ::popen(command.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;
@@ -184,12 +190,148 @@ TEST(Cli, PruneWritesASparseModelAndRefusesBadInput) {
   ExpectOneLineError(RunPare(base, dir), 6, "already exists");
   const std::string fresh =
       "prune " + (dir / "ref.onnx").string() + " --include-head -o " + (dir / "q.onnx").string();
-  ExpectOneLineError(RunPare(fresh + " --sparsity 1.5", dir), 3, "outside [0, 1)");
+  ExpectOneLineError(RunPare(fresh + " --sparsity 1.5", dir), 2, "not a number from 0 to 1");
+  ExpectOneLineError(RunPare(fresh + " --sparsity 1", dir), 3, "outside [0, 1)");
   ExpectOneLineError(RunPare(fresh + " --pattern 3:5", dir), 3,
                      "MatMul_0: 3:5 needs the input dimension (16) to be a multiple of 5");
   ExpectOneLineError(RunPare(fresh + " --method wanda", dir), 3, "calibration data");
   ExpectOneLineError(RunPare(fresh + " --method channels", dir), 3, "graph output 'y'");
   EXPECT_FALSE(std::filesystem::exists(dir / "q.onnx"));
+}
+
+// Every file in `dir` with its contents: what a refused command must leave
+// exactly as it was (no output, no temporary file, no clobbered input).
+std::map<std::string, std::string> Snapshot(const std::filesystem::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    const std::string name = std::filesystem::relative(e.path(), dir).string();
+    if (name == "stderr.txt") continue;
+    files[name] = e.is_regular_file() ? testing::ReadFile(e.path()) : std::string("<folder>");
+  }
+  return files;
+}
+
+// tokens [1, T] -> 32-row embedding -> head -> logits [1, T, 32].
+void SaveTinyLm(const std::filesystem::path& path) {
+  ModelBuilder b("lm");
+  b.Input("tokens", DataType::kInt64, {1, -1});
+  b.Initializer(RandomTensor("embed", {32, 8}, 1, 1.0f));
+  b.Initializer(RandomTensor("head", {8, 32}, 2, 1.0f));
+  b.AddNode("Gather", {"embed", "tokens"}, {"h"}, "embedding");
+  b.AddNode("MatMul", {"h", "head"}, {"logits"}, "lm_head");
+  b.Output("logits", DataType::kFloat32, {1, -1, 32});
+  ASSERT_TRUE(SaveModel(std::move(b).Build(), path).ok());
+}
+
+// x [N, d1] with both dimensions symbolic: --dim can ask for any size.
+void SaveTwoSymbolDims(const std::filesystem::path& path) {
+  ModelBuilder b("relu");
+  b.Input("x", DataType::kFloat32, {-1, -1});
+  b.AddNode("Relu", {"x"}, {"y"});
+  b.Output("y", DataType::kFloat32, {-1, -1});
+  ASSERT_TRUE(SaveModel(std::move(b).Build(), path).ok());
+}
+
+struct BadCommand {
+  std::string args;  // {m}: a float model, {lm}: a tiny LM, {d}: the folder
+  int exit_code;
+  std::string fragment;    // in the one-line error
+  std::string shell = "";  // run before pare, e.g. a ulimit
+};
+
+std::string Expand(std::string text, const testing::TempDir& dir) {
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"{m}", (dir / "m.onnx").string()},
+                                                        {"{lm}", (dir / "lm.onnx").string()},
+                                                        {"{big}", (dir / "big.onnx").string()},
+                                                        {"{xy}", (dir / "xy.onnx").string()},
+                                                        {"{d}", dir.path().string()}}) {
+    for (size_t at; (at = text.find(key)) != std::string::npos;)
+      text.replace(at, key.size(), value);
+  }
+  return text;
+}
+
+// Options out of range, outputs that would destroy an input or cannot be
+// written, and data a model cannot take: each is refused with one line and
+// its exit code, and the folder is left exactly as it was.
+TEST(Cli, BadOptionsAndOutputsAreRefusedBeforeAnyWorkAndLoseNothing) {
+  testing::TempDir dir;
+  SaveLinear(dir / "m.onnx", 1.0f);
+  SaveTinyLm(dir / "lm.onnx");
+  SaveTwoSymbolDims(dir / "xy.onnx");
+  {
+    ModelBuilder b("big");  // 256 KiB of weights
+    b.Input("x", DataType::kFloat32, {-1, 256});
+    b.Initializer(RandomTensor("w", {256, 256}, 4));
+    b.AddNode("MatMul", {"x", "w"}, {"y"});
+    b.Output("y", DataType::kFloat32, {-1, 256});
+    ASSERT_TRUE(SaveModel(std::move(b).Build(), dir / "big.onnx").ok());
+  }
+  std::filesystem::create_directory(dir / "notes");
+  testing::WriteFile(dir / "notes" / "todo.txt", "not an artifact");
+  testing::WriteFile(dir / "negative.txt", "1 2 -3 4 5 6");
+  testing::WriteFile(dir / "oov.txt", "1 2 3 32 5 6");
+  const std::vector<BadCommand> cases = {
+      // Outputs.
+      {"convert {m} -o {m} --force", 3, "holds the input"},
+      {"convert {m} -o {d} --force", 3, "holds the input"},
+      {"convert {m} -o {d}/notes --force", 6, "not a pare artifact"},
+      {"quantize {m} -o {m} --force --mode dynamic", 3, "is the input"},
+      {"prune {m} -o {m} --force", 3, "is the input"},
+      {"quantize {m} -o /dev/full --force --mode dynamic", 3, "not a regular file"},
+      {"quantize {m} -o {d} --force --mode dynamic", 3, "is a folder"},
+      {"quantize {m} -o {d}/q.onnx --mode dynamic --report {d}/none/r.json", 4,
+       "none does not exist"},
+      {"prune {m} -o {d}/p.onnx --report {d}/notes", 3, "is a folder"},
+      {"evaluate --reference {m} {m} --random 1 --dim N=2 --json {d}/none/r.json", 4,
+       "none does not exist"},
+      {"convert {lm} --format gguf -o {lm} --force", 3, "is the input"},
+      // A write that fails part way (here the file-size limit: EFBIG, as
+      // ENOSPC on a full disk) is an error, and leaves no partial file.
+      {"quantize {big} -o {d}/q.onnx --mode dynamic", 6, "write failed", "ulimit -f 16;"},
+      // Option ranges, NaN included.
+      {"quantize {m} -o {d}/q.onnx --mode weights --algorithm gptq --damp -1 --calib-random 1", 2,
+       "--damp"},
+      {"quantize {m} -o {d}/q.onnx --mode weights --algorithm gptq --damp nan --calib-random 1", 2,
+       "--damp"},
+      {"prune {m} -o {d}/p.onnx --method sparsegpt --damp nan --calib-random 1", 2, "--damp"},
+      {"prune {m} -o {d}/p.onnx --sparsity nan", 2, "--sparsity"},
+      {"run {m} --threads 100000 --random-inputs", 2, "--threads"},
+      {"run {m} --threads -1 --random-inputs", 2, "--threads"},
+      {"quantize {m} -o {d}/q.onnx --threads 5000 --mode dynamic", 2, "--threads"},
+      {"run {m} --random-inputs --dim N=1e12", 2, "--dim"},
+      {"run {m} --random-inputs --dim N=-4", 2, "--dim"},
+      {"quantize {m} -o {d}/q.onnx --method percentile --percentile 200 --calib-random 1", 2,
+       "--percentile"},
+      {"quantize {m} -o {d}/q.onnx --method percentile --percentile nan --calib-random 1", 2,
+       "--percentile"},
+      {"quantize {m} -o {d}/q.onnx --max-calib -1 --calib-random 1", 2, "--max-calib"},
+      {"quantize {m} -o {d}/q.onnx --target-sqnr nan --calib-random 1", 2, "--target-sqnr"},
+      {"evaluate --reference {m} {m} --random 1 --min-cosine nan", 2, "--min-cosine"},
+      {"convert {m} --budget ''", 2, "--budget"},
+      {"convert {m} --budget 18446744073709551616B", 2, "64-bit"},
+      {"fit {m} -o {d}/art --weight-budget 0", 2, "--weight-budget"},
+      {"convert {m} --context 0", 2, "--context"},
+      // Allocations that cannot succeed name what asked for them.
+      {"run {xy} --random-inputs --dim N=2147483648 --dim d1=2147483648", 6, "input 'x'"},
+      // Token ids the embedding cannot look up.
+      {"evaluate --reference {lm} {lm} --task lm --tokens {d}/negative.txt --seq-len 3", 3,
+       "negative"},
+      {"evaluate --reference {lm} {lm} --task lm --tokens {d}/oov.txt --seq-len 3", 3,
+       "outside the vocabulary of 32 ids"},
+      {"prune {lm} -o {d}/p.onnx --method wanda --calib-tokens {d}/oov.txt --seq-len 3", 3,
+       "outside the vocabulary"},
+      {"quantize {lm} -o {d}/q.onnx --calib-tokens {d}/negative.txt --seq-len 3", 3, "negative"},
+  };
+  const std::map<std::string, std::string> before = Snapshot(dir.path());
+  for (const BadCommand& c : cases) {
+    SCOPED_TRACE(c.args);
+    const std::string args = Expand(c.args, dir);
+    const Result r = c.shell.empty() ? RunPare(args, dir) : RunPare(args, dir, c.shell);
+    ExpectOneLineError(r, c.exit_code, c.fragment);
+    EXPECT_EQ(Snapshot(dir.path()), before);
+  }
 }
 
 }  // namespace

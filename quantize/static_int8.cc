@@ -174,6 +174,33 @@ float ScaleOf(const QuantizeReport& report, const std::string& activation) {
   return 1;
 }
 
+// Calibration sees float32 values only: a target whose activation (or, for
+// QOperator, output) never reached it (a float16 model's, say) stays in
+// float, named in the report; none left is an error.
+absl::Status DropUnobservedTargets(const Graph& g,
+                                   const absl::flat_hash_map<std::string, TensorCalibrator>& seen,
+                                   bool outputs_too, std::vector<Target>& targets,
+                                   QuantizeReport& report) {
+  const size_t candidates = targets.size();
+  std::erase_if(targets, [&](const Target& t) {
+    const Node& n = g.nodes[t.node];
+    std::vector<std::string> values;
+    for (int i : t.activations) values.push_back(n.inputs[i]);
+    if (outputs_too) values.push_back(n.outputs[0]);
+    for (const std::string& v : values) {
+      if (seen.at(v).count() > 0) continue;
+      report.skipped.push_back(
+          absl::StrCat(NodeLabel(n), ": '", v, "' was never observed as float32 in calibration"));
+      return true;
+    }
+    return false;
+  });
+  if (!targets.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "none of the ", candidates, " nodes to quantize had float32 activations in calibration",
+      " (a float16 model? quantize its float32 export)"));
+}
+
 }  // namespace
 
 absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const CalibrationData& data,
@@ -240,6 +267,7 @@ absl::StatusOr<QuantizeReport> QuantizeStaticInt8(Model& model, const Calibratio
   RETURN_IF_ERROR(Calibrate(model, data, o, calibrators, channels));
   report.calibration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  RETURN_IF_ERROR(DropUnobservedTargets(model.graph, calibrators, qoperator, targets, report));
   if (qoperator) {
     RETURN_IF_ERROR(WriteQOperator(model, targets, constants, calibrators, o, report));
     for (const QuantizedTensor& q : report.tensors) {

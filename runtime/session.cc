@@ -10,6 +10,7 @@
 #include "core/status_macros.h"
 #include "runtime/constant_folding.h"
 #include "runtime/fusion.h"
+#include "runtime/half_compute.h"
 
 namespace pare::runtime {
 namespace {
@@ -114,14 +115,18 @@ class GraphRunner {
       }
       inputs.push_back(ot->second);
     }
-    KernelContext ctx(node, step.opset, std::move(inputs), session_.pool());
-    ctx.set_max_tensor_bytes(session_.options().max_tensor_bytes);
-    ctx.set_subgraph_runner([this, &values, &outer](const Graph& g, const std::vector<Tensor>& in) {
-      return RunNested(g, in, values, outer);
-    });
     const auto start = options_.profile ? std::chrono::steady_clock::now()
                                         : std::chrono::steady_clock::time_point();
-    absl::Status status = RunKernel(*step.kernel, ctx);
+    std::vector<Tensor> outputs;
+    absl::Status status = Invoke(step, inputs, values, outer, outputs);
+    std::optional<DataType> half = HalfInputType(inputs);
+    if (absl::IsUnimplemented(status) && half) {
+      std::vector<Tensor> storage;
+      std::vector<const Tensor*> widened;
+      WidenHalfInputs(inputs, storage, widened);
+      status = Invoke(step, widened, values, outer, outputs);
+      if (status.ok()) NarrowFloatOutputs(outputs, *half);
+    }
     if (options_.profile) {
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
@@ -140,7 +145,7 @@ class GraphRunner {
     ++stats_.nodes_run;
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       if (node.outputs[i].empty()) continue;
-      Tensor& out = ctx.outputs()[i];
+      Tensor& out = outputs[i];
       if (out.dtype() == DataType::kUndefined) {
         return absl::InternalError(absl::StrCat(Label(node), ": output ", i, " was not set"));
       }
@@ -153,6 +158,21 @@ class GraphRunner {
     }
     stats_.peak_activation_bytes = std::max(stats_.peak_activation_bytes, live_bytes_);
     return absl::OkStatus();
+  }
+
+  // Runs the step's kernel on `inputs`; its outputs land in `outputs`.
+  absl::Status Invoke(const PlannedNode& step, std::vector<const Tensor*> inputs,
+                      const absl::flat_hash_map<std::string, Tensor>& values,
+                      const absl::flat_hash_map<std::string, const Tensor*>& outer,
+                      std::vector<Tensor>& outputs) {
+    KernelContext ctx(*step.node, step.opset, std::move(inputs), session_.pool());
+    ctx.set_max_tensor_bytes(session_.options().max_tensor_bytes);
+    ctx.set_subgraph_runner([this, &values, &outer](const Graph& g, const std::vector<Tensor>& in) {
+      return RunNested(g, in, values, outer);
+    });
+    absl::Status status = RunKernel(*step.kernel, ctx);
+    outputs = std::move(ctx.outputs());
+    return status;
   }
 
   absl::StatusOr<std::vector<Tensor>> RunNested(

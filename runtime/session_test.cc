@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
+#include "core/float16.h"
 #include "core/model_builder.h"
 
 namespace pare::runtime {
@@ -28,6 +31,32 @@ TEST(Session, RunsAModelAndMatchesHandComputation) {
   // h = [2, -1, 4] → relu [2, 0, 4] → y = [2*1 + 0*2 + 4*0, 2*-1 + 0 + 4*3] = [2, 10]
   EXPECT_EQ((*out)[0].name(), "y");
   EXPECT_EQ((*out)[0].ToFloat32().value(), (std::vector<float>{2, 10}));
+}
+
+Tensor HalfTensor(std::string name, std::vector<int64_t> dims, const std::vector<float>& values) {
+  std::vector<uint16_t> bits(values.size());
+  Float32ToFloat16(values.data(), bits.data(), values.size());
+  std::vector<uint8_t> bytes(bits.size() * 2);
+  std::memcpy(bytes.data(), bits.data(), bytes.size());
+  return Tensor::FromBytes(std::move(name), DataType::kFloat16, std::move(dims), std::move(bytes));
+}
+
+TEST(Session, RunsFloat16NodesThroughFloat32KernelsAndRoundsBack) {
+  // float16 x and w: MatMul computes in float32, Relu may or may not; the
+  // result is float16 either way.
+  ModelBuilder b("half");
+  b.Input("x", DataType::kFloat16, {1, 2});
+  b.Initializer(HalfTensor("w", {2, 2}, {1, -1, 0.5f, 2}));
+  b.AddNode("MatMul", {"x", "w"}, {"h"}, "mm");
+  b.AddNode("Relu", {"h"}, {"y"}, "relu");
+  b.Output("y", DataType::kFloat16, {1, 2});
+  auto session = Session::Create(std::move(b).Build());
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto out = (*session)->Run({HalfTensor("x", {1, 2}, {2, 1})});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].dtype(), DataType::kFloat16);
+  // h = [2 * 1 + 1 * 0.5, 2 * -1 + 1 * 2] = [2.5, 0]
+  EXPECT_EQ((*out)[0].ToFloat32().value(), (std::vector<float>{2.5f, 0}));
 }
 
 TEST(Session, ObserverSeesWatchedIntermediatesOnly) {

@@ -114,6 +114,7 @@ const KernelRegistry& KernelRegistry::Builtin() {
     RegisterResizeOps(*r);
     RegisterRecurrentOps(*r);
     RegisterMiscOps(*r);
+    RegisterCol2ImOps(*r);
     RegisterSelectionOps(*r);
     RegisterMatMulNBitsOps(*r);
     return r;

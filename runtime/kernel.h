@@ -136,6 +136,7 @@ void RegisterLossOps(KernelRegistry& r);
 void RegisterResizeOps(KernelRegistry& r);
 void RegisterRecurrentOps(KernelRegistry& r);
 void RegisterMiscOps(KernelRegistry& r);
+void RegisterCol2ImOps(KernelRegistry& r);
 void RegisterSelectionOps(KernelRegistry& r);
 void RegisterMatMulNBitsOps(KernelRegistry& r);
 

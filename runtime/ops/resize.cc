@@ -16,6 +16,7 @@ struct ResizeMode {
   std::string nearest = "round_prefer_floor";
   float cubic_a = -0.75f;
   bool exclude_outside = false;
+  bool antialias = false;  // linear and cubic widen their kernel when downsampling
   float extrapolation = 0.0f;
 };
 
@@ -66,9 +67,58 @@ void CubicWeights(double r, double a, double w[4]) {
   w[3] = far(2 - r);
 }
 
+double CubicKernel(double d, double a) {
+  d = std::abs(d);
+  if (d <= 1) return ((a + 2) * d - (a + 3)) * d * d + 1;
+  if (d < 2) return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a;
+  return 0;
+}
+
+// Antialiased taps for a downsampling `scale` < 1: the interpolation kernel
+// is stretched by 1 / scale so that every input sample contributes, and the
+// weights are normalized to sum to one. `x` sits at base + ratio with ratio
+// in (0, 1]; the taps are the 2 * reach input samples nearest to it.
+// The first tap's offset from the base sample: the kernel reaches
+// support / scale samples either side.
+int64_t AntialiasStart(const ResizeMode& m, double scale) {
+  const double support = m.mode == "linear" ? 1 : 2;
+  return static_cast<int64_t>(std::floor(-support / scale)) + 1;
+}
+
+void AntialiasTaps(const ResizeMode& m, double x, double scale, int64_t in_len, Taps& taps) {
+  const int64_t start = AntialiasStart(m, scale);
+  const int64_t base = static_cast<int64_t>(std::ceil(x)) - 1;
+  const double ratio = x - static_cast<double>(base);
+  std::vector<double> w;
+  double sum = 0;
+  for (int64_t o = start; o <= 1 - start; ++o) {
+    const double d = (static_cast<double>(o) - ratio) * scale;
+    double v = m.mode == "linear" ? std::max(0.0, 1 - std::abs(d)) : CubicKernel(d, m.cubic_a);
+    const int64_t i = base + o;
+    if (m.exclude_outside && (i < 0 || i >= in_len)) v = 0;
+    w.push_back(v);
+    sum += v;
+  }
+  for (size_t j = 0; j < w.size(); ++j) {
+    taps.index.push_back(
+        std::clamp<int64_t>(base + start + static_cast<int64_t>(j), 0, in_len - 1));
+    taps.weight.push_back(static_cast<float>(sum != 0 ? w[j] / sum : w[j]));
+  }
+}
+
 Taps AxisTaps(const ResizeMode& m, int64_t in_len, int64_t out_len, double scale, double roi_start,
               double roi_end) {
   Taps taps;
+  if (m.antialias && m.mode != "nearest" && scale < 1) {
+    taps.per_output = 2 - 2 * AntialiasStart(m, scale);
+    for (int64_t o = 0; o < out_len; ++o) {
+      const double x =
+          Original(m, static_cast<double>(o), scale, out_len, in_len, roi_start, roi_end);
+      AntialiasTaps(m, x, scale, in_len, taps);
+      taps.outside.push_back(m.transform == "tf_crop_and_resize" && (x < 0 || x > in_len - 1));
+    }
+    return taps;
+  }
   taps.per_output = m.mode == "nearest" ? 1 : m.mode == "linear" ? 2 : 4;
   for (int64_t o = 0; o < out_len; ++o) {
     const double x =
@@ -231,7 +281,7 @@ absl::Status Resize(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
   ResizeMode mode;
   mode.mode = ctx.GetString("mode", "nearest");
-  if (ctx.GetInt("antialias", 0) != 0) return ctx.Unsupported("antialias");
+  mode.antialias = ctx.GetInt("antialias", 0) != 0;
   const size_t rank = x->dims().size();
   std::vector<double> scales, roi;
   std::vector<int64_t> sizes;

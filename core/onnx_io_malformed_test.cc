@@ -112,6 +112,16 @@ TEST(OnnxIoMalformed, TypedFieldCountMustMatchShape) {
               "tensor 'w': holds 1 values but its shape needs 3");
 }
 
+TEST(OnnxIoMalformed, NodeWithoutOutputs) {
+  TempDir dir;
+  onnx::ModelProto m = ModelWithTensor(FloatTensor("w", {0}));
+  onnx::NodeProto* n = m.mutable_graph()->add_node();
+  n->set_op_type("Relu");
+  n->set_name("act");
+  n->add_input("w");
+  ExpectError(LoadProto(dir, m), absl::StatusCode::kDataLoss, "node 'act' (Relu) has no outputs");
+}
+
 TEST(OnnxIoMalformed, TensorWithoutData) {
   TempDir dir;
   ExpectError(LoadProto(dir, ModelWithTensor(FloatTensor("w", {3}))), absl::StatusCode::kDataLoss,

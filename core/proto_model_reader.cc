@@ -115,6 +115,12 @@ absl::StatusOr<Node> Reader::ReadNode(onnx::NodeProto& n) {
     }
     node.attributes.push_back(*std::move(attr));
   }
+  if (node.outputs.empty()) {
+    // Every operator produces something; a node without outputs is a
+    // damaged graph, and every later stage names nodes by their output.
+    return absl::DataLossError(absl::StrCat("node '", n.name().empty() ? n.op_type() : n.name(),
+                                            "' (", n.op_type(), ") has no outputs"));
+  }
   return node;
 }
 

@@ -67,6 +67,7 @@ void ChooseBlockParams(const float* values, int64_t count, int64_t stride, const
 
 uint8_t QuantizeCode(float x, float scale, float zero, int bits) {
   const float q = std::nearbyint(x / scale + zero);
+  if (std::isnan(q)) return static_cast<uint8_t>(zero);  // callers refuse NaN weights first
   return static_cast<uint8_t>(std::clamp(q, 0.0f, static_cast<float>(MaxCode(bits))));
 }
 

@@ -243,6 +243,12 @@ absl::StatusOr<std::pair<BlockQuantized, double>> QuantizeOne(
     original = std::move(transposed);
   }
   const std::vector<float>& w = awq_scaled.empty() ? original : awq_scaled;
+  const auto bad = std::find_if(w.begin(), w.end(), [](float v) { return !std::isfinite(v); });
+  if (bad != w.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "weight '", t.weight, "' holds ", *bad, " at element ", bad - w.begin(),
+        ": a 4-bit code cannot represent it; fix the weight or leave its node out with --exclude"));
+  }
   switch (t.algorithm) {
     case WeightAlgorithm::kHqq: {
       BlockQuantized q = QuantizeHqq(w.data(), t.k, t.n, t.spec, o.hqq);

@@ -327,5 +327,22 @@ TEST(WeightOnly, HeadBitsRulesAndErrors) {
             absl::StatusCode::kFailedPrecondition);  // already quantized
 }
 
+TEST(WeightOnly, NonFiniteWeightsAreRefusedByName) {
+  for (WeightAlgorithm a : {WeightAlgorithm::kRtn, WeightAlgorithm::kHqq}) {
+    Model model = TwoLayers();
+    for (Tensor& t : model.graph.initializers) {
+      if (t.name() != "w2") continue;
+      std::vector<float> w = Values(t);
+      w[5] = std::nanf("");
+      t = Tensor::FromVector<float>("w2", {32, 8}, w);
+    }
+    auto report = QuantizeWeightOnly(model, nullptr, {.algorithm = a, .threads = 1});
+    ASSERT_FALSE(report.ok());
+    EXPECT_NE(report.status().message().find("weight 'w2' holds nan at element 5"),
+              std::string::npos)
+        << report.status();
+  }
+}
+
 }  // namespace
 }  // namespace pare::quantize

@@ -3,8 +3,11 @@
 # bounded time on a seed corpus of real models.
 #   scripts/fuzz.sh [SECONDS] [TARGET]
 #     SECONDS  default 60
-#     TARGET   load_model_fuzzer (default; parse and convert) or
-#              run_model_fuzzer (also plans and executes on random inputs)
+#     TARGET   load_model_fuzzer (default; parse and convert),
+#              run_model_fuzzer (also plans and executes on random inputs) or
+#              stages_fuzzer (quantizes and prunes every way, then plans and
+#              saves each result; seeded with the model zoo's small models
+#              as well, mutated at the protobuf level)
 #   PARE_FUZZ_RUNS=N: instead of a time budget, exactly N executions from
 #   seed 1, the same mutations on every machine for the same code (what CI
 #   runs for the run fuzzer, so its outcome does not depend on machine speed).
@@ -28,6 +31,18 @@ while read -r f; do
   n=$((n + 1))
   [ "$n" -lt 400 ] || break
 done < <(find /usr/share/libonnx-testdata/data/node -name model.onnx -size -8k 2>/dev/null | sort)
+max_len=65536
+if [ "$target" = stages_fuzzer ]; then
+  # Real exports (scripts/models/make_zoo.sh), inline weights only: the
+  # stages' code paths need whole models, not single-operator graphs.
+  zoo=${PARE_CACHE:-$HOME/.cache/pare}/models/zoo
+  while read -r f; do
+    [ -e "$f.data" ] && continue
+    cp "$f" "$corpus/zoo$n.onnx"
+    n=$((n + 1))
+  done < <(find "$zoo" -name model.onnx -size -300k 2>/dev/null | sort)
+  max_len=$((300 * 1024))
+fi
 echo "fuzzing with $target from $n seed models"
 log=$(mktemp)
 # Undefined behaviour is a failure too, with a stack to find it by.
@@ -41,7 +56,7 @@ if [ -n "${PARE_FUZZ_RUNS:-}" ]; then
   budget=(-runs="$PARE_FUZZ_RUNS" -seed=1)
   echo "(deterministic: $PARE_FUZZ_RUNS executions from seed 1)"
 fi
-if ! "$build/tests/fuzz/$target" "$corpus" "${budget[@]}" -max_len=65536 \
+if ! "$build/tests/fuzz/$target" "$corpus" "${budget[@]}" -max_len="$max_len" \
     -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="$artifacts/" \
     >"$log" 2>&1; then
   tail -n 60 "$log"

@@ -322,14 +322,16 @@ KernelFn SpaceDepth(bool to_space) {
     const int64_t n = x->dims()[0], c = x->dims()[1], h = x->dims()[2], w = x->dims()[3];
     std::vector<int64_t> view, perm, shape;
     if (to_space) {
-      if (c % (b * b)) return ctx.Error("channels must divide by blocksize^2");
+      if (b > c / b || c % (b * b)) return ctx.Error("channels must divide by blocksize^2");
       const bool crd = ctx.GetString("mode", "DCR") == "CRD";
       view = crd ? std::vector<int64_t>{n, c / (b * b), b, b, h, w}
                  : std::vector<int64_t>{n, b, b, c / (b * b), h, w};
       perm = crd ? std::vector<int64_t>{0, 1, 4, 2, 5, 3} : std::vector<int64_t>{0, 3, 4, 1, 5, 2};
       shape = {n, c / (b * b), h * b, w * b};
     } else {
-      if (h % b || w % b) return ctx.Error("height and width must divide by blocksize");
+      if (b > h || b > w || h % b || w % b) {
+        return ctx.Error("height and width must divide by blocksize");
+      }
       view = {n, c, h / b, b, w / b, b};
       perm = {0, 3, 5, 1, 2, 4};
       shape = {n, c * b * b, h / b, w / b};

@@ -61,7 +61,7 @@ std::string LossName(const std::vector<nlohmann::json>& r) {
   return "loss";
 }
 
-std::string Cell(const nlohmann::json& j, const char* key, const char* format) {
+std::string Cell(const nlohmann::json& j, const char* key, const absl::FormatSpec<double>& format) {
   if (!j.contains(key) || !j[key].is_number()) return "";
   return absl::StrFormat(format, j[key].get<double>());
 }

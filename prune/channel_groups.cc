@@ -161,6 +161,7 @@ class GroupBuilder {
   void PassThrough(size_t i, int axis) {
     if (!visited_.insert(i).second) return;
     const Node& n = g_.nodes[i];
+    if (n.inputs.empty() || n.inputs[0].empty()) return Fail(NodeLabel(n) + ": has no data input");
     if (n.op_type == "BatchNormalization") {
       for (size_t j = 1; j < n.inputs.size() && j < 5; ++j) group_.edits.push_back({i, j, 0});
       Join(n.inputs[0], axis);

@@ -65,10 +65,22 @@ absl::StatusOr<std::vector<double>> ProducerImportance(const Graph& g, const Con
   return importance;
 }
 
-// The bytes of `t` keeping only `kept` along `axis`.
-Tensor SliceAxis(const Tensor& t, int64_t axis, const std::vector<int64_t>& kept,
-                 const std::string& name) {
+// The bytes of `t` keeping only `kept` along `axis`. A constant whose
+// shape disagrees with its channel group (a damaged model) is refused.
+absl::StatusOr<Tensor> SliceAxis(const Tensor& t, int64_t axis, const std::vector<int64_t>& kept,
+                                 const std::string& name) {
   const std::vector<int64_t>& dims = t.dims();
+  if (axis < 0 || axis >= static_cast<int64_t>(dims.size())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", t.name(), "' has no axis ", axis, " to cut channels along"));
+  }
+  for (int64_t k : kept) {
+    if (k < 0 || k >= dims[axis]) {
+      return absl::InvalidArgumentError(absl::StrCat("'", t.name(), "' has ", dims[axis],
+                                                     " entries along axis ", axis,
+                                                     " but its channel group has ", k + 1));
+    }
+  }
   const uint64_t element = t.bytes().size() / std::max<uint64_t>(t.element_count(), 1);
   int64_t outer = 1, inner = static_cast<int64_t>(element);
   for (int64_t i = 0; i < axis; ++i) outer *= dims[i];
@@ -359,7 +371,7 @@ absl::Status ApplyCuts(Graph& g, const Constants& constants, const Cuts& cuts, R
         return absl::InternalError(absl::StrCat("'", base, "' would be cut twice along axis ", axis,
                                                 " (two channel groups overlap)"));
       }
-      cut = SliceAxis(cut, axis, kept, absl::StrCat(base, "_pruned", counter++));
+      ASSIGN_OR_RETURN(cut, SliceAxis(cut, axis, kept, absl::StrCat(base, "_pruned", counter++)));
     }
     report.bytes_after += cut.bytes().size();
     n.inputs[where.second] = cut.name();

@@ -16,7 +16,9 @@ absl::Status RunSamples(const Model& model, const CalibrationData& data, int thr
   RunOptions run;
   run.watch = watch;
   run.observer = [&](const Node&, const Tensor& t) { observe(t); };
-  ASSIGN_OR_RETURN(auto session, Session::Create(model, {.threads = threads, .fuse = false}));
+  ASSIGN_OR_RETURN(auto session, Session::Create(model, {.threads = threads,
+                                                         .max_tensor_bytes = data.max_tensor_bytes,
+                                                         .fuse = false}));
   for (int64_t i = 0; i < data.count; ++i) {
     ASSIGN_OR_RETURN(std::vector<Tensor> inputs, data.sample(i));
     for (const Tensor& t : inputs) observe(t);  // graph inputs are not node outputs

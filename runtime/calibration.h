@@ -26,6 +26,9 @@ struct CalibrationData {
   int64_t count = 0;
   std::function<absl::StatusOr<std::vector<Tensor>>(int64_t index)> sample;
   std::string description;  // for reports
+  // Caps each tensor a sample's run may allocate (the session's limit); a
+  // fuzzer or a service lowers it so a damaged model fails fast.
+  uint64_t max_tensor_bytes = uint64_t{1} << 36;
 };
 
 // Runs every sample through pare's executor (no fusion, so every value is

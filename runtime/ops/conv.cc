@@ -300,6 +300,11 @@ absl::StatusOr<Window> TransposeWindow(const KernelContext& ctx, const std::vect
   if (w.dilations.empty()) w.dilations.assign(n, 1);
   if (pads.empty()) pads.assign(2 * n, 0);
   if (out_pad.empty()) out_pad.assign(n, 0);
+  if (absl::Status s =
+          CheckWindowAttributes(ctx, {&w.strides, &w.dilations, &pads, &out_pad, &out_shape});
+      !s.ok()) {
+    return s;
+  }
   if (w.kernel.size() != n || w.strides.size() != n || w.dilations.size() != n ||
       pads.size() != 2 * n || out_pad.size() != n || (!out_shape.empty() && out_shape.size() < n)) {
     return ctx.Error(

@@ -2,6 +2,7 @@
 // GatherND ScatterND ScatterElements Slice Pad NonZero Trilu.
 #include "core/status_macros.h"
 #include "runtime/ops/op_util.h"
+#include "runtime/ops/spatial.h"
 
 namespace pare::runtime {
 namespace {
@@ -277,6 +278,7 @@ absl::Status Pad(KernelContext& ctx) {
     for (int64_t i = 0; i < rank; ++i) axes.push_back(i);
   }
   if (pads.size() != 2 * axes.size()) return ctx.Error("pads must have two entries per axis");
+  RETURN_IF_ERROR(CheckWindowAttributes(ctx, {&pads}));
   std::vector<int64_t> before(rank, 0), after(rank, 0);
   for (size_t i = 0; i < axes.size(); ++i) {
     ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(axes[i], rank));

@@ -49,11 +49,16 @@ absl::StatusOr<NBitsShape> Resolve(KernelContext& ctx, const Tensor& a, const Te
   if (s.bits != 2 && s.bits != 4 && s.bits != 8 && s.bits != 3) {
     return ctx.Unsupported(absl::StrCat("bits=", s.bits));
   }
-  if (s.block < 16 || (s.block & (s.block - 1)) != 0) {
-    return ctx.Error(absl::StrCat("block_size ", s.block, " must be a power of two >= 16"));
+  if (s.block < 16 || s.block > (int64_t{1} << 24) || (s.block & (s.block - 1)) != 0) {
+    return ctx.Error(
+        absl::StrCat("block_size ", s.block, " must be a power of two from 16 to 2^24"));
   }
   if (a.dims().empty() || a.dims().back() != s.k) {
     return ctx.Error(absl::StrCat("A's last dimension must be K=", s.k));
+  }
+  // N is an attribute: bound it by B's size before multiplying with it.
+  if (s.k <= 0 || s.n <= 0 || static_cast<uint64_t>(s.n) > b.element_count()) {
+    return ctx.Error(absl::StrCat("K=", s.k, " and N=", s.n, " do not fit B"));
   }
   s.k_blocks = (s.k + s.block - 1) / s.block;
   s.blob = s.block * s.bits / 8;

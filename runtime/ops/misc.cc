@@ -4,6 +4,7 @@
 
 #include "core/status_macros.h"
 #include "runtime/ops/op_util.h"
+#include "runtime/ops/spatial.h"
 
 namespace pare::runtime {
 namespace {
@@ -271,6 +272,7 @@ absl::Status MaxUnpool(KernelContext& ctx) {
   if (strides.empty()) strides.assign(n, 1);
   if (pads.empty()) pads.assign(2 * n, 0);
   if (strides.size() != n || pads.size() != 2 * n) return ctx.Error("strides or pads do not match");
+  RETURN_IF_ERROR(CheckWindowAttributes(ctx, {&kernel, &strides, &pads}));
   // Indices are flat positions in the shape MaxPool saw; with an explicit
   // output_shape they are re-placed at the same coordinates in it.
   std::vector<int64_t> inferred = {x->dims()[0], x->dims()[1]};

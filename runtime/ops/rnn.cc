@@ -197,7 +197,10 @@ KernelFn Recurrent(Cell cell) {
     ASSIGN_OR_RETURN(RnnSpec s, Resolve(ctx, cell, *x_in));
     const bool reverse_only = ctx.GetString("direction", "forward") == "reverse";
     const int64_t G = Gates(cell), H = s.hidden, B = s.batch;
-    if (w->dims() != std::vector<int64_t>{s.dirs, G * H, s.input} ||
+    // W's shape is checked by division first: hidden_size is an attribute
+    // and G * H could overflow before any tensor bounds it.
+    if (w->dims().size() != 3 || w->dims()[1] % G != 0 || w->dims()[1] / G != H ||
+        w->dims() != std::vector<int64_t>{s.dirs, G * H, s.input} ||
         w->dtype() != DataType::kFloat32) {
       return ctx.Error("W has the wrong shape");
     }

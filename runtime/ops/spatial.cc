@@ -4,6 +4,19 @@
 
 namespace pare::runtime {
 
+absl::Status CheckWindowAttributes(const KernelContext& ctx,
+                                   std::initializer_list<const std::vector<int64_t>*> values) {
+  constexpr int64_t kLimit = int64_t{1} << 31;
+  for (const std::vector<int64_t>* v : values) {
+    for (int64_t x : *v) {
+      if (x > kLimit || x < -kLimit) {
+        return ctx.Error(absl::StrCat("window attribute value ", x, " is out of range"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Window> ResolveWindow(const KernelContext& ctx, std::vector<int64_t> input,
                                      std::vector<int64_t> kernel, bool ceil_mode) {
   Window w;
@@ -20,6 +33,10 @@ absl::StatusOr<Window> ResolveWindow(const KernelContext& ctx, std::vector<int64
   if (w.strides.empty()) w.strides.assign(n, 1);
   if (w.dilations.empty()) w.dilations.assign(n, 1);
   if (pads.empty()) pads.assign(2 * n, 0);
+  if (absl::Status s = CheckWindowAttributes(ctx, {&w.kernel, &w.strides, &w.dilations, &pads});
+      !s.ok()) {
+    return s;
+  }
   if (w.kernel.size() != n || w.strides.size() != n || w.dilations.size() != n ||
       pads.size() != 2 * n) {
     return ctx.Error(absl::StrCat("kernel_shape, strides, dilations or pads do not match ", n,

@@ -4,6 +4,7 @@
 #define PARE_RUNTIME_OPS_SPATIAL_H_
 
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -22,6 +23,11 @@ struct Window {
 
   size_t rank() const { return input.size(); }
 };
+
+// Refuses strides, dilations, pads and the like beyond +-2^31: no real
+// model comes near, and products of such attributes would overflow.
+absl::Status CheckWindowAttributes(const KernelContext& ctx,
+                                   std::initializer_list<const std::vector<int64_t>*> values);
 
 // Reads kernel_shape (or uses `kernel` from the weights), strides,
 // dilations, pads and auto_pad, and computes output dims. ceil_mode applies

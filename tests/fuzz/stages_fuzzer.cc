@@ -134,7 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const pare::runtime::CalibrationData calibration{
       static_cast<int64_t>(samples.size()),
       [&](int64_t i) -> absl::StatusOr<std::vector<pare::Tensor>> { return samples[i]; },
-      "one random sample"};
+      "one random sample", 1 << 26};
   static const std::vector<Stage> stages = Stages();
   for (const Stage& stage : stages) {
     pare::Model copy = *model;

@@ -367,6 +367,7 @@ absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const Calibratio
   std::vector<PackedWeight> packed(targets.size());
   std::vector<QuantizedTensor> entries(targets.size());
   std::vector<absl::Status> errors(targets.size());
+  std::vector<std::vector<std::string>> spilled_names(targets.size());
   std::atomic<int64_t> done{0};
   runtime::ThreadPool pool(o.threads);
   pool.ParallelFor(static_cast<int64_t>(targets.size()), 1, [&](int64_t begin, int64_t end) {
@@ -396,6 +397,7 @@ absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const Calibratio
       if (spill) {
         for (const Tensor& p : packed[i].tensors) {
           if (absl::Status s = spill->Add(p); !s.ok()) errors[i] = s;
+          spilled_names[i].push_back(p.name());
         }
         packed[i].tensors.clear();
       }
@@ -423,7 +425,17 @@ absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const Calibratio
     }
   }
   if (spill) {
+    // The spill holds tensors in the order the threads finished; the model
+    // lists them in target order, so the artifact's layout (and its
+    // alignment padding) is the same on every run.
     ASSIGN_OR_RETURN(std::vector<Tensor> spilled, spill->Finish());
+    absl::flat_hash_map<std::string, size_t> rank;
+    for (const auto& names : spilled_names) {
+      for (const std::string& n : names) rank.emplace(n, rank.size());
+    }
+    std::stable_sort(spilled.begin(), spilled.end(), [&](const Tensor& a, const Tensor& b) {
+      return rank[a.name()] < rank[b.name()];
+    });
     for (Tensor& t : spilled) new_tensors.push_back(std::move(t));
   }
   for (Node& n : new_nodes) model.graph.nodes.push_back(std::move(n));

@@ -319,8 +319,15 @@ absl::Status QLinearConv(KernelContext& ctx) {
   const int64_t osize = Product(c.window.output);
   if (ctx.HasInput(8)) {
     ASSIGN_OR_RETURN(std::vector<int32_t> bias, ReadQuantized(ctx.input(8)));
-    for (size_t i = 0; i < acc.size(); ++i)
-      acc[i] += bias[(static_cast<int64_t>(i) / osize) % c.maps];
+    if (static_cast<int64_t>(bias.size()) != c.maps) {
+      return ctx.Error("B must hold one value per output channel");
+    }
+    // Saturating: a bias quantized with a tiny scale can push the sum past
+    // int32, which would be undefined (and meaningless) when wrapped.
+    for (size_t i = 0; i < acc.size(); ++i) {
+      const int64_t sum = int64_t{acc[i]} + bias[(static_cast<int64_t>(i) / osize) % c.maps];
+      acc[i] = static_cast<int32_t>(std::clamp<int64_t>(sum, INT32_MIN, INT32_MAX));
+    }
   }
   ASSIGN_OR_RETURN(std::vector<float> sx, ctx.input(1).ToFloat32());
   ASSIGN_OR_RETURN(std::vector<float> sw, ctx.input(4).ToFloat32());

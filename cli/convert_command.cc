@@ -7,17 +7,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "analysis/memory_account.h"
+#include "artifacts/artifact.h"
+#include "artifacts/gguf_llama.h"
 #include "cli/commands.h"
 #include "cli/device_flags.h"
 #include "cli/exit_codes.h"
 #include "cli/flags.h"
-#include "convert/artifact.h"
-#include "convert/float16_weights.h"
-#include "convert/gguf_llama.h"
-#include "convert/memory_account.h"
 #include "core/onnx_io.h"
 #include "core/status_macros.h"
 #include "prune/prune.h"
+#include "quantize/float16_weights.h"
 
 namespace pare::cli {
 namespace {
@@ -41,7 +41,7 @@ absl::StatusOr<nlohmann::json> ReadJsonFile(const std::string& path) {
 }
 
 int Verify(const ConvertFlags& f) {
-  absl::StatusOr<nlohmann::json> manifest = convert::VerifyArtifact(f.verify);
+  absl::StatusOr<nlohmann::json> manifest = artifacts::VerifyArtifact(f.verify);
   if (!manifest.ok()) return ReportError(manifest.status());
   if (f.json) {
     std::cout << nlohmann::json{{"verified", true}, {"artifact", f.verify}}.dump(2) << "\n";
@@ -59,13 +59,13 @@ absl::Status Transform(const ConvertFlags& f, Model& model, nlohmann::json& reci
     // Converted weights wait beside the output until it is written.
     const fs::path parent =
         fs::path(f.output).has_parent_path() ? fs::path(f.output).parent_path() : fs::path(".");
-    ASSIGN_OR_RETURN(const convert::HalfWeights h,
-                     convert::StoreWeightsInHalf(model, half, nullptr, parent));
+    ASSIGN_OR_RETURN(const quantize::HalfWeights h,
+                     quantize::StoreWeightsInHalf(model, half, nullptr, parent));
     std::cerr << absl::StrFormat(
         "%s weights: %d converted (%s -> %s), %d kept in float32 "
         "(out of range)\n",
-        f.half, h.converted, convert::FormatBytes(h.bytes_before),
-        convert::FormatBytes(h.bytes_after), h.kept_out_of_range);
+        f.half, h.converted, analysis::FormatBytes(h.bytes_before),
+        analysis::FormatBytes(h.bytes_after), h.kept_out_of_range);
     recipe["half"] = f.half;
   }
   if (f.compact) {
@@ -80,19 +80,19 @@ absl::Status Transform(const ConvertFlags& f, Model& model, nlohmann::json& reci
 absl::Status ConvertToGguf(const ConvertFlags& f) {
   if (f.output.empty()) return absl::InvalidArgumentError("--format gguf needs -o FILE.gguf");
   RETURN_IF_ERROR(CheckOutputPath(f.output, f.force, {f.model, f.tokenizer}));
-  ASSIGN_OR_RETURN(const convert::GgmlType type, convert::ParseGgmlType(f.type));
+  ASSIGN_OR_RETURN(const artifacts::GgmlType type, artifacts::ParseGgmlType(f.type));
   ASSIGN_OR_RETURN(const Model model, LoadModel(f.model));
-  absl::StatusOr<convert::GgufExport> r =
-      convert::ExportLlamaGguf(model, f.output,
-                               {.type = type,
-                                .name = fs::path(f.model).stem().string(),
-                                .tokenizer = f.tokenizer,
-                                .placeholder_vocabulary = f.placeholder_vocab});
+  absl::StatusOr<artifacts::GgufExport> r =
+      artifacts::ExportLlamaGguf(model, f.output,
+                                 {.type = type,
+                                  .name = fs::path(f.model).stem().string(),
+                                  .tokenizer = f.tokenizer,
+                                  .placeholder_vocabulary = f.placeholder_vocab});
   if (!r.ok())
     return absl::Status(r.status().code(), absl::StrCat(f.model, ": ", r.status().message()));
   std::cout << absl::StrFormat(
       "wrote %s: %d tensors, %s, %s; %d quantized weight(s) repacked without loss", f.output,
-      r->tensors, convert::GgmlTypeName(type), convert::FormatBytes(r->bytes), r->repacked);
+      r->tensors, artifacts::GgmlTypeName(type), analysis::FormatBytes(r->bytes), r->repacked);
   if (r->repacked_minimum_rounded > 0) {
     std::cout << absl::StrFormat(", %d repacked with the Q4_1 minimum rounded to float16",
                                  r->repacked_minimum_rounded);
@@ -103,33 +103,33 @@ absl::Status ConvertToGguf(const ConvertFlags& f) {
 
 absl::Status Convert(const ConvertFlags& f) {
   if (f.format == "gguf") return ConvertToGguf(f);
-  ASSIGN_OR_RETURN(const convert::DeviceProfile device, ResolveDevice(f.device));
+  ASSIGN_OR_RETURN(const analysis::DeviceProfile device, ResolveDevice(f.device));
   if (!f.output.empty()) {
-    RETURN_IF_ERROR(convert::CheckArtifactDestination(f.output, f.force, {f.model, f.metrics}));
+    RETURN_IF_ERROR(artifacts::CheckArtifactDestination(f.output, f.force, {f.model, f.metrics}));
   }
   ASSIGN_OR_RETURN(Model model, LoadModel(f.model));
   nlohmann::json recipe = {{"source", f.model}};
   if (!f.output.empty()) RETURN_IF_ERROR(Transform(f, model, recipe));
-  ASSIGN_OR_RETURN(const convert::MemoryAccount account,
-                   convert::AccountMemory(model, device, f.device.account));
+  ASSIGN_OR_RETURN(const analysis::MemoryAccount account,
+                   analysis::AccountMemory(model, device, f.device.account));
   if (f.json) {
-    std::cout << convert::AccountToJson(account).dump(2) << "\n";
+    std::cout << analysis::AccountToJson(account).dump(2) << "\n";
   } else {
-    std::cout << f.model << "\n" << convert::AccountToText(account);
+    std::cout << f.model << "\n" << analysis::AccountToText(account);
   }
   if (!f.output.empty()) {
     nlohmann::json manifest = {{"recipe", recipe},
-                               {"memory_account", convert::AccountToJson(account)}};
+                               {"memory_account", analysis::AccountToJson(account)}};
     if (!f.metrics.empty()) {
       ASSIGN_OR_RETURN(manifest["metrics"], ReadJsonFile(f.metrics));
     }
-    ASSIGN_OR_RETURN(const std::vector<convert::ArtifactFile> files,
-                     convert::WriteArtifact(model, f.output, manifest, f.force));
+    ASSIGN_OR_RETURN(const std::vector<artifacts::ArtifactFile> files,
+                     artifacts::WriteArtifact(model, f.output, manifest, f.force));
     uint64_t bytes = 0;
-    for (const convert::ArtifactFile& file : files) bytes += file.bytes;
+    for (const artifacts::ArtifactFile& file : files) bytes += file.bytes;
     (f.json ? std::cerr : std::cout)
         << absl::StrFormat("wrote %s (%d files, %s, manifest.json with SHA-256)\n", f.output,
-                           files.size(), convert::FormatBytes(bytes));
+                           files.size(), analysis::FormatBytes(bytes));
   }
   if (f.require_fit && !account.fits) {
     return absl::AbortedError(

@@ -8,7 +8,8 @@ namespace pare::cli {
 
 void AddDeviceFlags(CLI::App& cmd, DeviceFlags& f) {
   std::vector<std::string> names;
-  for (const convert::DeviceProfile& d : convert::BuiltinDeviceProfiles()) names.push_back(d.name);
+  for (const analysis::DeviceProfile& d : analysis::BuiltinDeviceProfiles())
+    names.push_back(d.name);
   const std::string group = "Device";
   cmd.add_option("--device", f.device,
                  "Target device profile (default m4-24gb): " + absl::StrJoin(names, ", "))
@@ -48,13 +49,13 @@ void AddDeviceFlags(CLI::App& cmd, DeviceFlags& f) {
       ->group(group);
 }
 
-absl::StatusOr<convert::DeviceProfile> ResolveDevice(const DeviceFlags& f) {
+absl::StatusOr<analysis::DeviceProfile> ResolveDevice(const DeviceFlags& f) {
   if (!f.budget.empty()) {
-    ASSIGN_OR_RETURN(const uint64_t bytes, convert::ParseByteSize(f.budget));
+    ASSIGN_OR_RETURN(const uint64_t bytes, analysis::ParseByteSize(f.budget));
     if (bytes == 0) return absl::InvalidArgumentError("--budget must be more than 0 bytes");
-    return convert::BudgetDevice(bytes);
+    return analysis::BudgetDevice(bytes);
   }
-  return convert::FindDeviceProfile(f.device, f.devices_file);
+  return analysis::FindDeviceProfile(f.device, f.devices_file);
 }
 
 }  // namespace pare::cli

@@ -7,20 +7,20 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
-#include "convert/device.h"
-#include "convert/memory_account.h"
+#include "analysis/device.h"
+#include "analysis/memory_account.h"
 
 namespace pare::cli {
 
 struct DeviceFlags {
   std::string device = "m4-24gb", devices_file, budget;
-  convert::AccountOptions account;
+  analysis::AccountOptions account;
 };
 
 void AddDeviceFlags(CLI::App& cmd, DeviceFlags& f);
 
 // --budget wins over --device; --devices adds profiles from a file.
-absl::StatusOr<convert::DeviceProfile> ResolveDevice(const DeviceFlags& f);
+absl::StatusOr<analysis::DeviceProfile> ResolveDevice(const DeviceFlags& f);
 
 }  // namespace pare::cli
 

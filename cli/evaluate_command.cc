@@ -10,6 +10,7 @@
 #include "core/status_macros.h"
 #include "evaluate/evaluate.h"
 #include "evaluate/report.h"
+#include "plan/sensitivity.h"
 
 namespace pare::cli {
 namespace {
@@ -31,6 +32,7 @@ struct EvaluateFlags {
 
 absl::StatusOr<evaluate::EvaluateOptions> ToOptions(const EvaluateFlags& f) {
   evaluate::EvaluateOptions o;
+  o.progress = StderrProgress("evaluating", "evaluated", "samples");
   o.reference = f.reference;
   o.reference_outputs = f.reference_outputs;
   for (const std::string& c : f.candidates) o.candidates.push_back(c);
@@ -47,12 +49,19 @@ absl::StatusOr<evaluate::EvaluateOptions> ToOptions(const EvaluateFlags& f) {
   o.labels = f.labels;
   o.per_layer = f.per_layer;
   o.per_layer_samples = f.per_layer_samples;
-  o.sensitivity = f.sensitivity;
-  o.sensitivity_samples = f.sensitivity_samples;
+  if (f.sensitivity) {
+    o.sensitivity = [samples = f.sensitivity_samples, threads = f.threads, progress = o.progress](
+                        const Model& reference, const evaluate::SampleSource& source) {
+      return plan::QuantizationSensitivity(reference, source,
+                                           {.calibration_samples = samples,
+                                            .evaluation_samples = samples,
+                                            .threads = threads,
+                                            .progress = progress});
+    };
+  }
   o.gates = {f.max_kl, f.min_sqnr, f.min_cosine, f.min_top1, f.max_ppl_increase};
   o.threads = f.threads;
   o.save_reference_outputs = f.save_reference_outputs;
-  o.progress = StderrProgress("evaluating", "evaluated", "samples");
   return o;
 }
 

@@ -10,8 +10,8 @@
 #include "cli/exit_codes.h"
 #include "cli/fit_flags.h"
 #include "cli/flags.h"
-#include "convert/fit.h"
 #include "core/status_macros.h"
+#include "plan/fit.h"
 
 namespace pare::cli {
 namespace {
@@ -26,21 +26,21 @@ struct FitFlags {
 };
 
 absl::Status RunFit(const FitFlags& f) {
-  ASSIGN_OR_RETURN(convert::FitOptions o, BaseFitOptions(f.data, f.device));
+  ASSIGN_OR_RETURN(plan::FitOptions o, BaseFitOptions(f.data, f.device));
   o.max_kl = f.max_kl;
   o.min_sqnr = f.min_sqnr;
   o.replace = f.force;
-  ASSIGN_OR_RETURN(o.candidates, convert::ParsePrecisions(f.candidates));
+  ASSIGN_OR_RETURN(o.candidates, plan::ParsePrecisions(f.candidates));
   ASSIGN_OR_RETURN(o.algorithm, quantize::ParseWeightAlgorithm(f.algorithm));
   if (!f.weight_budget.empty()) {
-    ASSIGN_OR_RETURN(o.weight_budget, convert::ParseByteSize(f.weight_budget));
+    ASSIGN_OR_RETURN(o.weight_budget, analysis::ParseByteSize(f.weight_budget));
   }
   o.progress = StderrProgress("measuring", "measured", "steps");
-  ASSIGN_OR_RETURN(const convert::FitResult r, convert::Fit(f.model, f.output, o));
+  ASSIGN_OR_RETURN(const plan::FitResult r, plan::Fit(f.model, f.output, o));
   if (f.json) {
-    std::cout << convert::FitToJson(r, o.candidates).dump(2) << "\n";
+    std::cout << plan::FitToJson(r, o.candidates).dump(2) << "\n";
   } else {
-    std::cout << convert::FitToText(r, o.candidates);
+    std::cout << plan::FitToText(r, o.candidates);
     std::cout << "wrote " << f.output << " (manifest.json holds the plan, account and metrics)\n";
   }
   if (!r.after.fits) {

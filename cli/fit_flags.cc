@@ -32,25 +32,25 @@ void AddFitDataFlags(CLI::App& cmd, FitDataFlags& f) {
   cmd.add_option("--threads", f.threads, "Worker threads (0: one per core)")->check(ThreadCount());
 }
 
-absl::StatusOr<convert::FitOptions> BaseFitOptions(const FitDataFlags& data,
-                                                   const DeviceFlags& device) {
+absl::StatusOr<plan::FitOptions> BaseFitOptions(const FitDataFlags& data,
+                                                const DeviceFlags& device) {
   if (!data.calib_tokens.empty() && !data.calib_data.empty()) {
     return absl::InvalidArgumentError("give --calib-tokens or --calib, not both");
   }
   if (!data.eval_tokens.empty() && !data.eval_data.empty()) {
     return absl::InvalidArgumentError("give --eval-tokens or --eval-data, not both");
   }
-  convert::FitOptions o{.account = device.account,
-                        .calib_tokens = data.calib_tokens,
-                        .calib_data = data.calib_data,
-                        .seq_len = data.seq_len,
-                        .calib_samples = data.calib_samples,
-                        .eval_tokens = data.eval_tokens,
-                        .eval_data = data.eval_data,
-                        .eval_samples = data.eval_samples,
-                        .threads = data.threads};
+  plan::FitOptions o{.account = device.account,
+                     .calib_tokens = data.calib_tokens,
+                     .calib_data = data.calib_data,
+                     .seq_len = data.seq_len,
+                     .calib_samples = data.calib_samples,
+                     .eval_tokens = data.eval_tokens,
+                     .eval_data = data.eval_data,
+                     .eval_samples = data.eval_samples,
+                     .threads = data.threads};
   ASSIGN_OR_RETURN(o.device, ResolveDevice(device));
-  ASSIGN_OR_RETURN(o.candidates, convert::ParsePrecisions("f16,int8,int4-g32,int4-g128"));
+  ASSIGN_OR_RETURN(o.candidates, plan::ParsePrecisions("f16,int8,int4-g32,int4-g128"));
   o.log = [](const std::string& line) { std::cerr << line << "\n"; };
   return o;
 }

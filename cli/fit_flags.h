@@ -9,7 +9,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
 #include "cli/device_flags.h"
-#include "convert/fit.h"
+#include "plan/fit.h"
 
 namespace pare::cli {
 
@@ -22,8 +22,8 @@ struct FitDataFlags {
 void AddFitDataFlags(CLI::App& cmd, FitDataFlags& f);
 
 // FitOptions from the shared flags, the device resolved, logging to stderr.
-absl::StatusOr<convert::FitOptions> BaseFitOptions(const FitDataFlags& data,
-                                                   const DeviceFlags& device);
+absl::StatusOr<plan::FitOptions> BaseFitOptions(const FitDataFlags& data,
+                                                const DeviceFlags& device);
 
 }  // namespace pare::cli
 

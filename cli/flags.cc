@@ -10,7 +10,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "convert/device.h"
+#include "analysis/device.h"
 #include "core/atomic_file.h"
 #include "core/status_macros.h"
 
@@ -161,7 +161,7 @@ CLI::Validator DimAssignment() {
 CLI::Validator ByteSize() {
   return Check(
       [](const std::string& text) -> std::string {
-        absl::StatusOr<uint64_t> bytes = convert::ParseByteSize(text);
+        absl::StatusOr<uint64_t> bytes = analysis::ParseByteSize(text);
         if (!bytes.ok()) return std::string(bytes.status().message());
         return *bytes == 0 ? "the size must be more than 0 bytes" : "";
       },

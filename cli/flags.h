@@ -47,7 +47,7 @@ CLI::Validator ThreadCount();
 // --dim NAME=N with 0 <= N <= kMaxDim.
 inline constexpr int64_t kMaxDim = int64_t{1} << 31;
 CLI::Validator DimAssignment();
-// A size such as 8GB, 6GiB or 1000000 (convert::ParseByteSize).
+// A size such as 8GB, 6GiB or 1000000 (analysis::ParseByteSize).
 CLI::Validator ByteSize();
 
 // Before any work: `output` can take the file this command writes. Its

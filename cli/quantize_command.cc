@@ -12,8 +12,8 @@
 #include "cli/quantize_flags.h"
 #include "core/onnx_io.h"
 #include "core/status_macros.h"
-#include "evaluate/mixed_precision.h"
 #include "evaluate/samples.h"
+#include "plan/mixed_precision.h"
 #include "quantize/dynamic_int8.h"
 #include "quantize/static_int8.h"
 #include "runtime/inputs.h"
@@ -60,7 +60,7 @@ absl::Status RunMixed(const QuantizeFlags& f, const Model& model,
     validation = evaluate::RandomSamples(model, f.calibration.calib_random,
                                          f.calibration.seed + 1000003, dims);
   }
-  evaluate::MixedPrecisionOptions m;
+  plan::MixedPrecisionOptions m;
   m.quantize = o;
   m.quantize.progress = nullptr;
   m.min_sqnr_db = *f.target_sqnr;
@@ -68,8 +68,8 @@ absl::Status RunMixed(const QuantizeFlags& f, const Model& model,
   m.threads = f.threads;
   m.log = [](const std::string& line) { std::cerr << "  " << line << "\n"; };
   std::cerr << "searching for the fewest layers to promote (" << validation->Describe() << ")\n";
-  ASSIGN_OR_RETURN(evaluate::MixedPrecisionResult r,
-                   evaluate::QuantizeToTarget(model, data, *validation, m));
+  ASSIGN_OR_RETURN(plan::MixedPrecisionResult r,
+                   plan::QuantizeToTarget(model, data, *validation, m));
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& s : r.steps) steps.push_back({{"promoted", s.promoted}, {"sqnr_db", s.sqnr_db}});
   const nlohmann::json extra = {{"mixed_precision",

@@ -10,8 +10,8 @@
 #include "cli/exit_codes.h"
 #include "cli/fit_flags.h"
 #include "cli/flags.h"
-#include "convert/sweep.h"
 #include "core/status_macros.h"
+#include "plan/sweep.h"
 
 namespace pare::cli {
 namespace {
@@ -25,7 +25,7 @@ struct SweepFlags {
   DeviceFlags device;
 };
 
-absl::Status ParseShard(const std::string& text, convert::SweepOptions& o) {
+absl::Status ParseShard(const std::string& text, plan::SweepOptions& o) {
   std::vector<std::string> parts = absl::StrSplit(text, '/');
   if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &o.shard) ||
       !absl::SimpleAtoi(parts[1], &o.shards) || o.shards < 1 || o.shard < 0 ||
@@ -39,21 +39,21 @@ absl::Status RunSweepCommand(const SweepFlags& f) {
   std::vector<nlohmann::json> results;
   if (!f.merge.empty()) {
     std::vector<std::filesystem::path> inputs(f.merge.begin(), f.merge.end());
-    ASSIGN_OR_RETURN(results, convert::MergeSweeps(inputs, f.output));
+    ASSIGN_OR_RETURN(results, plan::MergeSweeps(inputs, f.output));
   } else {
     if (f.model.empty()) return absl::InvalidArgumentError("give a MODEL (or --merge DIR...)");
     if (f.data.eval_tokens.empty() && f.data.eval_data.empty()) {
       return absl::InvalidArgumentError(
           "a sweep measures loss: give --eval-tokens FILE (language models) or --eval-data DIR");
     }
-    convert::SweepOptions o{.jobs = f.jobs, .keep_artifacts = !f.drop_artifacts};
+    plan::SweepOptions o{.jobs = f.jobs, .keep_artifacts = !f.drop_artifacts};
     ASSIGN_OR_RETURN(o.base, BaseFitOptions(f.data, f.device));
     o.recipes = absl::StrSplit(f.recipes, ',', absl::SkipWhitespace());
     RETURN_IF_ERROR(ParseShard(f.shard, o));
-    ASSIGN_OR_RETURN(results, convert::RunSweep(f.model, f.output, o));
+    ASSIGN_OR_RETURN(results, plan::RunSweep(f.model, f.output, o));
   }
-  std::cout << convert::SweepMarkdown(results) << "\nwrote " << f.output << "/report.md, "
-            << f.output << "/report.html, " << f.output << "/results.json\n";
+  std::cout << plan::SweepMarkdown(results) << "\nwrote " << f.output << "/report.md, " << f.output
+            << "/report.html, " << f.output << "/results.json\n";
   return absl::OkStatus();
 }
 

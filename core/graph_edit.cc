@@ -2,6 +2,9 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/graph.h"
@@ -100,6 +103,15 @@ absl::Status FinishGraphRewrite(Model& model) {
   g.nodes = std::move(sorted);
   MakeNodeNamesUnique(g);
   return absl::OkStatus();
+}
+
+absl::Status CheckFiniteWeight(const std::string& name, const std::vector<float>& values,
+                               const std::string& advice) {
+  const auto bad =
+      std::find_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
+  if (bad == values.end()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("weight '", name, "' holds ", *bad, " at element ",
+                                                 bad - values.begin(), ": ", advice));
 }
 
 }  // namespace pare

@@ -57,6 +57,12 @@ void MakeNodeNamesUnique(Graph& graph);
 // at the end) and makes node names unique.
 absl::Status FinishGraphRewrite(Model& model);
 
+// A weight a stage is about to rewrite must be finite: NaN and infinity have
+// no quantized code and no place in a magnitude ranking. The error names the
+// weight, the value and its element; `advice` says what the user can do.
+absl::Status CheckFiniteWeight(const std::string& name, const std::vector<float>& values,
+                               const std::string& advice);
+
 }  // namespace pare
 
 #endif  // PARE_CORE_GRAPH_EDIT_H_

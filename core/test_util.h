@@ -8,9 +8,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "core/model.h"
+#include "core/model_builder.h"
+#include "core/onnx_io.h"
 
 namespace pare::testing {
 
@@ -54,6 +58,43 @@ inline ::testing::AssertionResult SameTensor(const Tensor& a, const Tensor& b) {
   }
   if (a.strings() != b.strings()) return ::testing::AssertionFailure() << a.name() << ": strings";
   return ::testing::AssertionSuccess();
+}
+
+// x [N, widths[0]] -> MatMul -> Relu -> ... -> MatMul -> y [N, widths.back()],
+// weights w1, w2, ... seeded; weight number `nan_weight` (1-based; 0: none)
+// holds a NaN at element 100.
+inline Model MatMulChain(int64_t opset, const std::vector<int64_t>& widths, int nan_weight = 0) {
+  ModelBuilder b("matmul_chain", opset);
+  b.Input("x", DataType::kFloat32, {-1, widths[0]});
+  std::string in = "x";
+  for (size_t i = 1; i < widths.size(); ++i) {
+    const std::string w = "w" + std::to_string(i), mm = "mm" + std::to_string(i);
+    Tensor t = RandomTensor(w, {widths[i - 1], widths[i]}, i, 0.3f);
+    if (static_cast<int>(i) == nan_weight) {
+      std::vector<float> v = t.ToFloat32().value();
+      v[100] = std::numeric_limits<float>::quiet_NaN();
+      t = Tensor::FromVector<float>(w, t.dims(), v);
+    }
+    b.Initializer(t);
+    const bool last = i + 1 == widths.size();
+    b.AddNode("MatMul", {in, w}, {last ? "y" : mm}, mm);
+    if (!last) {
+      b.AddNode("Relu", {mm}, {"r" + std::to_string(i)}, "relu" + std::to_string(i));
+      in = "r" + std::to_string(i);
+    }
+  }
+  b.Output("y", DataType::kFloat32, {-1, widths.back()});
+  return std::move(b).Build();
+}
+
+// The model as ONNX bytes (every tensor inline): a deep snapshot, since
+// copies of a Model share tensor storage. Compare two to prove a stage left
+// its input alone.
+inline std::string Snapshot(const Model& model) {
+  TempDir dir;
+  const absl::Status saved = SaveModel(model, dir / "m.onnx", {.all_inline = true});
+  EXPECT_TRUE(saved.ok()) << saved;
+  return ReadFile(dir / "m.onnx");
 }
 
 }  // namespace pare::testing

@@ -349,12 +349,7 @@ absl::StatusOr<EvaluateReport> Evaluate(const EvaluateOptions& o) {
   }
   report.samples = total;
   if (o.sensitivity) {
-    ASSIGN_OR_RETURN(report.sensitivity,
-                     QuantizationSensitivity(*reference, *samples,
-                                             {.calibration_samples = o.sensitivity_samples,
-                                              .evaluation_samples = o.sensitivity_samples,
-                                              .threads = o.threads,
-                                              .progress = o.progress}));
+    ASSIGN_OR_RETURN(report.sensitivity, o.sensitivity(*reference, *samples));
   }
   for (CandidateState& c : candidates) {
     CandidateReport r;

@@ -24,7 +24,7 @@
 #include "core/dtype.h"
 #include "evaluate/metrics.h"
 #include "evaluate/per_layer.h"
-#include "evaluate/sensitivity.h"
+#include "evaluate/samples.h"
 
 namespace pare::evaluate {
 
@@ -44,6 +44,16 @@ struct Thresholds {
   std::optional<double> max_ppl_increase;  // relative, e.g. 0.02 (lm)
 };
 
+// One layer quantized alone, and the error it causes in the model's output.
+struct SensitivityEntry {
+  std::string node;
+  std::string op_type;
+  ErrorSummary error;  // of the output with the lowest SQNR
+};
+
+using SensitivityFn = std::function<absl::StatusOr<std::vector<SensitivityEntry>>(
+    const Model& reference, const SampleSource& samples)>;
+
 struct EvaluateOptions {
   std::filesystem::path reference;          // the original model
   std::filesystem::path reference_outputs;  // or its outputs stored on disk
@@ -60,10 +70,10 @@ struct EvaluateOptions {
   std::filesystem::path labels;  // classify: one class id per row, whitespace-separated
   bool per_layer = false;
   int64_t per_layer_samples = 1;
-  // Quantize each layer alone to int8 and rank the layers by the output
-  // error it causes (sensitivity.h); needs `reference`, no candidate.
-  bool sensitivity = false;
-  int64_t sensitivity_samples = 4;  // for calibration, and as many again to measure
+  // Ranks the reference's layers by how much quantizing each costs (the
+  // plan stage's QuantizationSensitivity, handed in so that evaluation does
+  // not depend on a quantizer); needs `reference`, no candidate.
+  SensitivityFn sensitivity;
   Thresholds gates;
   int threads = 0;
   std::filesystem::path save_reference_outputs;  // write the reference's outputs here

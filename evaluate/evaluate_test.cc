@@ -7,43 +7,15 @@
 #include "core/model_builder.h"
 #include "core/onnx_io.h"
 #include "core/test_util.h"
-#include "evaluate/mixed_precision.h"
 #include "evaluate/report.h"
 #include "evaluate/samples.h"
+#include "evaluate/test_models.h"
 
 namespace pare::evaluate {
+
 namespace {
 
-// x [N, 16] -> MatMul -> Relu -> MatMul -> Relu -> MatMul -> y [N, 8], with
-// `corrupt` (if set) adding 3.0 to one element of that layer's weight.
-Model Mlp(const std::string& corrupt = "") {
-  ModelBuilder b("mlp");
-  b.Input("x", DataType::kFloat32, {-1, 16});
-  const std::vector<std::pair<std::string, std::vector<int64_t>>> layers = {
-      {"w1", {16, 32}}, {"w2", {32, 32}}, {"w3", {32, 8}}};
-  std::string in = "x";
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const auto& [name, dims] = layers[i];
-    Tensor w = RandomTensor(name, dims, i + 1, 0.3f);
-    if (name == corrupt) {
-      std::vector<float> v = w.ToFloat32().value();
-      v[37] += 3.0f;
-      w = Tensor::FromVector<float>(name, dims, v);
-    }
-    b.Initializer(w);
-    const std::string mm = "mm" + std::to_string(i + 1);
-    b.AddNode("MatMul", {in, name}, {mm}, mm);
-    in = mm;
-    if (i + 1 < layers.size()) {
-      const std::string relu = "relu" + std::to_string(i + 1);
-      b.AddNode("Relu", {in}, {relu}, relu);
-      in = relu;
-    }
-  }
-  b.AddNode("Identity", {in}, {"y"}, "out");
-  b.Output("y", DataType::kFloat32, {-1, 8});
-  return std::move(b).Build();
-}
+using testing_models::Mlp;
 
 class EvaluateTest : public ::testing::Test {
  protected:
@@ -146,67 +118,6 @@ TEST_F(EvaluateTest, OptionsThatContradictAreRefused) {
   o = Options(Save(Mlp(), "same.onnx"));
   o.data = dir_.path();  // two input sources
   EXPECT_EQ(Evaluate(o).status().code(), absl::StatusCode::kInvalidArgument);
-}
-
-// One output column of w1 is 300x the others: relu1 gets an outlier
-// channel, and per-tensor int8 on mm2's input loses the small channels.
-Model OutlierMlp() {
-  Model model = Mlp();
-  for (Tensor& t : model.graph.initializers) {
-    if (t.name() != "w1") continue;
-    std::vector<float> v = t.ToFloat32().value();
-    for (int64_t k = 0; k < 16; ++k) v[k * 32 + 5] = 300.0f * std::abs(v[k * 32 + 5]);
-    t = Tensor::FromVector<float>("w1", {16, 32}, v);
-  }
-  return model;
-}
-
-TEST_F(EvaluateTest, SensitivityRanksTheLayerWithAnOutlierInputFirst) {
-  const Model model = OutlierMlp();
-  EvaluateOptions o;
-  o.reference = Save(model, "outlier.onnx");
-  o.random_samples = 8;
-  o.dims = {{"N", 4}};
-  o.threads = 1;
-  o.sensitivity = true;
-  auto report = Evaluate(o);
-  ASSERT_TRUE(report.ok()) << report.status();
-  ASSERT_EQ(report->sensitivity.size(), 3u);
-  EXPECT_EQ(report->sensitivity[0].node, "mm2");
-  EXPECT_EQ(report->sensitivity[0].op_type, "MatMul");
-  EXPECT_LT(report->sensitivity[0].error.sqnr_db, report->sensitivity[2].error.sqnr_db);
-  EXPECT_NE(ReportToMarkdown(*report).find("int8 sensitivity"), std::string::npos);
-}
-
-// 8-bit activations cost mm2 most, so meeting a higher target promotes it
-// first.
-TEST_F(EvaluateTest, MixedPrecisionPromotesTheFewestLayersThatMeetTheTarget) {
-  const Model model = OutlierMlp();
-  auto samples = RandomSamples(model, 8, 5, {{"N", 4}});
-  const quantize::CalibrationData calibration{
-      8, [&](int64_t i) { return samples->Get(i).value().inputs; }, "random"};
-  MixedPrecisionOptions o;
-  o.threads = 1;
-  o.min_sqnr_db = 0;  // met by the all-8-bit model
-  auto easy = QuantizeToTarget(model, calibration, *samples, o);
-  ASSERT_TRUE(easy.ok()) << easy.status();
-  EXPECT_TRUE(easy->met);
-  EXPECT_TRUE(easy->promoted.empty());
-  ASSERT_EQ(easy->steps.size(), 1u);
-
-  o.min_sqnr_db = easy->sqnr_db + 6;
-  auto hard = QuantizeToTarget(model, calibration, *samples, o);
-  ASSERT_TRUE(hard.ok()) << hard.status();
-  EXPECT_TRUE(hard->met) << hard->sqnr_db;
-  ASSERT_FALSE(hard->promoted.empty());
-  EXPECT_EQ(hard->promoted[0], "mm2");
-  EXPECT_GE(hard->sqnr_db, o.min_sqnr_db);
-
-  o.min_sqnr_db = 200;  // beyond reach even in 16 bits: the best model, not met
-  auto impossible = QuantizeToTarget(model, calibration, *samples, o);
-  ASSERT_TRUE(impossible.ok()) << impossible.status();
-  EXPECT_FALSE(impossible->met);
-  EXPECT_GT(impossible->sqnr_db, easy->sqnr_db);
 }
 
 // tokens [1, T] -> embedding [32, 8] -> head [8, 32] -> logits [1, T, 32].

@@ -33,6 +33,7 @@ absl::StatusOr<std::vector<double>> ProducerImportance(const Graph& g, const Con
     const Node& n = g.nodes[p];
     const Tensor* w = constants.FindFloating(n.inputs[1]);
     ASSIGN_OR_RETURN(std::vector<float> v, w->ToFloat32());
+    RETURN_IF_ERROR(CheckFiniteWeight(n.inputs[1], v, kNonFiniteWeightAdvice));
     const int64_t c = group.channels, per = static_cast<int64_t>(v.size()) / c;
     const bool matmul = n.op_type == "MatMul";
     std::vector<double> norm(static_cast<size_t>(c), 0.0);
@@ -197,6 +198,7 @@ absl::StatusOr<std::vector<double>> ConsumerImportance(const Graph& g, const Con
     if (s.count() == 0) continue;
     const Tensor* w = constants.FindFloating(g.nodes[c.node].inputs[1]);
     ASSIGN_OR_RETURN(std::vector<float> v, w->ToFloat32());
+    RETURN_IF_ERROR(CheckFiniteWeight(w->name(), v, kNonFiniteWeightAdvice));
     const AxisView view(w->dims(), c.weight_axis);
     std::vector<double> score(static_cast<size_t>(group.channels), 0.0);
     for (int64_t o = 0; o < view.outer; ++o) {

@@ -14,7 +14,8 @@
 
 #include "absl/status/statusor.h"
 #include "core/model.h"
-#include "prune/prune.h"
+#include "prune/options.h"
+#include "runtime/calibration.h"
 
 namespace pare::prune {
 

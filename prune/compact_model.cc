@@ -3,13 +3,14 @@
 #include "absl/strings/str_cat.h"
 #include "core/graph.h"
 #include "core/graph_edit.h"
+#include "core/stage.h"
 #include "core/status_macros.h"
 #include "prune/compact_storage.h"
 #include "prune/prune.h"
 
 namespace pare::prune {
 
-absl::StatusOr<int64_t> StoreSparseWeightsCompact(Model& model) {
+static absl::StatusOr<int64_t> StoreSparseWeightsCompactOn(Model& model) {
   if (OpsetVersion(model, "").value_or(0) < 11) {
     return absl::InvalidArgumentError(
         "compact storage decodes with BitShift and CumSum, which need opset 11 or later");
@@ -40,6 +41,10 @@ absl::StatusOr<int64_t> StoreSparseWeightsCompact(Model& model) {
   for (Node& n : decoders) g.nodes.push_back(std::move(n));
   RETURN_IF_ERROR(FinishGraphRewrite(model));
   return packed;
+}
+
+absl::StatusOr<int64_t> StoreSparseWeightsCompact(Model& model) {
+  return CommitOnSuccess(model, [](Model& work) { return StoreSparseWeightsCompactOn(work); });
 }
 
 }  // namespace pare::prune

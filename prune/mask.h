@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "prune/prune.h"
+#include "prune/options.h"
 #include "runtime/calibration.h"
 
 namespace pare::prune {

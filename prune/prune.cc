@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/graph.h"
 #include "core/graph_edit.h"
+#include "core/stage.h"
 #include "core/status_macros.h"
 #include "core/tensor_spill.h"
 #include "prune/channels.h"
@@ -280,6 +281,7 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
     MagnitudeHistogram histogram;
     for (const WeightTarget& t : targets) {
       ASSIGN_OR_RETURN(std::vector<float> w, t.tensor->ToFloat32());
+      RETURN_IF_ERROR(CheckFiniteWeight(t.tensor->name(), w, kNonFiniteWeightAdvice));
       histogram.Add(w.data(), static_cast<int64_t>(w.size()));
       t.tensor->ReleasePages();
     }
@@ -379,11 +381,16 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
 
 }  // namespace
 
-absl::StatusOr<PruneReport> Prune(Model& model, const runtime::CalibrationData* data,
-                                  const PruneOptions& o) {
+static absl::StatusOr<PruneReport> PruneOn(Model& model, const runtime::CalibrationData* data,
+                                           const PruneOptions& o) {
   RETURN_IF_ERROR(CheckOptions(o));
   if (o.method == PruneMethod::kChannels) return PruneChannels(model, data, o);
   return PruneWeights(model, data, o);
+}
+
+absl::StatusOr<PruneReport> Prune(Model& model, const runtime::CalibrationData* data,
+                                  const PruneOptions& o) {
+  return CommitOnSuccess(model, [&](Model& work) { return PruneOn(work, data, o); });
 }
 
 absl::StatusOr<double> WeightSparsity(const Model& model) {

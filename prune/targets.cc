@@ -124,6 +124,7 @@ absl::StatusOr<std::vector<WeightTarget>> PlanTargets(const Graph& g, const Cons
 
 absl::StatusOr<std::vector<float>> LoadKn(const WeightTarget& t) {
   ASSIGN_OR_RETURN(std::vector<float> v, t.tensor->ToFloat32());
+  RETURN_IF_ERROR(CheckFiniteWeight(t.tensor->name(), v, kNonFiniteWeightAdvice));
   if (!t.transposed) return v;
   std::vector<float> kn(v.size());
   for (int64_t j = 0; j < t.n; ++j) {

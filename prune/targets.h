@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "core/graph_edit.h"
 #include "core/model.h"
-#include "prune/prune.h"
+#include "prune/options.h"
 
 namespace pare::prune {
 

@@ -7,7 +7,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/graph.h"
+#include "core/graph_edit.h"
 #include "core/model_builder.h"
+#include "core/stage.h"
 #include "core/status_macros.h"
 #include "quantize/int8.h"
 #include "quantize/rewrite_util.h"
@@ -124,7 +126,8 @@ class DynamicRewriter {
 
 }  // namespace
 
-absl::StatusOr<QuantizeReport> QuantizeDynamicInt8(Model& model, const DynamicInt8Options& o) {
+static absl::StatusOr<QuantizeReport> QuantizeDynamicInt8On(Model& model,
+                                                            const DynamicInt8Options& o) {
   std::string which;
   if (IsQuantizedGraph(model.graph, &which)) {
     return absl::FailedPreconditionError(absl::StrCat("the model is already quantized (it has a ",
@@ -161,6 +164,7 @@ absl::StatusOr<QuantizeReport> QuantizeDynamicInt8(Model& model, const DynamicIn
       report.skipped.push_back(label + ": " + why);
       continue;
     }
+    RETURN_IF_ERROR(CheckFiniteWeight(n.inputs[1], w->first, kNonFiniteWeightAdvice));
     rewriter.Rewrite(n, w->first, w->second, o.per_channel, report);
     removed[i] = true;
   }
@@ -173,6 +177,10 @@ absl::StatusOr<QuantizeReport> QuantizeDynamicInt8(Model& model, const DynamicIn
     report.weight_bytes_after += q.bytes_after;
   }
   return report;
+}
+
+absl::StatusOr<QuantizeReport> QuantizeDynamicInt8(Model& model, const DynamicInt8Options& o) {
+  return CommitOnSuccess(model, [&](Model& work) { return QuantizeDynamicInt8On(work, o); });
 }
 
 }  // namespace pare::quantize

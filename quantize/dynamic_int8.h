@@ -27,6 +27,8 @@ struct DynamicInt8Options {
 
 // The output name of each quantized node is kept (pare evaluate --per-layer
 // matches it with the original).
+// On any error `model` is unchanged (core/stage.h: the stage works on a copy
+// and commits only when everything succeeded).
 absl::StatusOr<QuantizeReport> QuantizeDynamicInt8(Model& model, const DynamicInt8Options& options);
 
 }  // namespace pare::quantize

@@ -14,6 +14,10 @@
 
 namespace pare::quantize {
 
+// What a non-finite weight's error (CheckFiniteWeight) tells the user.
+inline constexpr char kNonFiniteWeightAdvice[] =
+    "an 8-bit code cannot represent it; fix the weight or leave its node out with --exclude";
+
 struct Range {
   float min = 0, max = 0;
 };

@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/graph.h"
+#include "core/graph_edit.h"
 #include "core/model_builder.h"
 #include "core/status_macros.h"
 
@@ -159,6 +160,7 @@ absl::Status WriteQOperator(Model& model, const std::vector<Target>& targets,
       return absl::InvalidArgumentError(
           absl::StrCat("'", NodeLabel(n), "' was never run by the calibration samples"));
     }
+    RETURN_IF_ERROR(CheckFiniteWeight(n.inputs[1], w->ToFloat32().value(), kNonFiniteWeightAdvice));
     writer.Rewrite(n, *w, t.weight_axis, b, calibrators);
     removed[t.node] = true;
   }

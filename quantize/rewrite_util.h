@@ -9,7 +9,8 @@
 #include "core/graph_edit.h"
 #include "core/model.h"
 #include "quantize/int8.h"
-#include "quantize/static_int8.h"
+#include "quantize/report.h"
+#include "quantize/static_options.h"
 
 namespace pare::quantize {
 

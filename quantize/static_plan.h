@@ -11,9 +11,10 @@
 #include "absl/status/status.h"
 #include "core/model.h"
 #include "quantize/calibration.h"
+#include "quantize/report.h"
 #include "quantize/rewrite_util.h"
 #include "quantize/smoothquant.h"
-#include "quantize/static_int8.h"
+#include "quantize/static_options.h"
 
 namespace pare::quantize {
 

@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/graph.h"
+#include "core/stage.h"
 #include "core/status_macros.h"
 #include "core/tensor_spill.h"
 #include "quantize/awq.h"
@@ -243,12 +244,9 @@ absl::StatusOr<std::pair<BlockQuantized, double>> QuantizeOne(
     original = std::move(transposed);
   }
   const std::vector<float>& w = awq_scaled.empty() ? original : awq_scaled;
-  const auto bad = std::find_if(w.begin(), w.end(), [](float v) { return !std::isfinite(v); });
-  if (bad != w.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "weight '", t.weight, "' holds ", *bad, " at element ", bad - w.begin(),
-        ": a 4-bit code cannot represent it; fix the weight or leave its node out with --exclude"));
-  }
+  RETURN_IF_ERROR(CheckFiniteWeight(
+      t.weight, w,
+      "a 4-bit code cannot represent it; fix the weight or leave its node out with --exclude"));
   switch (t.algorithm) {
     case WeightAlgorithm::kHqq: {
       BlockQuantized q = QuantizeHqq(w.data(), t.k, t.n, t.spec, o.hqq);
@@ -285,8 +283,9 @@ QuantizedTensor Entry(const WeightTarget& t, double sqnr, const PackedWeight& pa
 
 }  // namespace
 
-absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const CalibrationData* data,
-                                                  const WeightOnlyOptions& o) {
+static absl::StatusOr<QuantizeReport> QuantizeWeightOnlyOn(Model& model,
+                                                           const CalibrationData* data,
+                                                           const WeightOnlyOptions& o) {
   std::string which;
   if (IsQuantizedGraph(model.graph, &which)) {
     return absl::FailedPreconditionError(absl::StrCat("the model is already quantized (it has a ",
@@ -449,6 +448,11 @@ absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const Calibratio
     report.weight_bytes_after += q.bytes_after;
   }
   return report;
+}
+
+absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const CalibrationData* data,
+                                                  const WeightOnlyOptions& o) {
+  return CommitOnSuccess(model, [&](Model& work) { return QuantizeWeightOnlyOn(work, data, o); });
 }
 
 }  // namespace pare::quantize

@@ -3,7 +3,7 @@
 // scale (and zero point) per block, by round-to-nearest, HQQ, GPTQ or AWQ
 // (blockwise.h, gptq.h, awq.h). Activations stay float.
 //
-//   WeightOnlyOptions o{.algorithm = WeightOnlyOptions::Algorithm::kGptq, .bits = 4};
+//   WeightOnlyOptions o{.algorithm = WeightAlgorithm::kGptq, .bits = 4};
 //   ASSIGN_OR_RETURN(QuantizeReport r, QuantizeWeightOnly(model, &calibration, o));
 //
 // Output format: com.microsoft MatMulNBits (ONNX Runtime's operator, which
@@ -71,6 +71,8 @@ struct WeightOnlyOptions {
 };
 
 // `calibration` may be null when no layer's algorithm needs data (RTN, HQQ).
+// On any error `model` is unchanged (core/stage.h: the stage works on a copy
+// and commits only when everything succeeded).
 absl::StatusOr<QuantizeReport> QuantizeWeightOnly(Model& model, const CalibrationData* calibration,
                                                   const WeightOnlyOptions& options);
 

@@ -3,7 +3,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "core/graph.h"
-#include "runtime/session.h"
 
 namespace pare::runtime {
 namespace {
@@ -24,7 +23,8 @@ bool Foldable(const Node& node) {
 
 }  // namespace
 
-std::vector<std::string> FoldConstants(Model& model, uint64_t max_tensor_bytes) {
+std::vector<std::string> FoldConstants(Model& model, uint64_t max_tensor_bytes,
+                                       const NodeEvaluator& evaluate) {
   Graph& g = model.graph;
   absl::flat_hash_set<std::string> overridable;  // initializers a caller may feed
   for (const ValueInfo& v : g.inputs) overridable.insert(v.name);
@@ -55,13 +55,8 @@ std::vector<std::string> FoldConstants(Model& model, uint64_t max_tensor_bytes) 
     for (const std::string& out : node.outputs) {
       if (!out.empty()) one.graph.outputs.push_back({.name = out});
     }
-    auto session =
-        Session::Create(one, {.threads = 1,
-                              .max_tensor_bytes = std::min(max_tensor_bytes, kMaxFoldedTensorBytes),
-                              .fuse = false});
-    if (!session.ok()) continue;  // the real plan reports it
-    auto outputs = (*session)->Run({});
-    if (!outputs.ok()) continue;  // left to fail at run time, naming the node as usual
+    auto outputs = evaluate(one, std::min(max_tensor_bytes, kMaxFoldedTensorBytes));
+    if (!outputs.ok()) continue;  // left to the real plan or run, naming the node as usual
     uint64_t bytes = 0;
     bool small = true;
     for (const Tensor& t : *outputs) {

@@ -109,7 +109,7 @@ Model DequantizedWeightConv() {
 TEST(Fusion, ConstantSubgraphsAreComputedOnce) {
   const Model model = DequantizedWeightConv();
   Model copy = model;
-  EXPECT_EQ(FoldConstants(copy, uint64_t{1} << 30), std::vector<std::string>{"w"});
+  EXPECT_EQ(FoldConstants(copy, uint64_t{1} << 30, RunAlone), std::vector<std::string>{"w"});
   ASSERT_EQ(copy.graph.nodes.size(), 2u);  // Conv and Relu; the int8 weight is gone
   for (const Tensor& t : copy.graph.initializers) EXPECT_NE(t.name(), "wq");
   // Folded, the weight is a constant again, so Conv and Relu fuse too.

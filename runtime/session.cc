@@ -204,9 +204,16 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(const Model& model,
   return session;
 }
 
+absl::StatusOr<std::vector<Tensor>> RunAlone(const Model& model, uint64_t max_tensor_bytes) {
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<Session> session,
+      Session::Create(model, {.threads = 1, .max_tensor_bytes = max_tensor_bytes, .fuse = false}));
+  return session->Run({});
+}
+
 absl::Status Session::Plan() {
   if (options_.fuse) {
-    for (std::string& v : FoldConstants(model_, options_.max_tensor_bytes)) {
+    for (std::string& v : FoldConstants(model_, options_.max_tensor_bytes, RunAlone)) {
       fused_away_.insert(v);
     }
     for (std::string& v : FuseConvActivations(model_, model_.graph)) fused_away_.insert(v);

@@ -102,6 +102,10 @@ class Session {
   RunStats stats_;
 };
 
+// Runs a model that reads only its initializers, on one thread, without
+// graph rewrites: constant folding's evaluator (constant_folding.h).
+absl::StatusOr<std::vector<Tensor>> RunAlone(const Model& model, uint64_t max_tensor_bytes);
+
 }  // namespace pare::runtime
 
 #endif  // PARE_RUNTIME_SESSION_H_

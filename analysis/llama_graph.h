@@ -1,0 +1,45 @@
+// Recognises a Llama-family decoder in an ONNX graph by its structure, not
+// by tensor names: token embedding (Gather of a constant table), per block
+// an RMSNorm, q/k/v projections into attention with rotary embedding and
+// grouped-query heads, an output projection and residual, an RMSNorm and a
+// SwiGLU MLP (down(silu(gate(x)) * up(x))), then a final RMSNorm and the
+// output head (its own weight, or tied: the embedding table transposed).
+// What GGUF export (gguf_llama.h) needs to write llama.*.
+//
+//   ASSIGN_OR_RETURN(LlamaGraph g, MatchLlama(model));
+//
+// A graph that does not match fails with the part that did not.
+#ifndef PARE_ANALYSIS_LLAMA_GRAPH_H_
+#define PARE_ANALYSIS_LLAMA_GRAPH_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/model.h"
+
+namespace pare::analysis {
+
+struct LlamaBlock {
+  std::string attn_norm, ffn_norm;  // RMSNorm scale tensors
+  const Node *q = nullptr, *k = nullptr, *v = nullptr, *o = nullptr;
+  const Node *gate = nullptr, *up = nullptr, *down = nullptr;
+};
+
+struct LlamaGraph {
+  int64_t vocab = 0, dim = 0, heads = 0, kv_heads = 0, head_dim = 0, ffn = 0;
+  int64_t context = 0;  // rows of the rotary table
+  float rope_base = 10000, rms_eps = 1e-5f;
+  bool rotate_half = true;  // rotary pairs (i, i + d/2), as Hugging Face; else adjacent pairs
+  std::string token_embd, output_norm;
+  const Node* output = nullptr;  // the head projection
+  bool tied_head = false;        // the head multiplies by the embedding table
+  std::vector<LlamaBlock> blocks;
+};
+
+absl::StatusOr<LlamaGraph> MatchLlama(const Model& model);
+
+}  // namespace pare::analysis
+
+#endif  // PARE_ANALYSIS_LLAMA_GRAPH_H_

@@ -1,0 +1,414 @@
+#include "artifacts/gguf_llama.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "analysis/attention.h"
+#include "analysis/llama_graph.h"
+#include "artifacts/gguf_vocab.h"
+#include "core/float16.h"
+#include "core/graph_edit.h"
+#include "core/status_macros.h"
+
+namespace pare::artifacts {
+
+using analysis::LlamaBlock;
+using analysis::LlamaGraph;
+using analysis::MatchLlama;
+using analysis::ProjectionWidth;
+
+using analysis::LlamaBlock;
+using analysis::LlamaGraph;
+using analysis::MatchLlama;
+using analysis::ProjectionWidth;
+namespace {
+
+// A projection's weight as float rows [out, in] (llama.cpp's layout).
+struct Rows {
+  int64_t out = 0, in = 0;
+  std::vector<float> values;
+};
+
+int64_t IntAttr(const Node& n, const char* name, int64_t fallback) {
+  const Attribute* a = n.FindAttribute(name);
+  return a ? a->i : fallback;
+}
+
+// MatMulNBits B [N, blocks, block * bits / 8] with scales [N * blocks] and
+// zero points: none (2^(bits-1), symmetric), uint8 packed per column, or
+// real-valued (hqq) in the scales' type. Weight = (code - zero) * scale.
+struct NBits {
+  int64_t n, k, bits, block;
+  const Tensor* codes;
+  std::vector<float> scales;
+  std::vector<float> zeros;  // [N * blocks]; empty when symmetric
+  int64_t blocks() const { return (k + block - 1) / block; }
+  float Zero(int64_t i) const {
+    return zeros.empty() ? static_cast<float>(1 << (bits - 1)) : zeros[i];
+  }
+};
+
+// Code j of a packed row, bits (4 or 8) wide, low bits first.
+int Code(const uint8_t* row, int64_t j, int64_t bits) {
+  if (bits == 8) return row[j];
+  return j % 2 == 0 ? row[j / 2] & 15 : row[j / 2] >> 4;
+}
+
+absl::StatusOr<std::vector<float>> ZeroPoints(const Node& node, const Tensor& z, const NBits& w) {
+  const int64_t count = w.n * w.blocks();
+  if (z.dtype() != DataType::kUint8) {
+    ASSIGN_OR_RETURN(std::vector<float> zeros, z.ToFloat32());
+    if (static_cast<int64_t>(zeros.size()) != count) {
+      return absl::InvalidArgumentError(absl::StrCat(NodeLabel(node), ": zero_points size"));
+    }
+    return zeros;
+  }
+  const int64_t stride = (w.blocks() * w.bits + 7) / 8;
+  if (static_cast<int64_t>(z.element_count()) != w.n * stride) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(NodeLabel(node), ": packed zero_points have the wrong size"));
+  }
+  std::vector<float> zeros(static_cast<size_t>(count));
+  for (int64_t n = 0; n < w.n; ++n) {
+    for (int64_t blk = 0; blk < w.blocks(); ++blk) {
+      zeros[n * w.blocks() + blk] =
+          static_cast<float>(Code(z.bytes().data() + n * stride, blk, w.bits));
+    }
+  }
+  return zeros;
+}
+
+absl::StatusOr<NBits> ReadNBits(const Node& node, const Constants& c) {
+  NBits w{.n = IntAttr(node, "N", 0),
+          .k = IntAttr(node, "K", 0),
+          .bits = IntAttr(node, "bits", 4),
+          .block = IntAttr(node, "block_size", 32),
+          .codes = c.Find(node.inputs[1])};
+  const Tensor* scales = node.inputs.size() > 2 ? c.Find(node.inputs[2]) : nullptr;
+  if (!w.codes || !scales || (w.bits != 4 && w.bits != 8) || w.block <= 0) {
+    return absl::UnimplementedError(absl::StrCat(NodeLabel(node), ": MatMulNBits form not read"));
+  }
+  ASSIGN_OR_RETURN(w.scales, scales->ToFloat32());
+  if (static_cast<int64_t>(w.scales.size()) != w.n * w.blocks() ||
+      static_cast<int64_t>(w.codes->element_count()) != w.n * w.blocks() * w.block * w.bits / 8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(NodeLabel(node), ": MatMulNBits B or scales do not match N, K, block_size"));
+  }
+  if (node.inputs.size() > 3 && !node.inputs[3].empty()) {
+    const Tensor* z = c.Find(node.inputs[3]);
+    if (!z) {
+      return absl::UnimplementedError(
+          absl::StrCat(NodeLabel(node), ": zero_points are not a constant"));
+    }
+    ASSIGN_OR_RETURN(w.zeros, ZeroPoints(node, *z, w));
+    const float standard = static_cast<float>(1 << (w.bits - 1));
+    if (std::all_of(w.zeros.begin(), w.zeros.end(), [&](float v) { return v == standard; })) {
+      w.zeros.clear();  // written out, but symmetric
+    }
+  }
+  return w;
+}
+
+Rows DequantizeNBits(const NBits& w) {
+  const int64_t blob = w.block * w.bits / 8;
+  const uint8_t* b = w.codes->bytes().data();
+  Rows r{.out = w.n, .in = w.k, .values = std::vector<float>(w.n * w.k)};
+  for (int64_t n = 0; n < w.n; ++n) {
+    for (int64_t k = 0; k < w.k; ++k) {
+      const int64_t i = n * w.blocks() + k / w.block;
+      const int code = Code(b + i * blob, k % w.block, w.bits);
+      r.values[n * w.k + k] = (static_cast<float>(code) - w.Zero(i)) * w.scales[i];
+    }
+  }
+  return r;
+}
+
+// One element of a float tensor (float32, float16 or bfloat16) as float.
+float ElementAt(const Tensor& t, uint64_t i) {
+  const uint8_t* p = t.bytes().data();
+  if (t.dtype() == DataType::kFloat32) {
+    float v;
+    std::memcpy(&v, p + i * 4, 4);
+    return v;
+  }
+  uint16_t h;
+  std::memcpy(&h, p + i * 2, 2);
+  return t.dtype() == DataType::kFloat16 ? Float16ToFloat32(h) : BFloat16ToFloat32(h);
+}
+
+// Encodes a float weight's rows a block at a time, so memory holds a few
+// rows, not the matrix. `transposed`: the tensor is [in, out] (a MatMul
+// weight) and llama.cpp's row r is its column order[r] (or r).
+absl::Status EncodeFloatRows(const Tensor& t, bool transposed, const std::vector<int64_t>& order,
+                             GgmlType type, std::vector<uint8_t>& out) {
+  if (t.dtype() != DataType::kFloat32 && t.dtype() != DataType::kFloat16 &&
+      t.dtype() != DataType::kBFloat16) {
+    return absl::InvalidArgumentError(absl::StrCat(t.name(), ": not a float weight"));
+  }
+  const int64_t rows = transposed ? t.dims()[1] : t.dims()[0];
+  const int64_t cols = transposed ? t.dims()[0] : t.dims()[1];
+  constexpr int64_t kBlockRows = 64;
+  std::vector<float> block;
+  for (int64_t first = 0; first < rows; first += kBlockRows) {
+    const int64_t count = std::min(kBlockRows, rows - first);
+    block.assign(static_cast<size_t>(count * cols), 0.0f);
+    auto source = [&](int64_t k) { return order.empty() ? first + k : order[first + k]; };
+    if (transposed) {
+      // Source row i holds this block's values of input i, near each other.
+      for (int64_t i = 0; i < cols; ++i) {
+        for (int64_t k = 0; k < count; ++k) {
+          block[k * cols + i] = ElementAt(t, static_cast<uint64_t>(i * rows + source(k)));
+        }
+      }
+    } else {
+      for (int64_t k = 0; k < count; ++k) {
+        for (int64_t i = 0; i < cols; ++i) {
+          block[k * cols + i] = ElementAt(t, static_cast<uint64_t>(source(k) * cols + i));
+        }
+      }
+    }
+    EncodeRows(type, block.data(), block.size(), out);
+  }
+  t.ReleasePages();
+  return absl::OkStatus();
+}
+
+// Row order for llama.cpp's adjacent-pair rotary when the source rotates
+// halves: within each head, row 2i takes i and row 2i + 1 takes i + d/2.
+std::vector<int64_t> RotaryRowOrder(int64_t rows, int64_t head_dim) {
+  std::vector<int64_t> order(rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t head = r / head_dim, within = r % head_dim;
+    order[r] = head * head_dim + (within % 2) * (head_dim / 2) + within / 2;
+  }
+  return order;
+}
+
+bool Float16Exact(const std::vector<float>& v) {
+  for (float x : v) {
+    if (Float16ToFloat32(Float32ToFloat16(x)) != x) return false;
+  }
+  return true;
+}
+
+void PutHalfBits(uint16_t h, std::vector<uint8_t>& out) {
+  out.push_back(static_cast<uint8_t>(h & 0xff));
+  out.push_back(static_cast<uint8_t>(h >> 8));
+}
+
+// pare's block-32 codes already are ggml blocks, after a float16 scale:
+// - 4-bit symmetric, (code - 8) * scale is Q4_0's (q - 8) * d, with the
+//   nibble order changed (MatMulNBits pairs neighbours, Q4_0 pairs j with
+//   j + 16);
+// - 4-bit, (code - z) * scale is Q4_1's q * d + m with
+//   m = -z * scale, rounded to float16 (the one inexact part: within 2^-11
+//   of m, about 0.4% of a quantization step);
+// - 8-bit symmetric, (code - 128) * scale is Q8_0's q * d, q = code - 128.
+// Returns whether every minimum was float16-exact.
+bool RepackBlocks(const NBits& w, GgmlType type, const std::vector<int64_t>& order,
+                  std::vector<uint8_t>& out) {
+  const int64_t blob = 32 * w.bits / 8;
+  const uint8_t* b = w.codes->bytes().data();
+  bool exact = true;
+  for (int64_t r = 0; r < w.n; ++r) {
+    const int64_t n = order.empty() ? r : order[r];
+    for (int64_t blk = 0; blk < w.blocks(); ++blk) {
+      const int64_t i = n * w.blocks() + blk;
+      const uint8_t* p = b + i * blob;
+      PutHalfBits(Float32ToFloat16(w.scales[i]), out);
+      if (type == GgmlType::kQ4_1) {
+        const float m = -w.Zero(i) * w.scales[i];
+        const uint16_t h = Float32ToFloat16(m);
+        exact = exact && Float16ToFloat32(h) == m;
+        PutHalfBits(h, out);
+      }
+      if (w.bits == 8) {
+        for (int j = 0; j < 32; ++j) out.push_back(static_cast<uint8_t>(p[j] - 128));
+        continue;
+      }
+      for (int j = 0; j < 16; ++j) {
+        out.push_back(static_cast<uint8_t>(Code(p, j, 4) | (Code(p, j + 16, 4) << 4)));
+      }
+    }
+  }
+  return exact;
+}
+
+enum class Repack { kNone, kExact, kMinimumRounded };
+
+// Repacks a MatMulNBits weight when its codes already are blocks of `type`:
+// block 32, float16-exact scales, and 4-bit symmetric to Q4_0, any 4-bit to
+// Q4_1 (symmetric: m = -8 * scale, exact), or 8-bit symmetric to Q8_0.
+Repack TryRepack(const NBits& w, GgmlType type, const std::vector<int64_t>& order,
+                 std::vector<uint8_t>& out) {
+  const bool symmetric = w.zeros.empty();
+  const bool fits = (type == GgmlType::kQ4_0 && w.bits == 4 && symmetric) ||
+                    (type == GgmlType::kQ4_1 && w.bits == 4) ||
+                    (type == GgmlType::kQ8_0 && w.bits == 8 && symmetric);
+  if (!fits || w.block != 32 || w.k % 32 != 0 || !Float16Exact(w.scales)) return Repack::kNone;
+  return RepackBlocks(w, type, order, out) ? Repack::kExact : Repack::kMinimumRounded;
+}
+
+class Exporter {
+ public:
+  Exporter(const Model& model, const LlamaGraph& g, const GgufExportOptions& o)
+      : constants_(model.graph), g_(g), o_(o) {}
+
+  void Metadata(GgufFile& f) const {
+    f.Add("general.architecture", std::string("llama"));
+    f.Add("general.name", o_.name);
+    f.Add("general.file_type", static_cast<uint32_t>(FileType()));
+    f.Add("llama.context_length", static_cast<uint32_t>(g_.context));
+    f.Add("llama.embedding_length", static_cast<uint32_t>(g_.dim));
+    f.Add("llama.block_count", static_cast<uint32_t>(g_.blocks.size()));
+    f.Add("llama.feed_forward_length", static_cast<uint32_t>(g_.ffn));
+    f.Add("llama.attention.head_count", static_cast<uint32_t>(g_.heads));
+    f.Add("llama.attention.head_count_kv", static_cast<uint32_t>(g_.kv_heads));
+    f.Add("llama.rope.dimension_count", static_cast<uint32_t>(g_.head_dim));
+    f.Add("llama.rope.freq_base", g_.rope_base);
+    f.Add("llama.attention.layer_norm_rms_epsilon", g_.rms_eps);
+    f.Add("llama.vocab_size", static_cast<uint32_t>(g_.vocab));
+  }
+
+  // llama.cpp's LLAMA_FTYPE for the main type.
+  uint32_t FileType() const {
+    switch (o_.type) {
+      case GgmlType::kF32:
+        return 0;
+      case GgmlType::kF16:
+        return 1;
+      case GgmlType::kQ4_0:
+        return 2;
+      case GgmlType::kQ4_1:
+        return 3;
+      case GgmlType::kQ8_0:
+        return 7;
+    }
+    return 1;
+  }
+
+  void Vector(GgufFile& f, std::string name, const std::string& tensor) const {
+    const Tensor* t = constants_.Find(tensor);
+    f.tensors.push_back({.name = std::move(name),
+                         .type = GgmlType::kF32,
+                         .dims = {t->element_count()},
+                         .fill = [t](std::vector<uint8_t>& out) -> absl::Status {
+                           ASSIGN_OR_RETURN(const std::vector<float> v, t->ToFloat32());
+                           EncodeRows(GgmlType::kF32, v.data(), v.size(), out);
+                           return absl::OkStatus();
+                         }});
+  }
+
+  void Matrix(GgufFile& f, std::string name, const Node* node, bool rotary) {
+    const int64_t out_dim = ProjectionWidth(*node, constants_);
+    const int64_t in_dim = node->op_type == "MatMulNBits"
+                               ? IntAttr(*node, "K", 0)
+                               : constants_.Find(node->inputs[1])->dims()[0];
+    const GgmlType type = in_dim % 32 == 0 ? o_.type : GgmlType::kF16;
+    std::vector<int64_t> order;
+    if (rotary && g_.rotate_half) order = RotaryRowOrder(out_dim, g_.head_dim);
+    f.tensors.push_back(
+        {.name = std::move(name),
+         .type = type,
+         .dims = {static_cast<uint64_t>(in_dim), static_cast<uint64_t>(out_dim)},
+         .fill = [this, node, type, order](std::vector<uint8_t>& out) -> absl::Status {
+           if (node->op_type != "MatMulNBits") {
+             return EncodeFloatRows(*constants_.Find(node->inputs[1]), /*transposed=*/true, order,
+                                    type, out);
+           }
+           ASSIGN_OR_RETURN(const NBits w, ReadNBits(*node, constants_));
+           const Repack repack = TryRepack(w, type, order, out);
+           if (repack != Repack::kNone) {
+             ++(repack == Repack::kExact ? result_.repacked : result_.repacked_minimum_rounded);
+             return absl::OkStatus();
+           }
+           ++result_.requantized;
+           const Rows r = DequantizeNBits(w);
+           for (int64_t row = 0; row < r.out; ++row) {
+             const int64_t src = order.empty() ? row : order[row];
+             EncodeRows(type, r.values.data() + src * r.in, r.in, out);
+           }
+           return absl::OkStatus();
+         }});
+  }
+
+  void Embedding(GgufFile& f) const {
+    const Tensor* t = constants_.Find(g_.token_embd);
+    const GgmlType type = g_.dim % 32 == 0 ? o_.type : GgmlType::kF16;
+    f.tensors.push_back({.name = "token_embd.weight",
+                         .type = type,
+                         .dims = {static_cast<uint64_t>(g_.dim), static_cast<uint64_t>(g_.vocab)},
+                         .fill = [t, type](std::vector<uint8_t>& out) {
+                           return EncodeFloatRows(*t, /*transposed=*/false, {}, type, out);
+                         }});
+  }
+
+  GgufExport& result() { return result_; }
+
+ private:
+  const Constants constants_;
+  const LlamaGraph& g_;
+  const GgufExportOptions& o_;
+  GgufExport result_;
+};
+
+}  // namespace
+
+absl::StatusOr<GgmlType> ParseGgmlType(const std::string& name) {
+  if (name == "f32") return GgmlType::kF32;
+  if (name == "f16") return GgmlType::kF16;
+  if (name == "q8_0") return GgmlType::kQ8_0;
+  if (name == "q4_0") return GgmlType::kQ4_0;
+  if (name == "q4_1") return GgmlType::kQ4_1;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown GGUF type '", name, "' (f32, f16, q8_0, q4_0, q4_1)"));
+}
+
+absl::StatusOr<GgufExport> ExportLlamaGguf(const Model& model, const std::filesystem::path& path,
+                                           const GgufExportOptions& options) {
+  ASSIGN_OR_RETURN(const LlamaGraph g, MatchLlama(model));
+  Vocabulary vocab;
+  if (!options.tokenizer.empty()) {
+    ASSIGN_OR_RETURN(vocab, ReadHuggingFaceTokenizer(options.tokenizer, g.vocab));
+  } else if (g.vocab == 256) {
+    vocab = ByteVocabulary();
+  } else if (options.placeholder_vocabulary) {
+    vocab = PlaceholderVocabulary(g.vocab);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("a vocabulary of ", g.vocab,
+                                                   " tokens needs --tokenizer tokenizer.json (or "
+                                                   "--placeholder-vocab for a model without one)"));
+  }
+  Exporter e(model, g, options);
+  GgufFile f;
+  e.Metadata(f);
+  AddVocabulary(vocab, f);
+  e.Embedding(f);
+  for (size_t i = 0; i < g.blocks.size(); ++i) {
+    const LlamaBlock& b = g.blocks[i];
+    const std::string p = absl::StrCat("blk.", i, ".");
+    e.Vector(f, p + "attn_norm.weight", b.attn_norm);
+    e.Matrix(f, p + "attn_q.weight", b.q, /*rotary=*/true);
+    e.Matrix(f, p + "attn_k.weight", b.k, /*rotary=*/true);
+    e.Matrix(f, p + "attn_v.weight", b.v, false);
+    e.Matrix(f, p + "attn_output.weight", b.o, false);
+    e.Vector(f, p + "ffn_norm.weight", b.ffn_norm);
+    e.Matrix(f, p + "ffn_gate.weight", b.gate, false);
+    e.Matrix(f, p + "ffn_up.weight", b.up, false);
+    e.Matrix(f, p + "ffn_down.weight", b.down, false);
+  }
+  e.Vector(f, "output_norm.weight", g.output_norm);
+  // Without output.weight, llama.cpp multiplies by token_embd: a tied head.
+  if (!g.tied_head) e.Matrix(f, "output.weight", g.output, false);
+  RETURN_IF_ERROR(WriteGguf(f, path));
+  GgufExport r = e.result();
+  r.tensors = static_cast<int64_t>(f.tensors.size());
+  r.bytes = std::filesystem::file_size(path);
+  return r;
+}
+
+}  // namespace pare::artifacts

@@ -1,0 +1,57 @@
+// GGUF export of a Llama-family decoder (llama_graph.h): llama.* metadata,
+// tokenizer metadata (gguf_vocab.h), and tensors named as llama.cpp
+// expects, in F32, F16, Q8_0, Q4_0 or Q4_1.
+//
+//   ASSIGN_OR_RETURN(GgufExport r,
+//                    ExportLlamaGguf(model, "model.gguf", {.type = GgmlType::kQ4_0}));
+//
+// Float weights are transposed to llama.cpp's [out, in] rows; q and k rows
+// are permuted per head when the ONNX model rotates halves (llama.cpp's
+// llama rotates adjacent pairs). Weights already quantized by pare as
+// MatMulNBits, block 32, with float16-exact scales (pare quantize
+// --scale-type fp16) keep their codes: 4-bit symmetric to Q4_0 and 8-bit
+// to Q8_0 without loss, 4-bit with zero points to Q4_1 with the block
+// minimum (-zero * scale) rounded to float16. Other quantized weights
+// (other block sizes, float32 scales, a different target type) are
+// dequantized and encoded at the requested type, and counted in the
+// result. Norm scales
+// are always F32. One tensor is in memory at a time.
+#ifndef PARE_ARTIFACTS_GGUF_LLAMA_H_
+#define PARE_ARTIFACTS_GGUF_LLAMA_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "artifacts/gguf.h"
+#include "core/model.h"
+
+namespace pare::artifacts {
+
+struct GgufExportOptions {
+  GgmlType type = GgmlType::kF16;  // for 2-D weights
+  std::string name = "pare";       // general.name
+  // Tokenizer metadata: a Hugging Face tokenizer.json; without one, byte
+  // models (256 tokens) get the byte vocabulary, and others need
+  // placeholder_vocabulary (byte tokens plus <unused_N>, for synthetic models).
+  std::filesystem::path tokenizer;
+  bool placeholder_vocabulary = false;
+};
+
+struct GgufExport {
+  int64_t tensors = 0;
+  int64_t repacked = 0;                  // codes and scales kept, exactly
+  int64_t repacked_minimum_rounded = 0;  // Q4_1: codes kept, a minimum rounded
+  int64_t requantized = 0;               // dequantized and encoded again
+  uint64_t bytes = 0;
+};
+
+absl::StatusOr<GgufExport> ExportLlamaGguf(const Model& model, const std::filesystem::path& path,
+                                           const GgufExportOptions& options);
+
+absl::StatusOr<GgmlType> ParseGgmlType(const std::string& name);  // f32, f16, q8_0, q4_0, q4_1
+
+}  // namespace pare::artifacts
+
+#endif  // PARE_ARTIFACTS_GGUF_LLAMA_H_

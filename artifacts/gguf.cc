@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/atomic_file.h"
@@ -234,87 +235,120 @@ absl::Status WriteGguf(const GgufFile& file, const std::filesystem::path& path) 
   return out.Commit();
 }
 
+namespace {
+
+// Reads GGUF's little-endian scalars, strings and metadata values from a
+// stream; each call returns false once the stream is short or a length is
+// implausible.
+class GgufReader {
+ public:
+  explicit GgufReader(std::istream& in) : in_(in) {}
+
+  template <typename T>
+  bool Get(T& v) {
+    in_.read(reinterpret_cast<char*>(&v), sizeof(v));
+    return bool(in_);
+  }
+
+  bool String(std::string& s) {
+    uint64_t n = 0;
+    if (!Get(n) || n > (1u << 20)) return false;
+    s.resize(n);
+    in_.read(s.data(), static_cast<std::streamsize>(n));
+    return bool(in_);
+  }
+
+  // A metadata value of `type`, as text (arrays as "[N values]").
+  bool Value(uint32_t type, std::string& text) {
+    switch (type) {
+      case kUint32:
+        return Scalar<uint32_t>(text);
+      case kInt32:
+        return Scalar<int32_t>(text);
+      case kFloat32:
+        return Scalar<float>(text);
+      case kUint64:
+        return Scalar<uint64_t>(text);
+      case kBool: {
+        uint8_t v;
+        if (!Get(v)) return false;
+        text = v ? "true" : "false";
+        return true;
+      }
+      case kString:
+        return String(text);
+      case kArray:
+        return Array(text);
+      default:
+        return false;
+    }
+  }
+
+  uint64_t position() { return static_cast<uint64_t>(in_.tellg()); }
+
+ private:
+  template <typename T>
+  bool Scalar(std::string& text) {
+    T v{};
+    if (!Get(v)) return false;
+    text = absl::StrCat(v);
+    return true;
+  }
+
+  bool Array(std::string& text) {
+    uint32_t elem;
+    uint64_t n;
+    if (!Get(elem) || !Get(n) || n > (1u << 24)) return false;
+    std::string item;
+    for (uint64_t i = 0; i < n; ++i) {
+      if (!Value(elem, item)) return false;
+    }
+    text = absl::StrCat("[", n, " values]");
+    return true;
+  }
+
+  std::istream& in_;
+};
+
+}  // namespace
+
 absl::StatusOr<GgufSummary> ReadGgufSummary(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path.string(), ": cannot open"));
   auto fail = [&](const std::string& why) {
     return absl::DataLossError(absl::StrCat(path.string(), ": ", why));
   };
-  auto get = [&](auto& v) {
-    in.read(reinterpret_cast<char*>(&v), sizeof(v));
-    return bool(in);
-  };
-  auto str = [&](std::string& s) {
-    uint64_t n = 0;
-    if (!get(n) || n > (1u << 20)) return false;
-    s.resize(n);
-    in.read(s.data(), static_cast<std::streamsize>(n));
-    return bool(in);
-  };
+  GgufReader r(in);
   uint32_t magic = 0;
   GgufSummary g;
   uint64_t tensors = 0, kvs = 0;
-  if (!get(magic) || magic != kMagic) return fail("not a GGUF file");
-  if (!get(g.version) || !get(tensors) || !get(kvs)) return fail("truncated header");
+  if (!r.Get(magic) || magic != kMagic) return fail("not a GGUF file");
+  if (!r.Get(g.version) || !r.Get(tensors) || !r.Get(kvs)) return fail("truncated header");
   uint32_t alignment = 32;
-  // A scalar of type T, as text.
-  auto scalar = [&](auto v, std::string& text) {
-    if (!get(v)) return false;
-    text = absl::StrCat(v);
-    return true;
-  };
-  std::function<bool(uint32_t, std::string&)> value = [&](uint32_t type, std::string& text) {
-    switch (type) {
-      case kUint32:
-        return scalar(uint32_t{}, text);
-      case kInt32:
-        return scalar(int32_t{}, text);
-      case kFloat32:
-        return scalar(float{}, text);
-      case kUint64:
-        return scalar(uint64_t{}, text);
-      case kBool: {
-        uint8_t v;
-        if (!get(v)) return false;
-        text = v ? "true" : "false";
-        return true;
-      }
-      case kString:
-        return str(text);
-      case kArray: {
-        uint32_t elem;
-        uint64_t n;
-        if (!get(elem) || !get(n) || n > (1u << 24)) return false;
-        std::string item;
-        for (uint64_t i = 0; i < n; ++i) {
-          if (!value(elem, item)) return false;
-        }
-        text = absl::StrCat("[", n, " values]");
-        return true;
-      }
-      default:
-        return false;
-    }
-  };
   for (uint64_t i = 0; i < kvs; ++i) {
     std::string key, text;
     uint32_t type = 0;
-    if (!str(key) || !get(type) || !value(type, text))
+    if (!r.String(key) || !r.Get(type) || !r.Value(type, text)) {
       return fail(absl::StrCat("bad metadata entry ", i));
-    if (key == "general.alignment") alignment = static_cast<uint32_t>(std::stoul(text));
+    }
+    if (key == "general.alignment" && (!absl::SimpleAtoi(text, &alignment) || alignment == 0)) {
+      return fail(absl::StrCat("general.alignment is '", text, "'"));
+    }
     g.metadata.emplace_back(key, text);
   }
   for (uint64_t i = 0; i < tensors; ++i) {
     GgufSummary::Tensor t;
     uint32_t dims = 0, type = 0;
-    if (!str(t.name) || !get(dims) || dims > 4) return fail(absl::StrCat("bad tensor entry ", i));
+    if (!r.String(t.name) || !r.Get(dims) || dims > 4) {
+      return fail(absl::StrCat("bad tensor entry ", i));
+    }
     t.dims.resize(dims);
-    for (uint64_t& d : t.dims) get(d);
-    if (!get(type) || !get(t.offset)) return fail(absl::StrCat("bad tensor entry ", i));
+    for (uint64_t& d : t.dims) r.Get(d);
+    if (!r.Get(type) || !r.Get(t.offset)) return fail(absl::StrCat("bad tensor entry ", i));
     t.type = static_cast<GgmlType>(type);
     g.tensors.push_back(std::move(t));
   }
-  g.data_offset = Align(static_cast<uint64_t>(in.tellg()), alignment);
+  g.data_offset = Align(r.position(), alignment);
   return g;
 }
 

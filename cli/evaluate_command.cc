@@ -110,6 +110,25 @@ int Run(const EvaluateFlags& f) {
   return kExitOk;
 }
 
+// Where the report goes, and the gates that fail a CI job.
+void AddReportAndGateFlags(CLI::App* cmd, EvaluateFlags& f) {
+  cmd->add_option("--json", f.json, "Write the report as JSON (schema pare.evaluate/1)");
+  cmd->add_option("--markdown", f.markdown, "Write the report as Markdown");
+  cmd->add_option("--html", f.html, "Write a self-contained HTML report with charts");
+  cmd->add_option("--junit", f.junit, "Write JUnit XML, one test per gate");
+  cmd->add_option("--max-kl", f.max_kl, "Gate: mean KL divergence at most X (lm)")
+      ->check(FiniteRange(0, 1e9));
+  cmd->add_option("--min-sqnr", f.min_sqnr, "Gate: every output's SQNR at least X dB")
+      ->check(FiniteRange(-1000, 1000));
+  cmd->add_option("--min-cosine", f.min_cosine, "Gate: every output's cosine similarity >= X")
+      ->check(FiniteRange(-1, 1));
+  cmd->add_option("--min-top1", f.min_top1, "Gate: top-1 agreement at least X (0..1)")
+      ->check(FiniteRange(0, 1));
+  cmd->add_option("--max-ppl-increase", f.max_ppl_increase,
+                  "Gate: perplexity at most (1 + X) times the reference's (lm)")
+      ->check(FiniteRange(0, 1e9));
+}
+
 }  // namespace
 
 void RegisterEvaluate(CLI::App& app, std::function<int()>& run) {
@@ -172,21 +191,7 @@ void RegisterEvaluate(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--top-layers", f->top_layers, "Layers shown in the text report")
       ->check(IntegerRange(0))
       ->default_val(10);
-  cmd->add_option("--json", f->json, "Write the report as JSON (schema pare.evaluate/1)");
-  cmd->add_option("--markdown", f->markdown, "Write the report as Markdown");
-  cmd->add_option("--html", f->html, "Write a self-contained HTML report with charts");
-  cmd->add_option("--junit", f->junit, "Write JUnit XML, one test per gate");
-  cmd->add_option("--max-kl", f->max_kl, "Gate: mean KL divergence at most X (lm)")
-      ->check(FiniteRange(0, 1e9));
-  cmd->add_option("--min-sqnr", f->min_sqnr, "Gate: every output's SQNR at least X dB")
-      ->check(FiniteRange(-1000, 1000));
-  cmd->add_option("--min-cosine", f->min_cosine, "Gate: every output's cosine similarity >= X")
-      ->check(FiniteRange(-1, 1));
-  cmd->add_option("--min-top1", f->min_top1, "Gate: top-1 agreement at least X (0..1)")
-      ->check(FiniteRange(0, 1));
-  cmd->add_option("--max-ppl-increase", f->max_ppl_increase,
-                  "Gate: perplexity at most (1 + X) times the reference's (lm)")
-      ->check(FiniteRange(0, 1e9));
+  AddReportAndGateFlags(cmd, *f);
   cmd->add_option("--threads", f->threads, "Worker threads (0: one per core)")
       ->check(ThreadCount())
       ->default_val(0);

@@ -153,6 +153,25 @@ absl::Status Run(const QuantizeFlags& f) {
   return absl::OkStatus();
 }
 
+// --target-sqnr and what it promotes layers to; --bias-correction.
+void AddMixedPrecisionFlags(CLI::App* cmd, QuantizeFlags& f) {
+  cmd->add_option("--target-sqnr", f.target_sqnr,
+                  "Mixed precision: quantize to 8 bits, rank the layers by the error each adds, "
+                  "and promote the fewest of the worst (see --fallback) for every output to "
+                  "reach this SQNR (dB) on the validation samples")
+      ->check(FiniteRange(0, 200));
+  cmd->add_option("--validate", f.validate,
+                  "Validation samples for --target-sqnr (default: the calibration samples)");
+  cmd->add_option("--fallback", f.fallback,
+                  "What --target-sqnr promotes a layer to: wide (16-bit activations, int8 "
+                  "weights) or float")
+      ->check(CLI::IsMember({"wide", "float"}))
+      ->default_val("wide");
+  cmd->add_flag("--bias-correction", f.bias_correction,
+                "Correct each Conv's bias for the mean shift its weight rounding causes "
+                "(input means from calibration)");
+}
+
 }  // namespace
 
 void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
@@ -199,21 +218,7 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--wide", f->wide,
                   "Quantize the activation inputs of these nodes (names or globs, as --exclude) "
                   "to 16 bits while the rest stay 8-bit; repeatable");
-  cmd->add_option("--target-sqnr", f->target_sqnr,
-                  "Mixed precision: quantize to 8 bits, rank the layers by the error each adds, "
-                  "and promote the fewest of the worst (see --fallback) for every output to "
-                  "reach this SQNR (dB) on the validation samples")
-      ->check(FiniteRange(0, 200));
-  cmd->add_option("--validate", f->validate,
-                  "Validation samples for --target-sqnr (default: the calibration samples)");
-  cmd->add_option("--fallback", f->fallback,
-                  "What --target-sqnr promotes a layer to: wide (16-bit activations, int8 "
-                  "weights) or float")
-      ->check(CLI::IsMember({"wide", "float"}))
-      ->default_val("wide");
-  cmd->add_flag("--bias-correction", f->bias_correction,
-                "Correct each Conv's bias for the mean shift its weight rounding causes "
-                "(input means from calibration)");
+  AddMixedPrecisionFlags(cmd, *f);
   cmd->add_option("--format", f->format,
                   "static: qdq (QuantizeLinear/DequantizeLinear around float operators, the "
                   "default) or qoperator (QLinearConv/QLinearMatMul on 8-bit tensors); "

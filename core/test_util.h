@@ -87,6 +87,28 @@ inline Model MatMulChain(int64_t opset, const std::vector<int64_t>& widths, int 
   return std::move(b).Build();
 }
 
+// One attention layer over x [1, S, 16]: keys 16 wide, values 8 wide.
+inline Model AttentionModel() {
+  ModelBuilder b("attention");
+  b.Input("x", DataType::kFloat32, {1, -1, 16});
+  b.Output("y", DataType::kFloat32, {1, -1, 16});
+  b.Initializer(RandomTensor("wq", {16, 16}, 1));
+  b.Initializer(RandomTensor("wk", {16, 16}, 2));
+  b.Initializer(RandomTensor("wv", {16, 8}, 3));
+  b.Initializer(RandomTensor("wo", {8, 16}, 4));
+  b.Initializer(Tensor::FromVector<float>("scale", {}, {0.25f}));
+  b.AddNode("MatMul", {"x", "wq"}, {"q"});
+  b.AddNode("MatMul", {"x", "wk"}, {"k"});
+  b.AddNode("MatMul", {"x", "wv"}, {"v"});
+  b.AddNode("Transpose", {"k"}, {"kt"}).attributes.push_back(IntsAttr("perm", {0, 2, 1}));
+  b.AddNode("MatMul", {"q", "kt"}, {"scores"});
+  b.AddNode("Mul", {"scores", "scale"}, {"scaled"});
+  b.AddNode("Softmax", {"scaled"}, {"probs"}).attributes.push_back(IntAttr("axis", -1));
+  b.AddNode("MatMul", {"probs", "v"}, {"ctx"});
+  b.AddNode("MatMul", {"ctx", "wo"}, {"y"});
+  return std::move(b).Build();
+}
+
 // The model as ONNX bytes (every tensor inline): a deep snapshot, since
 // copies of a Model share tensor storage. Compare two to prove a stage left
 // its input alone.

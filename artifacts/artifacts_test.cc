@@ -1,0 +1,143 @@
+// Artifacts (write, verify, tampering), the GGUF writer and reader, and
+// GGUF vocabularies.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "analysis/llama_graph.h"
+#include "artifacts/artifact.h"
+#include "artifacts/gguf.h"
+#include "artifacts/gguf_vocab.h"
+#include "core/float16.h"
+#include "core/model_builder.h"
+#include "core/onnx_io.h"
+#include "core/test_util.h"
+#include "quantize/float16_weights.h"
+
+namespace pare::artifacts_tests {
+
+using analysis::MatchLlama;
+using artifacts::ArtifactFile;
+using artifacts::ByteVocabulary;
+using artifacts::EncodeRows;
+using artifacts::GgmlType;
+using artifacts::GgmlTypeName;
+using artifacts::GgufFile;
+using artifacts::GgufSummary;
+using artifacts::PlaceholderVocabulary;
+using artifacts::ReadGgufSummary;
+using artifacts::ReadHuggingFaceTokenizer;
+using artifacts::VerifyArtifact;
+using artifacts::Vocabulary;
+using artifacts::WriteArtifact;
+using artifacts::WriteGguf;
+using quantize::HalfWeights;
+using quantize::StoreWeightsInHalf;
+
+namespace {
+
+using pare::testing::AttentionModel;
+
+TEST(Artifact, WritesVerifiesAndCatchesTampering) {
+  testing::TempDir dir;
+  Model model = AttentionModel();
+  absl::StatusOr<HalfWeights> half = StoreWeightsInHalf(model, DataType::kFloat16);
+  ASSERT_TRUE(half.ok()) << half.status();
+  EXPECT_EQ(half->converted, 0);  // every weight is below 1024 elements
+  const auto out = dir / "artifact";
+  absl::StatusOr<std::vector<ArtifactFile>> files =
+      WriteArtifact(model, out, {{"recipe", "test"}}, /*replace=*/false);
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_TRUE(VerifyArtifact(out).ok()) << VerifyArtifact(out).status();
+  EXPECT_FALSE(WriteArtifact(model, out, {}, /*replace=*/false).ok());  // never clobbered
+  {
+    std::fstream f(out / "model.onnx", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(20);
+    char c = 0;
+    f.read(&c, 1);
+    f.seekp(20);
+    c ^= 1;
+    f.write(&c, 1);
+  }
+  const absl::Status tampered = VerifyArtifact(out).status();
+  EXPECT_EQ(tampered.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(tampered.message().find("SHA-256 mismatch"), std::string::npos) << tampered;
+}
+
+TEST(Gguf, WritesWhatItReadsBack) {
+  testing::TempDir dir;
+  GgufFile f;
+  f.Add("general.architecture", std::string("llama"));
+  f.Add("llama.block_count", uint32_t{2});
+  f.Add("tokenizer.ggml.tokens", std::vector<std::string>{"a", "b"});
+  std::vector<float> values(64);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i) - 20.0f;
+  for (GgmlType t : {GgmlType::kF32, GgmlType::kQ8_0, GgmlType::kQ4_0}) {
+    f.tensors.push_back({.name = GgmlTypeName(t),
+                         .type = t,
+                         .dims = {32, 2},
+                         .fill = [t, values](std::vector<uint8_t>& out) {
+                           EncodeRows(t, values.data(), values.size(), out);
+                           return absl::OkStatus();
+                         }});
+  }
+  ASSERT_TRUE(WriteGguf(f, dir / "m.gguf").ok());
+  absl::StatusOr<GgufSummary> g = ReadGgufSummary(dir / "m.gguf");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->version, 3u);
+  ASSERT_EQ(g->metadata.size(), 4u);  // general.alignment comes first
+  EXPECT_EQ(g->metadata[0], (std::pair<std::string, std::string>{"general.alignment", "32"}));
+  EXPECT_EQ(g->metadata[2].second, "2");
+  ASSERT_EQ(g->tensors.size(), 3u);
+  EXPECT_EQ(g->tensors[1].type, GgmlType::kQ8_0);
+  EXPECT_EQ(g->tensors[1].offset, 256u);        // 64 float32, aligned
+  EXPECT_EQ(g->tensors[2].offset, 256u + 96u);  // 2 blocks of 34 bytes, padded to 32
+  EXPECT_EQ(std::filesystem::file_size(dir / "m.gguf"), g->data_offset + 256 + 96 + 64);
+}
+
+TEST(Gguf, Q4BlocksFollowLlamaCppsLayout) {
+  // One block: the extreme value -16 gives scale 2; element j sits in the low
+  // nibble of byte j and element j + 16 in its high nibble, offset by 8.
+  std::vector<float> x(32, 0.0f);
+  x[0] = -16.0f;
+  x[16] = 6.0f;
+  x[1] = 2.0f;
+  std::vector<uint8_t> out;
+  EncodeRows(GgmlType::kQ4_0, x.data(), x.size(), out);
+  ASSERT_EQ(out.size(), 18u);
+  EXPECT_EQ(Float16ToFloat32(static_cast<uint16_t>(out[0] | out[1] << 8)), 2.0f);
+  EXPECT_EQ(out[2], 0 | (11 << 4));  // -16 / 2 + 8 = 0; 6 / 2 + 8 = 11
+  EXPECT_EQ(out[3], 9 | (8 << 4));   // 2 / 2 + 8 = 9; 0 + 8
+}
+
+TEST(Gguf, ANonLlamaGraphIsRefusedWithTheReason) {
+  const absl::Status s = MatchLlama(AttentionModel()).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("not a Llama-family decoder: no token embedding"), std::string::npos)
+      << s;
+}
+
+TEST(GgufVocab, ReadsAHuggingFaceBpeTokenizer) {
+  testing::TempDir dir;
+  std::ofstream(dir / "tokenizer.json") << R"({
+    "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2},
+              "merges": ["a b"]},
+    "added_tokens": [{"id": 3, "content": "<|begin_of_text|>", "special": true}]})";
+  absl::StatusOr<Vocabulary> v = ReadHuggingFaceTokenizer(dir / "tokenizer.json", 6);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->model, "gpt2");
+  EXPECT_EQ(v->tokens, (std::vector<std::string>{"a", "b", "ab", "<|begin_of_text|>", "<unused_4>",
+                                                 "<unused_5>"}));
+  EXPECT_EQ(v->types, (std::vector<int32_t>{1, 1, 1, 3, 3, 3}));
+  EXPECT_EQ(v->merges, (std::vector<std::string>{"a b"}));
+  EXPECT_EQ(v->bos, 3u);
+  // More tokens than the model has rows is an error naming the file.
+  const absl::Status big = ReadHuggingFaceTokenizer(dir / "tokenizer.json", 2).status();
+  EXPECT_NE(big.message().find("tokenizer.json"), std::string::npos) << big;
+  EXPECT_EQ(PlaceholderVocabulary(300).tokens[299], "<unused_299>");
+  EXPECT_EQ(ByteVocabulary().tokens[65], "<0x41>");
+}
+
+}  // namespace
+}  // namespace pare::artifacts_tests

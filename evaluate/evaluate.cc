@@ -280,6 +280,63 @@ bool EvaluateReport::passed() const {
                      [](const CandidateReport& c) { return c.passed(); });
 }
 
+namespace {
+
+// Each candidate loaded with its session (and, with --per-layer, its
+// layer-by-layer comparison with the reference).
+absl::StatusOr<std::vector<CandidateState>> LoadCandidates(const EvaluateOptions& o,
+                                                           const std::optional<Model>& reference) {
+  std::vector<CandidateState> candidates(o.candidates.size());
+  for (size_t i = 0; i < o.candidates.size(); ++i) {
+    CandidateState& c = candidates[i];
+    c.path = o.candidates[i];
+    ASSIGN_OR_RETURN(c.model, LoadModel(c.path));
+    ASSIGN_OR_RETURN(c.session, runtime::Session::Create(c.model, {.threads = o.threads}));
+    if (o.per_layer) {
+      ASSIGN_OR_RETURN(c.layers, LayerAnalysis::Create(*reference, c.model, o.threads));
+    }
+  }
+  return candidates;
+}
+
+// Where the samples come from: a data folder, seeded random inputs or tokens.
+absl::StatusOr<std::unique_ptr<SampleSource>> OpenSamples(const EvaluateOptions& o,
+                                                          const Model& input_model) {
+  std::unique_ptr<SampleSource> samples;
+  if (!o.data.empty()) {
+    ASSIGN_OR_RETURN(samples, DataSamples(input_model, o.data));
+  } else if (o.random_samples > 0) {
+    samples = RandomSamples(input_model, o.random_samples, o.seed, o.dims);
+  } else {
+    ASSIGN_OR_RETURN(samples, TokenSamples(input_model, o.tokens, o.seq_len));
+  }
+  return samples;
+}
+
+// A candidate's report once every sample ran: sizes, per-output errors,
+// language-model metrics, layers, and the gates checked.
+CandidateReport Summarize(CandidateState& c, const EvaluateOptions& o,
+                          const std::optional<ModelSize>& reference_size) {
+  CandidateReport r;
+  r.path = c.path.string();
+  r.size = SizeOf(c.model, c.path);
+  if (reference_size && reference_size->parameters > 0) {
+    r.bits_per_weight = 8.0 * static_cast<double>(r.size.weight_bytes) /
+                        static_cast<double>(reference_size->parameters);
+  }
+  for (size_t i = 0; i < c.names.size(); ++i) {
+    OutputReport out{c.names[i], c.shapes[i], c.errors[i].Summary(), std::nullopt};
+    if (c.topk[i].Summary().rows > 0) out.topk = c.topk[i].Summary();
+    r.outputs.push_back(std::move(out));
+  }
+  if (c.lm_used) r.lm = c.lm.Summary();
+  if (c.layers) r.layers = c.layers->Layers();
+  CheckGates(o.gates, r);
+  return r;
+}
+
+}  // namespace
+
 absl::StatusOr<EvaluateReport> Evaluate(const EvaluateOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(CheckOptions(o));
@@ -293,25 +350,9 @@ absl::StatusOr<EvaluateReport> Evaluate(const EvaluateOptions& o) {
   } else {
     report.reference = o.reference_outputs.string();
   }
-  std::vector<CandidateState> candidates(o.candidates.size());
-  for (size_t i = 0; i < o.candidates.size(); ++i) {
-    CandidateState& c = candidates[i];
-    c.path = o.candidates[i];
-    ASSIGN_OR_RETURN(c.model, LoadModel(c.path));
-    ASSIGN_OR_RETURN(c.session, runtime::Session::Create(c.model, {.threads = o.threads}));
-    if (o.per_layer) {
-      ASSIGN_OR_RETURN(c.layers, LayerAnalysis::Create(*reference, c.model, o.threads));
-    }
-  }
+  ASSIGN_OR_RETURN(std::vector<CandidateState> candidates, LoadCandidates(o, reference));
   const Model& input_model = reference ? *reference : candidates.at(0).model;
-  std::unique_ptr<SampleSource> samples;
-  if (!o.data.empty()) {
-    ASSIGN_OR_RETURN(samples, DataSamples(input_model, o.data));
-  } else if (o.random_samples > 0) {
-    samples = RandomSamples(input_model, o.random_samples, o.seed, o.dims);
-  } else {
-    ASSIGN_OR_RETURN(samples, TokenSamples(input_model, o.tokens, o.seq_len));
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<SampleSource> samples, OpenSamples(o, input_model));
   report.inputs = samples->Describe();
   std::vector<int64_t> labels;
   if (!o.labels.empty()) {
@@ -352,21 +393,7 @@ absl::StatusOr<EvaluateReport> Evaluate(const EvaluateOptions& o) {
     ASSIGN_OR_RETURN(report.sensitivity, o.sensitivity(*reference, *samples));
   }
   for (CandidateState& c : candidates) {
-    CandidateReport r;
-    r.path = c.path.string();
-    r.size = SizeOf(c.model, c.path);
-    if (report.reference_size && report.reference_size->parameters > 0) {
-      r.bits_per_weight = 8.0 * static_cast<double>(r.size.weight_bytes) /
-                          static_cast<double>(report.reference_size->parameters);
-    }
-    for (size_t i = 0; i < c.names.size(); ++i) {
-      OutputReport out{c.names[i], c.shapes[i], c.errors[i].Summary(), std::nullopt};
-      if (c.topk[i].Summary().rows > 0) out.topk = c.topk[i].Summary();
-      r.outputs.push_back(std::move(out));
-    }
-    if (c.lm_used) r.lm = c.lm.Summary();
-    if (c.layers) r.layers = c.layers->Layers();
-    CheckGates(o.gates, r);
+    CandidateReport r = Summarize(c, o, report.reference_size);
     report.candidates.push_back(std::move(r));
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -281,25 +281,10 @@ QuantizedTensor Entry(const WeightTarget& t, double sqnr, const PackedWeight& pa
   return entry;
 }
 
-}  // namespace
-
-static absl::StatusOr<QuantizeReport> QuantizeWeightOnlyOn(Model& model,
-                                                           const CalibrationData* data,
+// Plan: the stats each calibrated target needs, keyed by the value its
+// MatMul reads (targets that share an input share one accumulator).
+absl::flat_hash_map<std::string, InputStats> StatsToGather(const std::vector<WeightTarget>& targets,
                                                            const WeightOnlyOptions& o) {
-  std::string which;
-  if (IsQuantizedGraph(model.graph, &which)) {
-    return absl::FailedPreconditionError(absl::StrCat("the model is already quantized (it has a ",
-                                                      which, "); quantize its float original"));
-  }
-  QuantizeReport report;
-  report.format =
-      o.format == WeightOnlyOptions::Format::kMatMulNBits ? "matmulnbits" : "dequantizelinear";
-  report.method = WeightAlgorithmName(o.algorithm);
-  const Constants constants(model.graph);
-  ASSIGN_OR_RETURN(std::vector<WeightTarget> targets,
-                   Plan(model.graph, constants, o, report.skipped));
-  if (targets.empty()) return absl::InvalidArgumentError("no MatMul with a constant 2-D weight");
-
   absl::flat_hash_map<std::string, InputStats> stats;
   for (const WeightTarget& t : targets) {
     if (!NeedsData(t.algorithm)) continue;
@@ -311,24 +296,41 @@ static absl::StatusOr<QuantizeReport> QuantizeWeightOnlyOn(Model& model,
       s.sample = std::make_unique<ActivationSample>(t.k, o.awq_sample_rows);
     }
   }
-  if (!stats.empty()) {
-    if (data == nullptr || data->count <= 0) {
-      return absl::InvalidArgumentError(
-          "gptq and awq need calibration data (--calib or --calib-tokens)");
-    }
-    report.calibration = data->description;
-    report.samples = data->count;
-    const auto start = std::chrono::steady_clock::now();
-    RETURN_IF_ERROR(Calibrate(model, *data, o, stats));
-    report.calibration_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  }
+  return stats;
+}
 
-  // AWQ: one scale search per input, shared by every MatMul reading it.
-  std::vector<std::vector<float>> scaled_weights(targets.size());
-  std::vector<Node> new_nodes;
-  std::vector<Tensor> new_tensors;
+absl::Status GatherStats(const Model& model, const CalibrationData* data,
+                         const WeightOnlyOptions& o,
+                         absl::flat_hash_map<std::string, InputStats>& stats,
+                         QuantizeReport& report) {
+  if (stats.empty()) return absl::OkStatus();
+  if (data == nullptr || data->count <= 0) {
+    return absl::InvalidArgumentError(
+        "gptq and awq need calibration data (--calib or --calib-tokens)");
+  }
+  report.calibration = data->description;
+  report.samples = data->count;
+  const auto start = std::chrono::steady_clock::now();
+  RETURN_IF_ERROR(Calibrate(model, *data, o, stats));
+  report.calibration_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return absl::OkStatus();
+}
+
+// What the commit adds to the graph besides the packed weights.
+struct GraphAdditions {
+  std::vector<Node> nodes;
+  std::vector<Tensor> tensors;
   std::map<std::string, std::string> awq_input;  // original input -> scaled input
+};
+
+// AWQ: one scale search per input, shared by every MatMul reading it.
+// Returns each target's scaled weight (empty where AWQ did not scale it).
+absl::StatusOr<std::vector<std::vector<float>>> SearchAwq(
+    Model& model, const Constants& constants, const std::vector<WeightTarget>& targets,
+    const absl::flat_hash_map<std::string, InputStats>& stats, const WeightOnlyOptions& o,
+    GraphAdditions& add) {
+  std::vector<std::vector<float>> scaled_weights(targets.size());
   for (auto& [input, s] : stats) {
     if (!s.sample) continue;
     std::vector<size_t> group;
@@ -352,93 +354,116 @@ static absl::StatusOr<QuantizeReport> QuantizeWeightOnlyOn(Model& model,
       }
       scaled_weights[group[j]] = std::move(values[j]);
     }
-    awq_input[input] = ApplyInputScaling(model, constants, input, r.scales, new_nodes, new_tensors);
+    add.awq_input[input] =
+        ApplyInputScaling(model, constants, input, r.scales, add.nodes, add.tensors);
   }
+  return scaled_weights;
+}
 
-  // Quantize and pack every weight, in parallel; with a spill, each packed
-  // tensor goes to disk at once and each source weight's pages are released,
-  // so memory holds about one weight per thread.
-  const bool nbits = o.format == WeightOnlyOptions::Format::kMatMulNBits;
+// The computed weights: packed tensors in memory, or in a spill whose
+// files hold them until the commit.
+struct PackedWeights {
+  std::vector<PackedWeight> packed;
+  std::vector<QuantizedTensor> entries;
   std::unique_ptr<TensorSpill> spill;
+  std::vector<std::vector<std::string>> spilled_names;
+};
+
+absl::StatusOr<PackedWeight> PackOne(const WeightTarget& t, const BlockQuantized& q, bool nbits) {
+  const DataType float_type = t.tensor->dtype();
+  if (nbits && !t.embedding) return PackMatMulNBits(t.weight, q, float_type);
+  return PackBlockedDequantize(t.weight, q, float_type, t.embedding);
+}
+
+// Compute: quantize and pack every weight, in parallel; with a spill, each
+// packed tensor goes to disk at once and each source weight's pages are
+// released, so memory holds about one weight per thread.
+absl::StatusOr<PackedWeights> QuantizeAndPack(
+    const Graph& g, const std::vector<WeightTarget>& targets,
+    const std::vector<std::vector<float>>& scaled_weights,
+    const absl::flat_hash_map<std::string, InputStats>& stats, const WeightOnlyOptions& o) {
+  const bool nbits = o.format == WeightOnlyOptions::Format::kMatMulNBits;
+  PackedWeights out;
   if (!o.spill_directory.empty()) {
-    ASSIGN_OR_RETURN(spill, TensorSpill::Create(o.spill_directory));
+    ASSIGN_OR_RETURN(out.spill, TensorSpill::Create(o.spill_directory));
   }
-  std::vector<PackedWeight> packed(targets.size());
-  std::vector<QuantizedTensor> entries(targets.size());
+  out.packed.resize(targets.size());
+  out.entries.resize(targets.size());
+  out.spilled_names.resize(targets.size());
   std::vector<absl::Status> errors(targets.size());
-  std::vector<std::vector<std::string>> spilled_names(targets.size());
   std::atomic<int64_t> done{0};
+  auto one = [&](size_t i) -> absl::Status {
+    const WeightTarget& t = targets[i];
+    auto result = QuantizeOne(t, scaled_weights[i], stats, o);
+    t.tensor->ReleasePages();
+    if (!result.ok()) {
+      return absl::Status(result.status().code(), absl::StrCat(NodeLabel(g.nodes[t.node]), ": ",
+                                                               result.status().message()));
+    }
+    ASSIGN_OR_RETURN(out.packed[i], PackOne(t, result->first, nbits));
+    out.entries[i] = Entry(t, result->second, out.packed[i]);
+    if (out.spill) {
+      for (const Tensor& p : out.packed[i].tensors) {
+        RETURN_IF_ERROR(out.spill->Add(p));
+        out.spilled_names[i].push_back(p.name());
+      }
+      out.packed[i].tensors.clear();
+    }
+    if (o.weight_progress) o.weight_progress(++done, static_cast<int64_t>(targets.size()));
+    return absl::OkStatus();
+  };
   runtime::ThreadPool pool(o.threads);
   pool.ParallelFor(static_cast<int64_t>(targets.size()), 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const WeightTarget& t = targets[i];
-      auto result = QuantizeOne(t, scaled_weights[i], stats, o);
-      t.tensor->ReleasePages();
-      if (!result.ok()) {
-        errors[i] = absl::Status(
-            result.status().code(),
-            absl::StrCat(NodeLabel(model.graph.nodes[t.node]), ": ", result.status().message()));
-        continue;
-      }
-      auto& [q, sqnr] = *result;
-      const DataType float_type = t.tensor->dtype();
-      if (nbits && !t.embedding) {
-        packed[i] = PackMatMulNBits(t.weight, q, float_type);
-      } else {
-        auto p = PackBlockedDequantize(t.weight, q, float_type, t.embedding);
-        if (!p.ok()) {
-          errors[i] = p.status();
-          continue;
-        }
-        packed[i] = std::move(*p);
-      }
-      entries[i] = Entry(t, sqnr, packed[i]);
-      if (spill) {
-        for (const Tensor& p : packed[i].tensors) {
-          if (absl::Status s = spill->Add(p); !s.ok()) errors[i] = s;
-          spilled_names[i].push_back(p.name());
-        }
-        packed[i].tensors.clear();
-      }
-      if (o.weight_progress) o.weight_progress(++done, static_cast<int64_t>(targets.size()));
-    }
+    for (int64_t i = begin; i < end; ++i) errors[i] = one(static_cast<size_t>(i));
   });
   for (const absl::Status& e : errors) RETURN_IF_ERROR(e);
+  return out;
+}
 
+// The spill holds tensors in the order the threads finished; the model
+// lists them in target order, so the artifact's layout (and its alignment
+// padding) is the same on every run.
+absl::Status TakeSpilled(PackedWeights& w, std::vector<Tensor>& into) {
+  if (!w.spill) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<Tensor> spilled, w.spill->Finish());
+  absl::flat_hash_map<std::string, size_t> rank;
+  for (const auto& names : w.spilled_names) {
+    for (const std::string& n : names) rank.emplace(n, rank.size());
+  }
+  std::stable_sort(spilled.begin(), spilled.end(), [&](const Tensor& a, const Tensor& b) {
+    return rank[a.name()] < rank[b.name()];
+  });
+  for (Tensor& t : spilled) into.push_back(std::move(t));
+  return absl::OkStatus();
+}
+
+// Commit: each target node reads its packed weight (MatMulNBits) or a
+// DequantizeLinear of it; the new nodes and tensors join the graph.
+absl::Status Commit(Model& model, const std::vector<WeightTarget>& targets, PackedWeights& w,
+                    GraphAdditions& add, bool nbits, QuantizeReport& report) {
   for (size_t i = 0; i < targets.size(); ++i) {
     const WeightTarget& t = targets[i];
     Node& node = model.graph.nodes[t.node];
-    if (auto it = awq_input.find(t.input); it != awq_input.end()) node.inputs[0] = it->second;
-    report.tensors.push_back(std::move(entries[i]));
+    if (auto it = add.awq_input.find(t.input); it != add.awq_input.end()) {
+      node.inputs[0] = it->second;
+    }
+    report.tensors.push_back(std::move(w.entries[i]));
     report.quantized_nodes.push_back(NodeLabel(node));
-    for (Tensor& p : packed[i].tensors) new_tensors.push_back(std::move(p));
+    for (Tensor& p : w.packed[i].tensors) add.tensors.push_back(std::move(p));
     if (nbits && !t.embedding) {
       node.op_type = "MatMulNBits";
       node.domain = "com.microsoft";
       node.inputs = {node.inputs[0]};
-      node.inputs.insert(node.inputs.end(), packed[i].inputs.begin(), packed[i].inputs.end());
-      node.attributes = packed[i].attributes;
+      node.inputs.insert(node.inputs.end(), w.packed[i].inputs.begin(), w.packed[i].inputs.end());
+      node.attributes = w.packed[i].attributes;
     } else {
-      new_nodes.push_back(std::move(packed[i].dequantize));
-      node.inputs[t.embedding ? 0 : 1] = new_nodes.back().outputs[0];
+      add.nodes.push_back(std::move(w.packed[i].dequantize));
+      node.inputs[t.embedding ? 0 : 1] = add.nodes.back().outputs[0];
     }
   }
-  if (spill) {
-    // The spill holds tensors in the order the threads finished; the model
-    // lists them in target order, so the artifact's layout (and its
-    // alignment padding) is the same on every run.
-    ASSIGN_OR_RETURN(std::vector<Tensor> spilled, spill->Finish());
-    absl::flat_hash_map<std::string, size_t> rank;
-    for (const auto& names : spilled_names) {
-      for (const std::string& n : names) rank.emplace(n, rank.size());
-    }
-    std::stable_sort(spilled.begin(), spilled.end(), [&](const Tensor& a, const Tensor& b) {
-      return rank[a.name()] < rank[b.name()];
-    });
-    for (Tensor& t : spilled) new_tensors.push_back(std::move(t));
-  }
-  for (Node& n : new_nodes) model.graph.nodes.push_back(std::move(n));
-  for (Tensor& t : new_tensors) model.graph.initializers.push_back(std::move(t));
+  RETURN_IF_ERROR(TakeSpilled(w, add.tensors));
+  for (Node& n : add.nodes) model.graph.nodes.push_back(std::move(n));
+  for (Tensor& t : add.tensors) model.graph.initializers.push_back(std::move(t));
   const bool any_embedding = std::any_of(targets.begin(), targets.end(),
                                          [](const WeightTarget& t) { return t.embedding; });
   if (!nbits || any_embedding) RETURN_IF_ERROR(UpgradeToOpset21(model));
@@ -447,6 +472,38 @@ static absl::StatusOr<QuantizeReport> QuantizeWeightOnlyOn(Model& model,
     report.weight_bytes_before += q.bytes_before;
     report.weight_bytes_after += q.bytes_after;
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// Plan (targets, stats), compute (calibrate, AWQ, quantize and pack), then
+// commit; CommitOnSuccess gives this a copy, so an error leaves the
+// caller's model as it was.
+static absl::StatusOr<QuantizeReport> QuantizeWeightOnlyOn(Model& model,
+                                                           const CalibrationData* data,
+                                                           const WeightOnlyOptions& o) {
+  std::string which;
+  if (IsQuantizedGraph(model.graph, &which)) {
+    return absl::FailedPreconditionError(absl::StrCat("the model is already quantized (it has a ",
+                                                      which, "); quantize its float original"));
+  }
+  QuantizeReport report;
+  const bool nbits = o.format == WeightOnlyOptions::Format::kMatMulNBits;
+  report.format = nbits ? "matmulnbits" : "dequantizelinear";
+  report.method = WeightAlgorithmName(o.algorithm);
+  const Constants constants(model.graph);
+  ASSIGN_OR_RETURN(std::vector<WeightTarget> targets,
+                   Plan(model.graph, constants, o, report.skipped));
+  if (targets.empty()) return absl::InvalidArgumentError("no MatMul with a constant 2-D weight");
+  absl::flat_hash_map<std::string, InputStats> stats = StatsToGather(targets, o);
+  RETURN_IF_ERROR(GatherStats(model, data, o, stats, report));
+
+  GraphAdditions add;
+  ASSIGN_OR_RETURN(std::vector<std::vector<float>> scaled,
+                   SearchAwq(model, constants, targets, stats, o, add));
+  ASSIGN_OR_RETURN(PackedWeights packed, QuantizeAndPack(model.graph, targets, scaled, stats, o));
+  RETURN_IF_ERROR(Commit(model, targets, packed, add, nbits, report));
   return report;
 }
 

@@ -202,166 +202,235 @@ absl::Status DropUnobservedTargets(const Graph& g,
       " (a float16 model? quantize its float32 export)"));
 }
 
-}  // namespace
-
-static absl::StatusOr<QuantizeReport> QuantizeStaticInt8On(Model& model,
-                                                           const CalibrationData& data,
-                                                           const StaticInt8Options& options) {
+// Plan, before anything changes: the options and the model are usable.
+absl::Status CheckStaticInputs(const Model& model, const CalibrationData& data,
+                               const StaticInt8Options& o) {
   if (data.count <= 0) return absl::InvalidArgumentError("the calibration set is empty");
   std::string which;
   if (IsQuantizedGraph(model.graph, &which)) {
     return absl::FailedPreconditionError(absl::StrCat("the model is already quantized (it has a ",
                                                       which, "); quantize its float original"));
   }
-  StaticInt8Options o = options;
-  // Entropy's levels: one sign of a symmetric code range, else all of it.
-  o.calibration.entropy_levels = o.symmetric_activations ? 128 : 255;
-  // QDQ needs opset 10 (and ONNX Runtime fuses it into integer kernels
-  // only when the model's opset has them).
+  if (o.format == StaticInt8Options::Format::kQOperator &&
+      (o.smoothquant_alpha || !o.wide_nodes.empty() ||
+       (o.activation_type != DataType::kUint8 && o.activation_type != DataType::kInt8))) {
+    return absl::InvalidArgumentError(
+        "the qoperator format takes 8-bit activations only and no SmoothQuant");
+  }
+  return absl::OkStatus();
+}
+
+// QDQ needs opset 10 (and ONNX Runtime fuses it into integer kernels only
+// when the model's opset has them). Per-channel weights need per-axis
+// DequantizeLinear (opset 13): opsets 11 and 12 are raised; below that the
+// com.microsoft form stays.
+absl::Status RaiseOpset(Model& model, const StaticInt8Options& o) {
   RETURN_IF_ERROR(UpgradeToOpset10(model));
-  // Per-channel weights need per-axis DequantizeLinear (opset 13). Opsets 11
-  // and 12 are raised; below that the com.microsoft form stays.
   if (o.per_channel && OpsetVersion(model, "").value_or(1) >= 11) {
     RETURN_IF_ERROR(UpgradeToOpset13(model));
   }
-  QuantizeReport report;
-  report.method = CalibrationMethodName(o.calibration.method);
-  report.format = o.format == StaticInt8Options::Format::kQOperator ? "qoperator" : "qdq";
-  report.calibration = data.description;
-  report.samples = data.count;
-  const Constants constants(model.graph);
-  std::vector<Target> targets = PlanTargets(model.graph, constants, o, report.skipped);
-  const bool qoperator = o.format == StaticInt8Options::Format::kQOperator;
-  if (qoperator) {
-    if (o.smoothquant_alpha || !o.wide_nodes.empty() ||
-        (o.activation_type != DataType::kUint8 && o.activation_type != DataType::kInt8)) {
-      return absl::InvalidArgumentError(
-          "the qoperator format takes 8-bit activations only and no SmoothQuant");
-    }
-    targets = QOperatorTargets(model.graph, std::move(targets), report.skipped);
-  }
-  if (targets.empty()) {
-    return absl::InvalidArgumentError("no Conv, MatMul or Gemm node to quantize");
-  }
+  return absl::OkStatus();
+}
+
+// What calibration observes: each quantized activation's range, and the
+// per-channel ranges SmoothQuant and bias correction need.
+struct Observations {
   absl::flat_hash_map<std::string, TensorCalibrator> calibrators;
   absl::flat_hash_map<std::string, int> readers;  // quantized readers of each activation
+  absl::flat_hash_map<std::string, ChannelRange> channels;
+  std::optional<float> smoothquant_alpha;
+
+  bool Smoothable(const Graph& g, const Target& t) const {
+    if (!smoothquant_alpha || t.x_channel_axis == -100) return false;
+    auto it = readers.find(g.nodes[t.node].inputs[0]);
+    return it != readers.end() && it->second == 1;
+  }
+};
+
+Observations PlanObservations(const Graph& g, const std::vector<Target>& targets,
+                              const StaticInt8Options& o, bool qoperator) {
+  Observations obs;
+  obs.smoothquant_alpha = o.smoothquant_alpha;
   for (const Target& t : targets) {
     for (int i : t.activations) {
-      calibrators.try_emplace(model.graph.nodes[t.node].inputs[i]);
-      ++readers[model.graph.nodes[t.node].inputs[i]];
+      obs.calibrators.try_emplace(g.nodes[t.node].inputs[i]);
+      ++obs.readers[g.nodes[t.node].inputs[i]];
     }
   }
-  // SmoothQuant needs per-channel ranges of the activations it smooths.
-  absl::flat_hash_map<std::string, ChannelRange> channels;
-  auto smoothable = [&](const Target& t) {
-    return o.smoothquant_alpha && t.x_channel_axis != -100 &&
-           readers[model.graph.nodes[t.node].inputs[0]] == 1;
-  };
   for (const Target& t : targets) {
-    const Node& n = model.graph.nodes[t.node];
+    const Node& n = g.nodes[t.node];
     const bool correct = o.bias_correction && n.op_type == "Conv" && t.x_channel_axis == 1;
-    if (smoothable(t) || correct) channels.emplace(n.inputs[0], t.x_channel_axis);
+    if (obs.Smoothable(g, t) || correct) obs.channels.emplace(n.inputs[0], t.x_channel_axis);
   }
   if (qoperator) {  // outputs are quantized too
-    for (const Target& t : targets) calibrators.try_emplace(model.graph.nodes[t.node].outputs[0]);
+    for (const Target& t : targets) obs.calibrators.try_emplace(g.nodes[t.node].outputs[0]);
   }
-  const auto start = std::chrono::steady_clock::now();
-  RETURN_IF_ERROR(Calibrate(model, data, o, calibrators, channels));
-  report.calibration_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  RETURN_IF_ERROR(DropUnobservedTargets(model.graph, calibrators, qoperator, targets, report));
-  if (qoperator) {
-    RETURN_IF_ERROR(WriteQOperator(model, targets, constants, calibrators, o, report));
-    for (const QuantizedTensor& q : report.tensors) {
-      report.weight_bytes_before += q.bytes_before;
-      report.weight_bytes_after += q.bytes_after;
-    }
-    return report;
-  }
+  return obs;
+}
 
-  absl::flat_hash_set<std::string> wide;  // activations read by a wide node
-  for (const Target& t : targets) {
-    const Node& n = model.graph.nodes[t.node];
-    if (!Excluded(n, o.wide_nodes)) continue;
-    for (int i : t.activations) wide.insert(n.inputs[i]);
-  }
-  Rewriter rewriter(model, o, std::move(wide));
-  for (const Target& t : targets) {
-    Node& n = model.graph.nodes[t.node];
-    float input_scale = 1;
-    const std::string original_input = n.inputs[0];  // before it is replaced
-    std::optional<std::vector<float>> smoothing;
-    std::vector<float> weight_values;
-    const Tensor* weight = t.weight >= 0 ? constants.FindFloat(n.inputs[t.weight]) : nullptr;
-    if (weight != nullptr) {
-      weight_values = weight->ToFloat32().value();
-      RETURN_IF_ERROR(CheckFiniteWeight(n.inputs[t.weight], weight_values, kNonFiniteWeightAdvice));
-    }
-    for (int i : t.activations) {
-      const std::string x = n.inputs[i];
-      const TensorCalibrator& c = calibrators.at(x);
-      if (c.count() == 0) {
-        return absl::InvalidArgumentError(absl::StrCat("'", x, "' was never observed"));
-      }
-      auto ch = channels.find(x);
-      if (i == 0 && smoothable(t) && weight != nullptr && ch != channels.end() &&
-          ch->second.channels() == weight->dims()[t.w_input_axis < 0 ? 0 : t.w_input_axis]) {
-        smoothing =
-            SmoothingScales(ch->second, AbsMaxAlong(weight_values, weight->dims(), t.w_input_axis),
-                            *o.smoothquant_alpha);
-        n.inputs[i] = rewriter.SmoothedActivation(x, ch->second, *smoothing, ch->second.rank(),
-                                                  t.x_channel_axis, report);
-        input_scale = ScaleOf(report, x + "_smoothed");
-        continue;
-      }
-      n.inputs[i] = rewriter.Activation(x, c, report);
-      if (i == 0) input_scale = ScaleOf(report, x);
-    }
-    std::vector<float> weight_scales;
-    WeightQuantization wq;
-    if (weight != nullptr) {
-      if (smoothing) ScaleAlong(weight_values, weight->dims(), t.w_input_axis, *smoothing);
-      const std::string w = n.inputs[t.weight];
-      n.inputs[t.weight] =
-          rewriter.Weight(w, weight_values, weight->dims(), t.weight_axis, &wq, report);
-      weight_scales = wq.scales;
-    }
-    // Bias correction: the weights' rounding shifts each output map's mean.
-    std::optional<Tensor> corrected;
-    if (o.bias_correction && n.op_type == "Conv" && weight != nullptr && t.x_channel_axis == 1) {
-      if (auto ch = channels.find(original_input); ch != channels.end()) {
-        std::vector<double> mean = ch->second.mean();
-        if (smoothing) {
-          for (size_t c = 0; c < mean.size(); ++c) mean[c] /= (*smoothing)[c];
-        }
-        const std::vector<float> shift = ConvOutputShift(weight_values, weight->dims(), wq, mean,
-                                                         /*depthwise=*/t.w_input_axis == 0);
-        std::vector<float> bias(shift.size(), 0.0f);
-        const Tensor* old = t.bias >= 0 ? constants.FindFloat(n.inputs[t.bias]) : nullptr;
-        if (old != nullptr && old->element_count() == bias.size()) bias = old->ToFloat32().value();
-        for (size_t m = 0; m < bias.size(); ++m) bias[m] -= shift[m];
-        const std::string name = NodeLabel(n) + "_bias_corrected";
-        corrected = Tensor::FromVector<float>(name, {static_cast<int64_t>(bias.size())}, bias);
-        n.inputs.resize(3);
-        n.inputs[2] = name;
-      }
-    }
-    const int bias_index = corrected ? 2 : t.bias;
-    if (bias_index >= 0 && !weight_scales.empty()) {
-      const std::string b = n.inputs[bias_index];
-      const Tensor* value = corrected ? &*corrected : constants.FindFloat(b);
-      if (value->element_count() ==
-          (weight_scales.size() == 1 ? value->element_count() : weight_scales.size())) {
-        n.inputs[bias_index] = rewriter.Bias(b, *value, input_scale, weight_scales, report);
-      }
-    }
-    report.quantized_nodes.push_back(n.name.empty() ? n.outputs[0] : n.name);
-  }
-  RETURN_IF_ERROR(rewriter.Finish());
+void SumWeightBytes(QuantizeReport& report) {
   for (const QuantizedTensor& q : report.tensors) {
     report.weight_bytes_before += q.bytes_before;
     report.weight_bytes_after += q.bytes_after;
   }
+}
+
+// Bias correction: the weights' rounding shifts each output map's mean by
+// the quantization error times the input's mean; the bias takes it back.
+std::optional<Tensor> CorrectedConvBias(const Node& n, const Target& t, const Constants& constants,
+                                        const Observations& obs, const std::string& input,
+                                        const std::vector<float>& weight_values,
+                                        const std::vector<int64_t>& weight_dims,
+                                        const WeightQuantization& wq,
+                                        const std::optional<std::vector<float>>& smoothing) {
+  auto ch = obs.channels.find(input);
+  if (ch == obs.channels.end()) return std::nullopt;
+  std::vector<double> mean = ch->second.mean();
+  if (smoothing) {
+    for (size_t c = 0; c < mean.size(); ++c) mean[c] /= (*smoothing)[c];
+  }
+  const std::vector<float> shift = ConvOutputShift(weight_values, weight_dims, wq, mean,
+                                                   /*depthwise=*/t.w_input_axis == 0);
+  std::vector<float> bias(shift.size(), 0.0f);
+  const Tensor* old = t.bias >= 0 ? constants.FindFloat(n.inputs[t.bias]) : nullptr;
+  if (old != nullptr && old->element_count() == bias.size()) bias = old->ToFloat32().value();
+  for (size_t m = 0; m < bias.size(); ++m) bias[m] -= shift[m];
+  return Tensor::FromVector<float>(NodeLabel(n) + "_bias_corrected",
+                                   {static_cast<int64_t>(bias.size())}, bias);
+}
+
+// One target's activations, through Q/DQ (or SmoothQuant's Mul then Q/DQ).
+// Returns the first input's scale, which the bias's scale follows.
+absl::StatusOr<float> QuantizeInputs(Node& n, const Target& t, const Tensor* weight,
+                                     const std::vector<float>& weight_values,
+                                     const Observations& obs, const Graph& g,
+                                     const StaticInt8Options& o, Rewriter& rewriter,
+                                     std::optional<std::vector<float>>& smoothing,
+                                     QuantizeReport& report) {
+  float input_scale = 1;
+  for (int i : t.activations) {
+    const std::string x = n.inputs[i];
+    const TensorCalibrator& c = obs.calibrators.at(x);
+    if (c.count() == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("'", x, "' was never observed"));
+    }
+    auto ch = obs.channels.find(x);
+    if (i == 0 && obs.Smoothable(g, t) && weight != nullptr && ch != obs.channels.end() &&
+        ch->second.channels() == weight->dims()[t.w_input_axis < 0 ? 0 : t.w_input_axis]) {
+      smoothing =
+          SmoothingScales(ch->second, AbsMaxAlong(weight_values, weight->dims(), t.w_input_axis),
+                          *o.smoothquant_alpha);
+      n.inputs[i] = rewriter.SmoothedActivation(x, ch->second, *smoothing, ch->second.rank(),
+                                                t.x_channel_axis, report);
+      input_scale = ScaleOf(report, x + "_smoothed");
+      continue;
+    }
+    n.inputs[i] = rewriter.Activation(x, c, report);
+    if (i == 0) input_scale = ScaleOf(report, x);
+  }
+  return input_scale;
+}
+
+// One Conv/MatMul/Gemm in QDQ form: activations, weight, then bias (int32
+// at input scale times weight scale, after any bias correction).
+absl::Status QuantizeTargetQdq(Model& model, const Target& t, const Constants& constants,
+                               const Observations& obs, const StaticInt8Options& o,
+                               Rewriter& rewriter, QuantizeReport& report) {
+  Node& n = model.graph.nodes[t.node];
+  const std::string original_input = n.inputs[0];  // before it is replaced
+  std::vector<float> weight_values;
+  const Tensor* weight = t.weight >= 0 ? constants.FindFloat(n.inputs[t.weight]) : nullptr;
+  if (weight != nullptr) {
+    weight_values = weight->ToFloat32().value();
+    RETURN_IF_ERROR(CheckFiniteWeight(n.inputs[t.weight], weight_values, kNonFiniteWeightAdvice));
+  }
+  std::optional<std::vector<float>> smoothing;
+  ASSIGN_OR_RETURN(const float input_scale,
+                   QuantizeInputs(n, t, weight, weight_values, obs, model.graph, o, rewriter,
+                                  smoothing, report));
+  std::vector<float> weight_scales;
+  WeightQuantization wq;
+  if (weight != nullptr) {
+    if (smoothing) ScaleAlong(weight_values, weight->dims(), t.w_input_axis, *smoothing);
+    const std::string w = n.inputs[t.weight];
+    n.inputs[t.weight] =
+        rewriter.Weight(w, weight_values, weight->dims(), t.weight_axis, &wq, report);
+    weight_scales = wq.scales;
+  }
+  std::optional<Tensor> corrected;
+  if (o.bias_correction && n.op_type == "Conv" && weight != nullptr && t.x_channel_axis == 1) {
+    corrected = CorrectedConvBias(n, t, constants, obs, original_input, weight_values,
+                                  weight->dims(), wq, smoothing);
+    if (corrected) {
+      n.inputs.resize(3);
+      n.inputs[2] = corrected->name();
+    }
+  }
+  const int bias_index = corrected ? 2 : t.bias;
+  if (bias_index >= 0 && !weight_scales.empty()) {
+    const std::string b = n.inputs[bias_index];
+    const Tensor* value = corrected ? &*corrected : constants.FindFloat(b);
+    if (value->element_count() ==
+        (weight_scales.size() == 1 ? value->element_count() : weight_scales.size())) {
+      n.inputs[bias_index] = rewriter.Bias(b, *value, input_scale, weight_scales, report);
+    }
+  }
+  report.quantized_nodes.push_back(n.name.empty() ? n.outputs[0] : n.name);
+  return absl::OkStatus();
+}
+
+absl::flat_hash_set<std::string> WideActivations(const Graph& g, const std::vector<Target>& targets,
+                                                 const StaticInt8Options& o) {
+  absl::flat_hash_set<std::string> wide;  // activations read by a wide node
+  for (const Target& t : targets) {
+    const Node& n = g.nodes[t.node];
+    if (!Excluded(n, o.wide_nodes)) continue;
+    for (int i : t.activations) wide.insert(n.inputs[i]);
+  }
+  return wide;
+}
+
+}  // namespace
+
+// Plan (check, choose targets and what to observe), compute (calibrate),
+// then commit (QOperator nodes, or Q/DQ around each target). The caller's
+// model is untouched on error: CommitOnSuccess hands this a copy.
+static absl::StatusOr<QuantizeReport> QuantizeStaticInt8On(Model& model,
+                                                           const CalibrationData& data,
+                                                           const StaticInt8Options& options) {
+  RETURN_IF_ERROR(CheckStaticInputs(model, data, options));
+  StaticInt8Options o = options;
+  // Entropy's levels: one sign of a symmetric code range, else all of it.
+  o.calibration.entropy_levels = o.symmetric_activations ? 128 : 255;
+  RETURN_IF_ERROR(RaiseOpset(model, o));
+  const bool qoperator = o.format == StaticInt8Options::Format::kQOperator;
+  QuantizeReport report;
+  report.method = CalibrationMethodName(o.calibration.method);
+  report.format = qoperator ? "qoperator" : "qdq";
+  report.calibration = data.description;
+  report.samples = data.count;
+  const Constants constants(model.graph);
+  std::vector<Target> targets = PlanTargets(model.graph, constants, o, report.skipped);
+  if (qoperator) targets = QOperatorTargets(model.graph, std::move(targets), report.skipped);
+  if (targets.empty()) {
+    return absl::InvalidArgumentError("no Conv, MatMul or Gemm node to quantize");
+  }
+  Observations obs = PlanObservations(model.graph, targets, o, qoperator);
+  const auto start = std::chrono::steady_clock::now();
+  RETURN_IF_ERROR(Calibrate(model, data, o, obs.calibrators, obs.channels));
+  report.calibration_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  RETURN_IF_ERROR(DropUnobservedTargets(model.graph, obs.calibrators, qoperator, targets, report));
+  if (qoperator) {
+    RETURN_IF_ERROR(WriteQOperator(model, targets, constants, obs.calibrators, o, report));
+  } else {
+    Rewriter rewriter(model, o, WideActivations(model.graph, targets, o));
+    for (const Target& t : targets) {
+      RETURN_IF_ERROR(QuantizeTargetQdq(model, t, constants, obs, o, rewriter, report));
+    }
+    RETURN_IF_ERROR(rewriter.Finish());
+  }
+  SumWeightBytes(report);
   return report;
 }
 

@@ -238,6 +238,146 @@ absl::StatusOr<std::vector<WeightTarget>> PlanAllGraphs(
   return kept;
 }
 
+// A global magnitude threshold: one streaming pass over every weight.
+absl::StatusOr<std::optional<float>> GlobalThreshold(const std::vector<WeightTarget>& targets,
+                                                     const PruneOptions& o) {
+  if (!o.global) return std::nullopt;
+  MagnitudeHistogram histogram;
+  for (const WeightTarget& t : targets) {
+    ASSIGN_OR_RETURN(std::vector<float> w, t.tensor->ToFloat32());
+    RETURN_IF_ERROR(CheckFiniteWeight(t.tensor->name(), w, kNonFiniteWeightAdvice));
+    histogram.Add(w.data(), static_cast<int64_t>(w.size()));
+    t.tensor->ReleasePages();
+  }
+  return histogram.Threshold(o.sparsity);
+}
+
+// The statistics one pass calibrates, keyed by the value a MatMul reads.
+absl::flat_hash_map<std::string, InputStats> StatsForPass(
+    const Pass& pass, const std::vector<WeightTarget>& targets) {
+  absl::flat_hash_map<std::string, InputStats> stats;
+  for (size_t i : pass.targets) {
+    const WeightTarget& t = targets[i];
+    if (t.depth > 0) continue;
+    if (t.method == PruneMethod::kWanda) stats[t.input].squares.assign(t.k, 0.0);
+    if (t.method == PruneMethod::kSparseGpt && !stats[t.input].hessian) {
+      stats[t.input].hessian = std::make_unique<runtime::HessianAccumulator>(t.k);
+    }
+  }
+  return stats;
+}
+
+// The computed weights, per target: the tensors that store it (in memory,
+// or in the spill), any compact decoder nodes, and its report entry.
+struct PrunedWeights {
+  std::vector<std::vector<Tensor>> stored;
+  std::vector<std::vector<Node>> decoders;
+  std::vector<std::vector<std::string>> stored_names;
+  std::vector<PrunedLayer> layers;
+  std::unique_ptr<TensorSpill> spill;
+};
+
+absl::Status PruneTarget(size_t i, const WeightTarget& t, std::optional<float> threshold,
+                         const absl::flat_hash_map<std::string, InputStats>& stats,
+                         const PruneOptions& o, PrunedWeights& out) {
+  ASSIGN_OR_RETURN(std::vector<float> w, LoadKn(t));
+  RETURN_IF_ERROR(PruneOne(t, w, threshold, stats, o));
+  out.layers[i] = LayerEntry(*t.graph, t, w);
+  // Compact decoders go in the main graph only: a body keeps plain weights.
+  out.stored[i] = Stored(StoreKn(t, w), o.compact_storage && t.depth == 0, out.decoders[i]);
+  for (const Tensor& p : out.stored[i]) out.stored_names[i].push_back(p.name());
+  t.tensor->ReleasePages();
+  out.layers[i].bytes_after = 0;
+  for (const Tensor& p : out.stored[i]) out.layers[i].bytes_after += p.bytes().size();
+  if (out.spill) {
+    for (const Tensor& p : out.stored[i]) RETURN_IF_ERROR(out.spill->Add(p));
+    out.stored[i].clear();
+  }
+  return absl::OkStatus();
+}
+
+// Compute: calibration statistics per MatMul input, in passes that each fit
+// the memory budget (SparseGPT's Hessians are K x K doubles): each pass runs
+// the samples once and prunes its weights before the next allocates.
+absl::StatusOr<PrunedWeights> PruneInPasses(const Model& model,
+                                            const runtime::CalibrationData* data,
+                                            const std::vector<WeightTarget>& targets,
+                                            const std::vector<Pass>& passes,
+                                            std::optional<float> threshold, const PruneOptions& o,
+                                            PruneReport& report) {
+  PrunedWeights out;
+  if (!o.spill_directory.empty()) {
+    ASSIGN_OR_RETURN(out.spill, TensorSpill::Create(o.spill_directory));
+  }
+  out.stored.resize(targets.size());
+  out.decoders.resize(targets.size());
+  out.stored_names.resize(targets.size());
+  out.layers.resize(targets.size());
+  std::vector<absl::Status> errors(targets.size());
+  std::atomic<int64_t> done{0};
+  runtime::ThreadPool pool(o.threads);
+  for (const Pass& pass : passes) {
+    absl::flat_hash_map<std::string, InputStats> stats = StatsForPass(pass, targets);
+    if (!stats.empty()) {
+      const auto start = std::chrono::steady_clock::now();
+      RETURN_IF_ERROR(Calibrate(model, *data, o, stats));
+      report.calibration_seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    pool.ParallelFor(static_cast<int64_t>(pass.targets.size()), 1, [&](int64_t begin, int64_t end) {
+      for (int64_t j = begin; j < end; ++j) {
+        const size_t i = pass.targets[j];
+        const WeightTarget& t = targets[i];
+        absl::Status s = PruneTarget(i, t, threshold, stats, o, out);
+        if (!s.ok()) {
+          errors[i] = absl::Status(
+              s.code(), absl::StrCat(NodeLabel(t.graph->nodes[t.node]), ": ", s.message()));
+          continue;
+        }
+        if (o.weight_progress) o.weight_progress(++done, static_cast<int64_t>(targets.size()));
+      }
+    });
+    for (const absl::Status& e : errors) RETURN_IF_ERROR(e);
+  }
+  return out;
+}
+
+// Commit: each graph (the main one or a subgraph) gets back its own weights.
+absl::Status CommitPruned(Model& model, const std::vector<WeightTarget>& targets, PrunedWeights& w,
+                          PruneReport& report) {
+  std::vector<Tensor> tensors;
+  if (w.spill) {
+    ASSIGN_OR_RETURN(tensors, w.spill->Finish());
+  }
+  for (std::vector<Tensor>& ts : w.stored) {
+    for (Tensor& t : ts) tensors.push_back(std::move(t));
+  }
+  report.layers = std::move(w.layers);
+  for (const PrunedLayer& l : report.layers) {
+    report.bytes_before += l.bytes_before;
+    report.bytes_after += l.bytes_after;
+  }
+  absl::flat_hash_map<std::string, Graph*> home;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    for (const std::string& name : w.stored_names[i]) home[name] = targets[i].graph;
+  }
+  absl::flat_hash_map<Graph*, std::vector<Tensor>> by_graph;
+  for (Tensor& t : tensors) by_graph[home.at(t.name())].push_back(std::move(t));
+  for (auto& [graph, graph_tensors] : by_graph) {
+    std::vector<WeightTarget> own;
+    std::vector<std::vector<Node>> own_decoders;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      if (targets[i].graph != graph) continue;
+      own.push_back(targets[i]);
+      own_decoders.push_back(std::move(w.decoders[i]));
+    }
+    ReplaceWeights(*graph, own, graph_tensors, own_decoders);
+  }
+  return FinishGraphRewrite(model);
+}
+
+// Plan (targets in every graph, calibration passes, a global threshold),
+// compute (prune each weight), then commit.
 absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::CalibrationData* data,
                                          const PruneOptions& o) {
   PruneReport report;
@@ -257,10 +397,6 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
         "nothing to prune: no MatMul, Gemm or Conv with a constant float weight is left after "
         "--exclude and the recipe");
   }
-
-  // Calibration statistics per MatMul input, in passes that each fit the
-  // memory budget (SparseGPT's Hessians are K x K doubles): each pass runs
-  // the samples once and prunes its weights before the next allocates.
   std::vector<Pass> passes = PlanPasses(targets, o.calibration_memory_bytes);
   const bool needs_data = std::any_of(targets.begin(), targets.end(), [](const WeightTarget& t) {
     return t.depth == 0 && NeedsData(t.method);
@@ -274,108 +410,10 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
     report.samples = data->count;
     report.calibration_passes = static_cast<int64_t>(passes.size());
   }
-
-  // A global magnitude threshold: one streaming pass over every weight.
-  std::optional<float> threshold;
-  if (o.global) {
-    MagnitudeHistogram histogram;
-    for (const WeightTarget& t : targets) {
-      ASSIGN_OR_RETURN(std::vector<float> w, t.tensor->ToFloat32());
-      RETURN_IF_ERROR(CheckFiniteWeight(t.tensor->name(), w, kNonFiniteWeightAdvice));
-      histogram.Add(w.data(), static_cast<int64_t>(w.size()));
-      t.tensor->ReleasePages();
-    }
-    threshold = histogram.Threshold(o.sparsity);
-  }
-
-  std::unique_ptr<TensorSpill> spill;
-  if (!o.spill_directory.empty()) {
-    ASSIGN_OR_RETURN(spill, TensorSpill::Create(o.spill_directory));
-  }
-  std::vector<std::vector<Tensor>> stored(targets.size());
-  std::vector<std::vector<Node>> decoders(targets.size());
-  std::vector<std::vector<std::string>> stored_names(targets.size());
-  std::vector<PrunedLayer> layers(targets.size());
-  std::vector<absl::Status> errors(targets.size());
-  std::atomic<int64_t> done{0};
-  runtime::ThreadPool pool(o.threads);
-  for (Pass& pass : passes) {
-    absl::flat_hash_map<std::string, InputStats> stats;
-    for (size_t i : pass.targets) {
-      const WeightTarget& t = targets[i];
-      if (t.depth > 0) continue;
-      if (t.method == PruneMethod::kWanda) stats[t.input].squares.assign(t.k, 0.0);
-      if (t.method == PruneMethod::kSparseGpt && !stats[t.input].hessian) {
-        stats[t.input].hessian = std::make_unique<runtime::HessianAccumulator>(t.k);
-      }
-    }
-    if (!stats.empty()) {
-      const auto start = std::chrono::steady_clock::now();
-      RETURN_IF_ERROR(Calibrate(model, *data, o, stats));
-      report.calibration_seconds +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    }
-    pool.ParallelFor(static_cast<int64_t>(pass.targets.size()), 1, [&](int64_t begin, int64_t end) {
-      for (int64_t j = begin; j < end; ++j) {
-        const size_t i = pass.targets[j];
-        const WeightTarget& t = targets[i];
-        const std::string label = NodeLabel(t.graph->nodes[t.node]);
-        auto w = LoadKn(t);
-        if (w.ok()) errors[i] = PruneOne(t, *w, threshold, stats, o);
-        if (!w.ok()) errors[i] = w.status();
-        if (!errors[i].ok()) {
-          errors[i] =
-              absl::Status(errors[i].code(), absl::StrCat(label, ": ", errors[i].message()));
-          continue;
-        }
-        layers[i] = LayerEntry(*t.graph, t, *w);
-        // Compact decoders go in the main graph only: a body keeps plain weights.
-        stored[i] = Stored(StoreKn(t, *w), o.compact_storage && t.depth == 0, decoders[i]);
-        for (const Tensor& p : stored[i]) stored_names[i].push_back(p.name());
-        t.tensor->ReleasePages();
-        layers[i].bytes_after = 0;
-        for (const Tensor& p : stored[i]) layers[i].bytes_after += p.bytes().size();
-        if (spill) {
-          for (const Tensor& p : stored[i]) {
-            if (absl::Status s = spill->Add(p); !s.ok()) errors[i] = s;
-          }
-          stored[i].clear();
-        }
-        if (o.weight_progress) o.weight_progress(++done, static_cast<int64_t>(targets.size()));
-      }
-    });
-    for (const absl::Status& e : errors) RETURN_IF_ERROR(e);
-  }
-  std::vector<Tensor> tensors;
-  if (spill) {
-    ASSIGN_OR_RETURN(tensors, spill->Finish());
-  }
-  for (std::vector<Tensor>& ts : stored) {
-    for (Tensor& t : ts) tensors.push_back(std::move(t));
-  }
-  report.layers = std::move(layers);
-  for (const PrunedLayer& l : report.layers) {
-    report.bytes_before += l.bytes_before;
-    report.bytes_after += l.bytes_after;
-  }
-  // Each graph gets back its own weights.
-  absl::flat_hash_map<std::string, Graph*> home;
-  for (size_t i = 0; i < targets.size(); ++i) {
-    for (const std::string& name : stored_names[i]) home[name] = targets[i].graph;
-  }
-  absl::flat_hash_map<Graph*, std::vector<Tensor>> by_graph;
-  for (Tensor& t : tensors) by_graph[home.at(t.name())].push_back(std::move(t));
-  for (auto& [graph, graph_tensors] : by_graph) {
-    std::vector<WeightTarget> own;
-    std::vector<std::vector<Node>> own_decoders;
-    for (size_t i = 0; i < targets.size(); ++i) {
-      if (targets[i].graph != graph) continue;
-      own.push_back(targets[i]);
-      own_decoders.push_back(std::move(decoders[i]));
-    }
-    ReplaceWeights(*graph, own, graph_tensors, own_decoders);
-  }
-  RETURN_IF_ERROR(FinishGraphRewrite(model));
+  ASSIGN_OR_RETURN(const std::optional<float> threshold, GlobalThreshold(targets, o));
+  ASSIGN_OR_RETURN(PrunedWeights pruned,
+                   PruneInPasses(model, data, targets, passes, threshold, o, report));
+  RETURN_IF_ERROR(CommitPruned(model, targets, pruned, report));
   return report;
 }
 

@@ -410,8 +410,154 @@ void BypassIdentityConstants(Graph& g) {
   }
 }
 
+// Plan for one group: how many channels to drop, or nullopt when the group
+// stays whole (with the reason in the report). `sparsity` gets the rate the
+// group's rule asks for.
+absl::StatusOr<std::optional<int64_t>> ChannelsToDrop(const Graph& g, const Group& group,
+                                                      const PruneOptions& o, double& sparsity,
+                                                      PruneReport& report) {
+  const Node& seed = g.nodes[group.producers.front()];
+  const PruneRule* rule = nullptr;
+  bool excluded = false;
+  for (size_t p : group.producers) {
+    excluded |= MatchesAnyPattern(g.nodes[p], o.exclude);
+    for (const PruneRule& r : o.rules) {
+      if (rule == nullptr && MatchesAnyPattern(g.nodes[p], {r.match})) rule = &r;
+    }
+  }
+  if (!group.failure.empty()) {
+    if (rule != nullptr && rule->sparsity.value_or(0) > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          NodeLabel(seed), ": the recipe asks to cut its channels, but ", group.failure));
+    }
+    report.skipped.push_back(absl::StrCat(NodeLabel(seed), ": kept whole: ", group.failure));
+    return std::nullopt;
+  }
+  if (excluded) {
+    report.skipped.push_back(NodeLabel(seed) + ": excluded");
+    return std::nullopt;
+  }
+  sparsity = rule != nullptr && rule->sparsity ? *rule->sparsity : o.sparsity;
+  int64_t drop = static_cast<int64_t>(std::floor(sparsity * group.channels));
+  if (drop < group.channels && o.channel_multiple > 1 && group.channels >= o.channel_multiple) {
+    const int64_t m = o.channel_multiple;
+    const int64_t kept = std::min(group.channels, (group.channels - drop + m - 1) / m * m);
+    drop = group.channels - kept;
+  }
+  if (drop >= group.channels) {
+    return absl::InvalidArgumentError(absl::StrCat(NodeLabel(seed), ": sparsity ", sparsity,
+                                                   " would cut all ", group.channels, " channels"));
+  }
+  if (drop == 0) {
+    report.skipped.push_back(absl::StrCat(NodeLabel(seed), ": kept whole: ", group.channels,
+                                          " channels, none to cut at sparsity ", sparsity,
+                                          " keeping a multiple of ", o.channel_multiple));
+    return std::nullopt;
+  }
+  return drop;
+}
+
+// The `drop` least important channels (ascending), and the rest.
+std::pair<std::vector<int64_t>, std::vector<int64_t>> SplitChannels(
+    const std::vector<double>& importance, int64_t channels, int64_t drop) {
+  std::vector<int64_t> removed(static_cast<size_t>(channels));
+  std::iota(removed.begin(), removed.end(), 0);
+  std::stable_sort(removed.begin(), removed.end(),
+                   [&](int64_t a, int64_t b) { return importance[a] < importance[b]; });
+  removed.resize(static_cast<size_t>(drop));
+  std::sort(removed.begin(), removed.end());
+  std::vector<int64_t> kept;
+  for (int64_t ch = 0, r = 0; ch < channels; ++ch) {
+    if (r < drop && removed[r] == ch) {
+      ++r;
+    } else {
+      kept.push_back(ch);
+    }
+  }
+  return {std::move(removed), std::move(kept)};
+}
+
+PrunedLayer GroupLayer(const Node& seed, const Group& group, size_t kept, int64_t drop,
+                       double sparsity) {
+  PrunedLayer l;
+  l.node = NodeLabel(seed);
+  l.weight = seed.inputs[1];
+  l.op_type = seed.op_type;
+  l.method = PruneMethodName(PruneMethod::kChannels);
+  l.pattern = absl::StrCat(group.producers.size(), " producer(s), ", group.consumers.size(),
+                           " reader(s), ", group.edits.size(), " tensor(s) cut");
+  l.target = sparsity;
+  l.channels_before = group.channels;
+  l.channels_after = static_cast<int64_t>(kept);
+  l.achieved = static_cast<double>(drop) / group.channels;
+  l.elements = static_cast<uint64_t>(l.channels_before);
+  l.zeros = static_cast<uint64_t>(drop);
+  return l;
+}
+
+// Everything the commit changes, decided before any of it is applied.
+struct ChannelEdits {
+  Cuts cuts;                                      // (node, input) -> slices, in order
+  std::map<size_t, int64_t> new_groups;           // depthwise Conv -> its new group count
+  std::map<size_t, Reconstruction> compensation;  // by reader node
+  absl::flat_hash_set<std::string> reshaped;      // values whose shape info goes stale
+};
+
+// Plan and compute for one group: which channels go, and the readers'
+// least-squares compensation when calibration statistics exist.
+absl::Status PlanGroup(const Graph& g, const Constants& constants, const GraphIndex& index,
+                       const Group& group, const StatsMap& stats, const PruneOptions& o,
+                       ChannelEdits& edits, PruneReport& report) {
+  double sparsity = o.sparsity;
+  ASSIGN_OR_RETURN(const std::optional<int64_t> drop,
+                   ChannelsToDrop(g, group, o, sparsity, report));
+  if (!drop) return absl::OkStatus();
+  std::vector<double> importance;
+  if (stats.empty()) {
+    ASSIGN_OR_RETURN(importance, ProducerImportance(g, constants, group, index));
+  } else {
+    ASSIGN_OR_RETURN(importance, ConsumerImportance(g, constants, group, stats));
+  }
+  const auto [removed, kept] = SplitChannels(importance, group.channels, *drop);
+  for (const Edit& e : group.edits) edits.cuts[{e.node, e.input}].push_back({e.axis, kept});
+  for (size_t d : group.depthwise) edits.new_groups[d] = static_cast<int64_t>(kept.size());
+  for (const auto& [value, axis] : group.values) edits.reshaped.insert(value);
+  if (!stats.empty()) {
+    for (const Consumer& c : group.consumers) {
+      ASSIGN_OR_RETURN(Reconstruction r,
+                       Reconstruct(g, constants, c, stats.at(c.value), kept, removed));
+      if (!r.weight.empty()) edits.compensation[c.node] = std::move(r);
+    }
+  }
+  report.layers.push_back(
+      GroupLayer(g.nodes[group.producers.front()], group, kept.size(), *drop, sparsity));
+  return absl::OkStatus();
+}
+
+absl::Status CommitChannelEdits(Model& model, const Constants& constants, ChannelEdits& edits,
+                                PruneReport& report) {
+  Graph& g = model.graph;
+  Replaced replaced;
+  std::vector<Node> added_nodes;
+  std::vector<Tensor> added_tensors;
+  RETURN_IF_ERROR(ApplyCompensation(g, constants, edits.compensation, edits.cuts, replaced,
+                                    added_nodes, added_tensors));
+  RETURN_IF_ERROR(ApplyCuts(g, constants, edits.cuts, replaced, report));
+  for (Tensor& t : added_tensors) g.initializers.push_back(std::move(t));
+  for (const auto& [node, groups_after] : edits.new_groups) {
+    for (Attribute& a : g.nodes[node].attributes) {
+      if (a.name == "group") a.i = groups_after;
+    }
+  }
+  for (Node& n : added_nodes) g.nodes.push_back(std::move(n));
+  std::erase_if(g.value_info, [&](const ValueInfo& v) { return edits.reshaped.contains(v.name); });
+  return FinishGraphRewrite(model);
+}
+
 }  // namespace
 
+// Plan (channel groups, calibration statistics, which channels go in each
+// group), then commit every cut at once.
 absl::StatusOr<PruneReport> PruneChannels(Model& model, const runtime::CalibrationData* data,
                                           const PruneOptions& o) {
   if (o.pattern.structured()) {
@@ -435,97 +581,9 @@ absl::StatusOr<PruneReport> PruneChannels(Model& model, const runtime::Calibrati
     report.calibration_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
-
-  // (node, input) -> the slices to make, applied in order.
-  std::map<std::pair<size_t, size_t>, std::vector<std::pair<int64_t, std::vector<int64_t>>>> cuts;
-  std::map<size_t, int64_t> new_groups;
-  std::map<size_t, Reconstruction> compensation;  // by reader node
-  absl::flat_hash_set<std::string> reshaped;
+  ChannelEdits edits;
   for (const Group& group : groups) {
-    const Node& seed = g.nodes[group.producers.front()];
-    const PruneRule* rule = nullptr;
-    bool excluded = false;
-    for (size_t p : group.producers) {
-      excluded |= MatchesAnyPattern(g.nodes[p], o.exclude);
-      for (const PruneRule& r : o.rules) {
-        if (rule == nullptr && MatchesAnyPattern(g.nodes[p], {r.match})) rule = &r;
-      }
-    }
-    if (!group.failure.empty()) {
-      if (rule != nullptr && rule->sparsity.value_or(0) > 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            NodeLabel(seed), ": the recipe asks to cut its channels, but ", group.failure));
-      }
-      report.skipped.push_back(absl::StrCat(NodeLabel(seed), ": kept whole: ", group.failure));
-      continue;
-    }
-    if (excluded) {
-      report.skipped.push_back(NodeLabel(seed) + ": excluded");
-      continue;
-    }
-    const double sparsity = rule != nullptr && rule->sparsity ? *rule->sparsity : o.sparsity;
-    int64_t drop = static_cast<int64_t>(std::floor(sparsity * group.channels));
-    if (drop < group.channels && o.channel_multiple > 1 && group.channels >= o.channel_multiple) {
-      const int64_t m = o.channel_multiple;
-      const int64_t kept = std::min(group.channels, (group.channels - drop + m - 1) / m * m);
-      drop = group.channels - kept;
-    }
-    if (drop >= group.channels) {
-      return absl::InvalidArgumentError(absl::StrCat(NodeLabel(seed), ": sparsity ", sparsity,
-                                                     " would cut all ", group.channels,
-                                                     " channels"));
-    }
-    if (drop == 0) {
-      report.skipped.push_back(absl::StrCat(NodeLabel(seed), ": kept whole: ", group.channels,
-                                            " channels, none to cut at sparsity ", sparsity,
-                                            " keeping a multiple of ", o.channel_multiple));
-      continue;
-    }
-    std::vector<double> importance;
-    if (stats.empty()) {
-      ASSIGN_OR_RETURN(importance, ProducerImportance(g, constants, group, index));
-    } else {
-      ASSIGN_OR_RETURN(importance, ConsumerImportance(g, constants, group, stats));
-    }
-    std::vector<int64_t> removed(static_cast<size_t>(group.channels));
-    std::iota(removed.begin(), removed.end(), 0);
-    std::stable_sort(removed.begin(), removed.end(),
-                     [&](int64_t a, int64_t b) { return importance[a] < importance[b]; });
-    removed.resize(static_cast<size_t>(drop));
-    std::sort(removed.begin(), removed.end());
-    std::vector<int64_t> kept;
-    for (int64_t ch = 0, r = 0; ch < group.channels; ++ch) {
-      if (r < drop && removed[r] == ch) {
-        ++r;
-      } else {
-        kept.push_back(ch);
-      }
-    }
-    for (const Edit& e : group.edits) cuts[{e.node, e.input}].push_back({e.axis, kept});
-    for (size_t d : group.depthwise) new_groups[d] = static_cast<int64_t>(kept.size());
-    for (const auto& [value, axis] : group.values) reshaped.insert(value);
-    if (!stats.empty()) {
-      for (const Consumer& c : group.consumers) {
-        ASSIGN_OR_RETURN(Reconstruction r,
-                         Reconstruct(g, constants, c, stats.at(c.value), kept, removed));
-        if (!r.weight.empty()) compensation[c.node] = std::move(r);
-      }
-    }
-
-    PrunedLayer l;
-    l.node = NodeLabel(seed);
-    l.weight = seed.inputs[1];
-    l.op_type = seed.op_type;
-    l.method = report.method;
-    l.pattern = absl::StrCat(group.producers.size(), " producer(s), ", group.consumers.size(),
-                             " reader(s), ", group.edits.size(), " tensor(s) cut");
-    l.target = sparsity;
-    l.channels_before = group.channels;
-    l.channels_after = static_cast<int64_t>(kept.size());
-    l.achieved = static_cast<double>(drop) / group.channels;
-    l.elements = static_cast<uint64_t>(l.channels_before);
-    l.zeros = static_cast<uint64_t>(drop);
-    report.layers.push_back(std::move(l));
+    RETURN_IF_ERROR(PlanGroup(g, constants, index, group, stats, o, edits, report));
   }
   if (report.layers.empty()) {
     return absl::InvalidArgumentError(
@@ -533,21 +591,7 @@ absl::StatusOr<PruneReport> PruneChannels(Model& model, const runtime::Calibrati
             ? "nothing to prune: no Conv or MatMul with a constant float weight"
             : absl::StrCat("no channel group can be cut (first: ", report.skipped.front(), ")"));
   }
-  std::map<std::pair<size_t, size_t>, Tensor> replaced;
-  std::vector<Node> added_nodes;
-  std::vector<Tensor> added_tensors;
-  RETURN_IF_ERROR(
-      ApplyCompensation(g, constants, compensation, cuts, replaced, added_nodes, added_tensors));
-  RETURN_IF_ERROR(ApplyCuts(g, constants, cuts, replaced, report));
-  for (Tensor& t : added_tensors) g.initializers.push_back(std::move(t));
-  for (const auto& [node, groups_after] : new_groups) {
-    for (Attribute& a : g.nodes[node].attributes) {
-      if (a.name == "group") a.i = groups_after;
-    }
-  }
-  for (Node& n : added_nodes) g.nodes.push_back(std::move(n));
-  std::erase_if(g.value_info, [&](const ValueInfo& v) { return reshaped.contains(v.name); });
-  RETURN_IF_ERROR(FinishGraphRewrite(model));
+  RETURN_IF_ERROR(CommitChannelEdits(model, constants, edits, report));
   return report;
 }
 

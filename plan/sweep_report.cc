@@ -116,67 +116,74 @@ LabelBox PlaceLabel(double x, double y, const std::string& text, std::vector<Lab
   return placed.back();
 }
 
-}  // namespace
+// The chart's geometry: a linear byte axis and a log loss axis spanning
+// the recipes (the original, at loss 0, is in the table only).
+struct Chart {
+  double w = 820, h = 460, left = 80, right = 150, top = 30, bottom = 60;
+  double x0 = 0, x1 = 1, y0 = 0, y1 = 1;
 
-std::string SweepHtml(const std::vector<nlohmann::json>& results) {
-  const std::vector<size_t> front = Frontier(results);
-  const double w = 820, h = 460, left = 80, right = 150, top = 30, bottom = 60;
-  // The chart spans the recipes; the original (loss 0) is in the table.
-  double xmin = 1e300, xmax = 0, lmin = 1e300, lmax = 0;
-  for (const nlohmann::json& j : results) {
-    if (j.value("reference", false) || !j.contains("loss")) continue;
-    const double bytes = static_cast<double>(j.value("weight_bytes", uint64_t{0}));
-    xmin = std::min(xmin, bytes);
-    xmax = std::max(xmax, bytes);
-    const double loss = j["loss"].get<double>();
-    if (loss > 0) {
-      lmin = std::min(lmin, loss);
-      lmax = std::max(lmax, loss);
+  explicit Chart(const std::vector<nlohmann::json>& results) {
+    double xmin = 1e300, xmax = 0, lmin = 1e300, lmax = 0;
+    for (const nlohmann::json& j : results) {
+      if (j.value("reference", false) || !j.contains("loss")) continue;
+      const double bytes = static_cast<double>(j.value("weight_bytes", uint64_t{0}));
+      xmin = std::min(xmin, bytes);
+      xmax = std::max(xmax, bytes);
+      const double loss = j["loss"].get<double>();
+      if (loss > 0) {
+        lmin = std::min(lmin, loss);
+        lmax = std::max(lmax, loss);
+      }
     }
+    if (xmax <= 0) xmin = 0, xmax = 1;
+    if (lmax <= 0) lmin = 1e-6, lmax = 1;
+    const double span = std::max(xmax - xmin, xmax * 0.05);
+    x0 = std::max(0.0, xmin - 0.08 * span);
+    x1 = xmax + 0.08 * span;
+    y0 = std::floor(std::log10(lmin)) - 0.3;
+    y1 = std::ceil(std::log10(lmax)) + 0.1;
   }
-  if (xmax <= 0) xmin = 0, xmax = 1;
-  if (lmax <= 0) lmin = 1e-6, lmax = 1;
-  const double span = std::max(xmax - xmin, xmax * 0.05);
-  const double x0 = std::max(0.0, xmin - 0.08 * span), x1 = xmax + 0.08 * span;
-  const double y0 = std::floor(std::log10(lmin)) - 0.3, y1 = std::ceil(std::log10(lmax)) + 0.1;
-  const double floor_loss = std::pow(10.0, y0);
-  auto px = [&](double bytes) { return left + (w - left - right) * (bytes - x0) / (x1 - x0); };
-  auto py = [&](double loss) {
-    const double l = std::log10(std::max(loss, floor_loss));
+  double X(double bytes) const { return left + (w - left - right) * (bytes - x0) / (x1 - x0); }
+  double Y(double loss) const {
+    const double l = std::log10(std::max(loss, std::pow(10.0, y0)));
     return top + (h - top - bottom) * (y1 - l) / (y1 - y0);
-  };
-  std::ostringstream svg;
-  svg << absl::StrFormat(
-      "<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f' "
-      "font-family='sans-serif' font-size='12'>\n",
-      w, h);
+  }
+};
+
+// The plot area, the decade grid lines and both axes' labels.
+void DrawFrame(const Chart& c, const std::string& loss_name, std::ostringstream& svg) {
   svg << absl::StrFormat(
       "<rect x='%.0f' y='%.0f' width='%.0f' height='%.0f' fill='#fafafa' "
       "stroke='#ccc'/>\n",
-      left, top, w - left - right, h - top - bottom);
-  for (double e = std::ceil(y0); e <= y1; e += 1) {
-    const double y = py(std::pow(10.0, e));
+      c.left, c.top, c.w - c.left - c.right, c.h - c.top - c.bottom);
+  for (double e = std::ceil(c.y0); e <= c.y1; e += 1) {
+    const double y = c.Y(std::pow(10.0, e));
     svg << absl::StrFormat(
         "<line x1='%.0f' x2='%.0f' y1='%.1f' y2='%.1f' stroke='#e3e3e3'/>"
         "<text x='%.0f' y='%.1f' text-anchor='end'>1e%d</text>\n",
-        left, w - right, y, y, left - 6, y + 4, static_cast<int>(e));
+        c.left, c.w - c.right, y, y, c.left - 6, y + 4, static_cast<int>(e));
   }
   for (int t = 0; t <= 4; ++t) {
-    const double bytes = x0 + (x1 - x0) * t / 4;
-    svg << absl::StrFormat("<text x='%.1f' y='%.0f' text-anchor='middle'>%s</text>\n", px(bytes),
-                           h - bottom + 18, Escape(FormatBytes(static_cast<uint64_t>(bytes))));
+    const double bytes = c.x0 + (c.x1 - c.x0) * t / 4;
+    svg << absl::StrFormat("<text x='%.1f' y='%.0f' text-anchor='middle'>%s</text>\n", c.X(bytes),
+                           c.h - c.bottom + 18, Escape(FormatBytes(static_cast<uint64_t>(bytes))));
   }
   svg << absl::StrFormat("<text x='%.0f' y='%.0f' text-anchor='middle'>weights (bytes)</text>\n",
-                         (left + w - right) / 2, h - 12);
+                         (c.left + c.w - c.right) / 2, c.h - 12);
   svg << absl::StrFormat(
       "<text transform='translate(16,%.0f) rotate(-90)' text-anchor='middle'>"
       "%s (log scale, lower is better)</text>\n",
-      (top + h - bottom) / 2, Escape(LossName(results)));
+      (c.top + c.h - c.bottom) / 2, Escape(loss_name));
+}
+
+// The frontier's line, then every recipe as a labelled point.
+void DrawPoints(const Chart& c, const std::vector<nlohmann::json>& results,
+                const std::vector<size_t>& front, std::ostringstream& svg) {
   std::string path;
   for (size_t i : front) {
     if (results[i].value("reference", false)) continue;
-    absl::StrAppendFormat(&path, "%.1f,%.1f ", px(results[i]["weight_bytes"].get<double>()),
-                          py(results[i]["loss"].get<double>()));
+    absl::StrAppendFormat(&path, "%.1f,%.1f ", c.X(results[i]["weight_bytes"].get<double>()),
+                          c.Y(results[i]["loss"].get<double>()));
   }
   svg << "<polyline points='" << path << "' fill='none' stroke='#d62728' stroke-width='2'/>\n";
   std::vector<LabelBox> labels;
@@ -184,7 +191,7 @@ std::string SweepHtml(const std::vector<nlohmann::json>& results) {
     const nlohmann::json& j = results[i];
     if (!j.contains("loss") || j.value("reference", false)) continue;
     const bool on_front = std::find(front.begin(), front.end(), i) != front.end();
-    const double x = px(j["weight_bytes"].get<double>()), y = py(j["loss"].get<double>());
+    const double x = c.X(j["weight_bytes"].get<double>()), y = c.Y(j["loss"].get<double>());
     const std::string name = j.value("recipe", "");
     const LabelBox b = PlaceLabel(x, y, name, labels);
     svg << absl::StrFormat(
@@ -193,6 +200,36 @@ std::string SweepHtml(const std::vector<nlohmann::json>& results) {
         x, y, on_front ? 6 : 4, on_front ? "#d62728" : "#1f77b4", Escape(name), b.x0, b.y1 - 2,
         on_front ? "#a01010" : "#333", Escape(name));
   }
+}
+
+std::string ResultsTable(const std::vector<nlohmann::json>& results) {
+  std::ostringstream table;
+  table << "<table><tr><th>recipe</th><th>weights</th><th>" << Escape(LossName(results))
+        << "</th><th>perplexity</th><th>memory</th><th>fits</th></tr>\n";
+  for (const nlohmann::json& j : results) {
+    table << absl::StrFormat(
+        "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+        "<td>%s</td></tr>\n",
+        Escape(j.value("recipe", "")), FormatBytes(j.value("weight_bytes", uint64_t{0})),
+        Cell(j, "loss", "%.4g"), Cell(j, "ppl", "%.4f"),
+        FormatBytes(j.value("memory_total_bytes", uint64_t{0})),
+        j.value("fits", false) ? "yes" : "no");
+  }
+  table << "</table>\n";
+  return table.str();
+}
+
+}  // namespace
+
+std::string SweepHtml(const std::vector<nlohmann::json>& results) {
+  const Chart chart(results);
+  std::ostringstream svg;
+  svg << absl::StrFormat(
+      "<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f' "
+      "font-family='sans-serif' font-size='12'>\n",
+      chart.w, chart.h);
+  DrawFrame(chart, LossName(results), svg);
+  DrawPoints(chart, results, Frontier(results), svg);
   svg << "</svg>\n";
   std::ostringstream page;
   page << "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>pare sweep: accuracy vs "
@@ -202,19 +239,7 @@ std::string SweepHtml(const std::vector<nlohmann::json>& results) {
   page << "<h1>Accuracy vs size</h1>\n<p>Each point is a recipe built through pare's stages "
           "and evaluated against the original. Red: the Pareto frontier (no other recipe is "
           "both smaller and better); the original, at zero loss, is in the table.</p>\n";
-  page << svg.str();
-  page << "<table><tr><th>recipe</th><th>weights</th><th>" << Escape(LossName(results))
-       << "</th><th>perplexity</th><th>memory</th><th>fits</th></tr>\n";
-  for (const nlohmann::json& j : results) {
-    page << absl::StrFormat(
-        "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
-        "<td>%s</td></tr>\n",
-        Escape(j.value("recipe", "")), FormatBytes(j.value("weight_bytes", uint64_t{0})),
-        Cell(j, "loss", "%.4g"), Cell(j, "ppl", "%.4f"),
-        FormatBytes(j.value("memory_total_bytes", uint64_t{0})),
-        j.value("fits", false) ? "yes" : "no");
-  }
-  page << "</table>\n</body></html>\n";
+  page << svg.str() << ResultsTable(results) << "</body></html>\n";
   return page.str();
 }
 

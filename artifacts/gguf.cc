@@ -5,11 +5,13 @@
 #include <cstring>
 #include <fstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/atomic_file.h"
 #include "core/float16.h"
+#include "core/quant_format.h"
 #include "core/status_macros.h"
 
 namespace pare::artifacts {
@@ -17,7 +19,6 @@ namespace {
 
 constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as little-endian
 constexpr uint32_t kVersion = 3;
-constexpr uint64_t kBlock = 32;
 
 enum ValueType : uint32_t {
   kUint32 = 4,
@@ -79,115 +80,40 @@ uint64_t Elements(const std::vector<uint64_t>& dims) {
   return n;
 }
 
-void PutHalf(std::vector<uint8_t>& out, float v) {
-  const uint16_t h = Float32ToFloat16(v);
-  out.push_back(static_cast<uint8_t>(h & 0xff));
-  out.push_back(static_cast<uint8_t>(h >> 8));
-}
-
-// Q8_0: a float16 scale absmax / 127 and 32 int8 codes.
-void EncodeQ8(const float* x, std::vector<uint8_t>& out) {
-  float amax = 0;
-  for (uint64_t i = 0; i < kBlock; ++i) amax = std::max(amax, std::fabs(x[i]));
-  const float d = amax / 127.0f;
-  const float id = d != 0 ? 1.0f / d : 0.0f;
-  PutHalf(out, d);
-  for (uint64_t i = 0; i < kBlock; ++i) {
-    out.push_back(static_cast<uint8_t>(static_cast<int8_t>(std::nearbyint(x[i] * id))));
-  }
-}
-
-// Q4_0: a float16 scale (the signed extreme / -8) and 32 4-bit codes with
-// an implicit offset of 8; element j in the low nibble of byte j, element
-// j + 16 in its high nibble (llama.cpp's layout).
-void EncodeQ4(const float* x, std::vector<uint8_t>& out) {
-  float extreme = 0;
-  for (uint64_t i = 0; i < kBlock; ++i) {
-    if (std::fabs(x[i]) > std::fabs(extreme)) extreme = x[i];
-  }
-  const float d = extreme / -8.0f;
-  const float id = d != 0 ? 1.0f / d : 0.0f;
-  PutHalf(out, d);
-  auto code = [&](float v) {
-    return static_cast<uint8_t>(std::min(15, static_cast<int>(v * id + 8.5f)));
-  };
-  for (uint64_t j = 0; j < kBlock / 2; ++j) {
-    out.push_back(static_cast<uint8_t>(code(x[j]) | (code(x[j + kBlock / 2]) << 4)));
-  }
-}
-
-// Q4_1: float16 scale and minimum, 32 4-bit codes (same nibble layout).
-void EncodeQ41(const float* x, std::vector<uint8_t>& out) {
-  float lo = x[0], hi = x[0];
-  for (uint64_t i = 1; i < kBlock; ++i) lo = std::min(lo, x[i]), hi = std::max(hi, x[i]);
-  const float d = (hi - lo) / 15.0f;
-  const float id = d != 0 ? 1.0f / d : 0.0f;
-  PutHalf(out, d);
-  PutHalf(out, lo);
-  auto code = [&](float v) {
-    return static_cast<uint8_t>(std::min(15, static_cast<int>((v - lo) * id + 0.5f)));
-  };
-  for (uint64_t j = 0; j < kBlock / 2; ++j) {
-    out.push_back(static_cast<uint8_t>(code(x[j]) | (code(x[j + kBlock / 2]) << 4)));
-  }
-}
+// The type's row in the format table; every GgmlType has one.
+const QuantFormat& Format(GgmlType t) { return *FindGgmlFormat(static_cast<int32_t>(t)); }
 
 }  // namespace
 
-const char* GgmlTypeName(GgmlType t) {
-  switch (t) {
-    case GgmlType::kF32:
-      return "F32";
-    case GgmlType::kF16:
-      return "F16";
-    case GgmlType::kQ4_0:
-      return "Q4_0";
-    case GgmlType::kQ4_1:
-      return "Q4_1";
-    case GgmlType::kQ8_0:
-      return "Q8_0";
-  }
-  return "?";
+std::string GgmlTypeName(GgmlType t) {
+  std::string name(Format(t).name);
+  absl::AsciiStrToUpper(&name);
+  return name;
 }
 
-uint64_t GgmlBytes(GgmlType t, uint64_t elements) {
-  switch (t) {
-    case GgmlType::kF32:
-      return elements * 4;
-    case GgmlType::kF16:
-      return elements * 2;
-    case GgmlType::kQ4_0:
-      return elements / kBlock * 18;
-    case GgmlType::kQ4_1:
-      return elements / kBlock * 20;
-    case GgmlType::kQ8_0:
-      return elements / kBlock * 34;
-  }
-  return 0;
-}
+uint64_t GgmlBytes(GgmlType t, uint64_t elements) { return FixedFormatBytes(Format(t), elements); }
 
 void EncodeRows(GgmlType t, const float* values, uint64_t count, std::vector<uint8_t>& out) {
-  switch (t) {
-    case GgmlType::kF32: {
-      const size_t at = out.size();
-      out.resize(at + count * 4);
-      std::memcpy(out.data() + at, values, count * 4);
-      return;
-    }
-    case GgmlType::kF16:
-      for (uint64_t i = 0; i < count; ++i) PutHalf(out, values[i]);
-      return;
-    case GgmlType::kQ8_0:
-      for (uint64_t i = 0; i + kBlock <= count; i += kBlock) EncodeQ8(values + i, out);
-      return;
-    case GgmlType::kQ4_0:
-      for (uint64_t i = 0; i + kBlock <= count; i += kBlock) EncodeQ4(values + i, out);
-      return;
-    case GgmlType::kQ4_1:
-      for (uint64_t i = 0; i + kBlock <= count; i += kBlock) EncodeQ41(values + i, out);
-      return;
+  const QuantFormat& f = Format(t);
+  const uint64_t block = static_cast<uint64_t>(f.block);
+  const size_t at = out.size();
+  out.resize(at + FixedFormatBytes(f, count));
+  uint8_t* dst = out.data() + at;
+  for (uint64_t i = 0; i + block <= count; i += block, dst += f.bytes_per_block) {
+    f.pack(values + i, dst);
   }
 }
+
+absl::StatusOr<GgmlType> ParseGgmlType(const std::string& name) {
+  const QuantFormat* f = FindQuantFormat(name);
+  if (f == nullptr || f->ggml_type < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown GGUF type '", name, "' (f32, f16, q8_0, q4_0, q4_1)"));
+  }
+  return static_cast<GgmlType>(f->ggml_type);
+}
+
+uint32_t LlamaFileType(GgmlType t) { return static_cast<uint32_t>(Format(t).llama_ftype); }
 
 absl::Status WriteGguf(const GgufFile& file, const std::filesystem::path& path) {
   Bytes head;
@@ -204,10 +130,10 @@ absl::Status WriteGguf(const GgufFile& file, const std::filesystem::path& path) 
   uint64_t offset = 0;
   for (const GgufTensor& t : file.tensors) {
     const uint64_t elements = Elements(t.dims);
-    if (t.type != GgmlType::kF32 && t.type != GgmlType::kF16 && t.dims[0] % kBlock != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(t.name, ": rows of ", t.dims[0],
-                                                     " values do not split into blocks of 32 (",
-                                                     GgmlTypeName(t.type), ")"));
+    if (t.dims[0] % static_cast<uint64_t>(Format(t.type).block) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(t.name, ": rows of ", t.dims[0], " values do not split into blocks of ",
+                       Format(t.type).block, " (", GgmlTypeName(t.type), ")"));
     }
     head.String(t.name);
     head.Put<uint32_t>(t.dims.size());

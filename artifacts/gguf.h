@@ -25,8 +25,14 @@
 
 namespace pare::artifacts {
 
+// GGUF tensor types pare writes, by their ggml ids. Names, sizes, block
+// codecs and llama.cpp file types come from each one's row in the format
+// table (core/quant_format.h).
 enum class GgmlType : uint32_t { kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ4_1 = 3, kQ8_0 = 8 };
-const char* GgmlTypeName(GgmlType t);
+std::string GgmlTypeName(GgmlType t);                             // "Q4_0"
+absl::StatusOr<GgmlType> ParseGgmlType(const std::string& name);  // f32, f16, q8_0, q4_0, q4_1
+// llama.cpp's general.file_type for a file whose main type is `t`.
+uint32_t LlamaFileType(GgmlType t);
 
 // Bytes of `elements` values of `t` (a multiple of 32 for block types).
 uint64_t GgmlBytes(GgmlType t, uint64_t elements);

@@ -12,6 +12,7 @@
 #include "artifacts/gguf_vocab.h"
 #include "core/float16.h"
 #include "core/graph_edit.h"
+#include "core/quant_format.h"
 #include "core/status_macros.h"
 
 namespace pare::artifacts {
@@ -220,7 +221,7 @@ bool RepackBlocks(const NBits& w, GgmlType type, const std::vector<int64_t>& ord
       const int64_t i = n * w.blocks() + blk;
       const uint8_t* p = b + i * blob;
       PutHalfBits(Float32ToFloat16(w.scales[i]), out);
-      if (type == GgmlType::kQ4_1) {
+      if (FindGgmlFormat(static_cast<int32_t>(type))->zero == ZeroPoint::kMinimum) {
         const float m = -w.Zero(i) * w.scales[i];
         const uint16_t h = Float32ToFloat16(m);
         exact = exact && Float16ToFloat32(h) == m;
@@ -245,11 +246,13 @@ enum class Repack { kNone, kExact, kMinimumRounded };
 // Q4_1 (symmetric: m = -8 * scale, exact), or 8-bit symmetric to Q8_0.
 Repack TryRepack(const NBits& w, GgmlType type, const std::vector<int64_t>& order,
                  std::vector<uint8_t>& out) {
+  // The format table says which codes carry over: the same width and
+  // block, a minimum that can hold any zero point, or else symmetric codes.
+  const QuantFormat& f = *FindGgmlFormat(static_cast<int32_t>(type));
   const bool symmetric = w.zeros.empty();
-  const bool fits = (type == GgmlType::kQ4_0 && w.bits == 4 && symmetric) ||
-                    (type == GgmlType::kQ4_1 && w.bits == 4) ||
-                    (type == GgmlType::kQ8_0 && w.bits == 8 && symmetric);
-  if (!fits || w.block != 32 || w.k % 32 != 0 || !Float16Exact(w.scales)) return Repack::kNone;
+  const bool fits = f.block > 1 && f.Takes(w.bits) && w.block == f.block && w.k % f.block == 0 &&
+                    (f.zero == ZeroPoint::kMinimum || symmetric);
+  if (!fits || !Float16Exact(w.scales)) return Repack::kNone;
   return RepackBlocks(w, type, order, out) ? Repack::kExact : Repack::kMinimumRounded;
 }
 
@@ -261,7 +264,7 @@ class Exporter {
   void Metadata(GgufFile& f) const {
     f.Add("general.architecture", std::string("llama"));
     f.Add("general.name", o_.name);
-    f.Add("general.file_type", static_cast<uint32_t>(FileType()));
+    f.Add("general.file_type", LlamaFileType(o_.type));
     f.Add("llama.context_length", static_cast<uint32_t>(g_.context));
     f.Add("llama.embedding_length", static_cast<uint32_t>(g_.dim));
     f.Add("llama.block_count", static_cast<uint32_t>(g_.blocks.size()));
@@ -272,23 +275,6 @@ class Exporter {
     f.Add("llama.rope.freq_base", g_.rope_base);
     f.Add("llama.attention.layer_norm_rms_epsilon", g_.rms_eps);
     f.Add("llama.vocab_size", static_cast<uint32_t>(g_.vocab));
-  }
-
-  // llama.cpp's LLAMA_FTYPE for the main type.
-  uint32_t FileType() const {
-    switch (o_.type) {
-      case GgmlType::kF32:
-        return 0;
-      case GgmlType::kF16:
-        return 1;
-      case GgmlType::kQ4_0:
-        return 2;
-      case GgmlType::kQ4_1:
-        return 3;
-      case GgmlType::kQ8_0:
-        return 7;
-    }
-    return 1;
   }
 
   void Vector(GgufFile& f, std::string name, const std::string& tensor) const {
@@ -357,16 +343,6 @@ class Exporter {
 };
 
 }  // namespace
-
-absl::StatusOr<GgmlType> ParseGgmlType(const std::string& name) {
-  if (name == "f32") return GgmlType::kF32;
-  if (name == "f16") return GgmlType::kF16;
-  if (name == "q8_0") return GgmlType::kQ8_0;
-  if (name == "q4_0") return GgmlType::kQ4_0;
-  if (name == "q4_1") return GgmlType::kQ4_1;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown GGUF type '", name, "' (f32, f16, q8_0, q4_0, q4_1)"));
-}
 
 absl::StatusOr<GgufExport> ExportLlamaGguf(const Model& model, const std::filesystem::path& path,
                                            const GgufExportOptions& options) {

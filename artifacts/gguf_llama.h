@@ -50,7 +50,6 @@ struct GgufExport {
 absl::StatusOr<GgufExport> ExportLlamaGguf(const Model& model, const std::filesystem::path& path,
                                            const GgufExportOptions& options);
 
-absl::StatusOr<GgmlType> ParseGgmlType(const std::string& name);  // f32, f16, q8_0, q4_0, q4_1
 
 }  // namespace pare::artifacts
 

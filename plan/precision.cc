@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "core/quant_format.h"
 
 namespace pare::plan {
 namespace {
@@ -22,18 +23,23 @@ constexpr double kFloat16RelativeVariance = 1.0 / (3.0 * 4194304.0);
 }  // namespace
 
 absl::StatusOr<Precision> ParsePrecision(const std::string& name) {
-  if (name == "f32") return Precision{.name = name, .bits = 32};
-  if (name == "f16") return Precision{.name = name, .bits = 16};
-  if (name == "int8") return Precision{.name = name, .bits = 8, .block = 32};
+  if (name == "f32" || name == "f16") {
+    const QuantFormat* f = FindQuantFormat(name);
+    return Precision{.name = name, .bits = f->bits, .format = f};
+  }
+  const QuantFormat* nbits = FindQuantFormat("matmulnbits");
+  if (name == "int8") return Precision{.name = name, .bits = 8, .block = 32, .format = nbits};
   for (int bits : {4, 2}) {
     absl::string_view rest = name;
-    if (!absl::ConsumePrefix(&rest, absl::StrCat("int", bits, "-g"))) continue;
+    if (!nbits->Takes(bits) || !absl::ConsumePrefix(&rest, absl::StrCat("int", bits, "-g"))) {
+      continue;
+    }
     int64_t block = 0;
     if (!absl::SimpleAtoi(rest, &block) || block < 16 || block > 256 || (block & (block - 1))) {
       return absl::InvalidArgumentError(
           absl::StrCat("precision '", name, "': block size must be a power of 2 in 16..256"));
     }
-    return Precision{.name = name, .bits = bits, .block = block};
+    return Precision{.name = name, .bits = bits, .block = block, .format = nbits};
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown precision '", name,
@@ -53,10 +59,9 @@ absl::StatusOr<std::vector<Precision>> ParsePrecisions(const std::string& list) 
 
 uint64_t StoredBytes(const Precision& p, int64_t k, int64_t n, int scale_bytes) {
   const uint64_t elements = static_cast<uint64_t>(k) * static_cast<uint64_t>(n);
-  if (!p.integer()) return elements * static_cast<uint64_t>(p.bits / 8);
-  const uint64_t blocks = static_cast<uint64_t>((k + p.block - 1) / p.block);
-  const uint64_t codes = blocks * static_cast<uint64_t>(p.block) * p.bits / 8;  // padded blocks
-  return static_cast<uint64_t>(n) * (codes + blocks * static_cast<uint64_t>(scale_bytes));
+  if (!p.integer())
+    return FixedFormatBytes(*FindQuantFormat(p.bits == 16 ? "f16" : "f32"), elements);
+  return BlockwiseBytes(p.bits, p.block, k, n, scale_bytes, /*zero_points=*/false);
 }
 
 std::vector<double> ProxyErrors(absl::Span<const float> w, int64_t k, int64_t n,

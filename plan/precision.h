@@ -7,6 +7,7 @@
 // Names: f32 (as exported), f16, int8 (8-bit, block 32), int4-gB (4-bit,
 // block B in 16..256), int2-gB. Integer precisions are weight-only,
 // symmetric, scales rounded to float16, stored as MatMulNBits (quantize stage).
+// Sizes come from the format table (core/quant_format.h).
 #ifndef PARE_PLAN_PRECISION_H_
 #define PARE_PLAN_PRECISION_H_
 
@@ -16,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "core/quant_format.h"
 
 namespace pare::plan {
 
@@ -23,6 +25,7 @@ struct Precision {
   std::string name;
   int bits = 32;  // 32 and 16: float; 8, 4, 2: integer codes
   int64_t block = 0;
+  const QuantFormat* format = nullptr;  // its row in core/quant_format.h
   bool integer() const { return bits <= 8; }
 };
 

@@ -13,7 +13,7 @@
 #include "core/stage.h"
 #include "core/status_macros.h"
 #include "quantize/bias_correction.h"
-#include "quantize/opset_upgrade.h"
+#include "quantize/passes.h"
 #include "quantize/qoperator.h"
 #include "quantize/rewrite_util.h"
 #include "quantize/smoothquant.h"
@@ -220,18 +220,6 @@ absl::Status CheckStaticInputs(const Model& model, const CalibrationData& data,
   return absl::OkStatus();
 }
 
-// QDQ needs opset 10 (and ONNX Runtime fuses it into integer kernels only
-// when the model's opset has them). Per-channel weights need per-axis
-// DequantizeLinear (opset 13): opsets 11 and 12 are raised; below that the
-// com.microsoft form stays.
-absl::Status RaiseOpset(Model& model, const StaticInt8Options& o) {
-  RETURN_IF_ERROR(UpgradeToOpset10(model));
-  if (o.per_channel && OpsetVersion(model, "").value_or(1) >= 11) {
-    RETURN_IF_ERROR(UpgradeToOpset13(model));
-  }
-  return absl::OkStatus();
-}
-
 // What calibration observes: each quantized activation's range, and the
 // per-channel ranges SmoothQuant and bias correction need.
 struct Observations {
@@ -402,7 +390,10 @@ static absl::StatusOr<QuantizeReport> QuantizeStaticInt8On(Model& model,
   StaticInt8Options o = options;
   // Entropy's levels: one sign of a symmetric code range, else all of it.
   o.calibration.entropy_levels = o.symmetric_activations ? 128 : 255;
-  RETURN_IF_ERROR(RaiseOpset(model, o));
+  // QDQ needs opset 10 (and ONNX Runtime fuses it into integer kernels
+  // only when the model's opset has them); per-channel weights need
+  // per-axis DequantizeLinear (opset 13).
+  RETURN_IF_ERROR(ApplyRewrites(model, QdqPreparation(o.per_channel)).status());
   const bool qoperator = o.format == StaticInt8Options::Format::kQOperator;
   QuantizeReport report;
   report.method = CalibrationMethodName(o.calibration.method);

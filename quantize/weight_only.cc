@@ -11,12 +11,13 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/graph.h"
+#include "core/quant_format.h"
 #include "core/stage.h"
 #include "core/status_macros.h"
 #include "core/tensor_spill.h"
 #include "quantize/awq.h"
 #include "quantize/blockwise.h"
-#include "quantize/opset_upgrade.h"
+#include "quantize/passes.h"
 #include "quantize/rewrite_util.h"
 #include "quantize/static_plan.h"
 #include "quantize/weight_packing.h"
@@ -67,10 +68,9 @@ bool NeedsData(WeightAlgorithm a) {
 }
 
 absl::Status CheckBits(int bits, WeightOnlyOptions::Format format, const std::string& where) {
-  const bool ok = format == WeightOnlyOptions::Format::kMatMulNBits
-                      ? (bits == 2 || bits == 4 || bits == 8)
-                      : (bits == 4 || bits == 8);
-  if (ok) return absl::OkStatus();
+  const QuantFormat* f = FindQuantFormat(
+      format == WeightOnlyOptions::Format::kMatMulNBits ? "matmulnbits" : "dequantizelinear");
+  if (f->Takes(bits)) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
       where, ": ", bits, " bits is not available in this format (MatMulNBits: 2, 4, 8; ",
       "DequantizeLinear: 4, 8)"));
@@ -466,7 +466,9 @@ absl::Status Commit(Model& model, const std::vector<WeightTarget>& targets, Pack
   for (Tensor& t : add.tensors) model.graph.initializers.push_back(std::move(t));
   const bool any_embedding = std::any_of(targets.begin(), targets.end(),
                                          [](const WeightTarget& t) { return t.embedding; });
-  if (!nbits || any_embedding) RETURN_IF_ERROR(UpgradeToOpset21(model));
+  if (!nbits || any_embedding) {
+    RETURN_IF_ERROR(ApplyRewrites(model, BlockedDequantizePreparation()).status());
+  }
   RETURN_IF_ERROR(FinishRewrite(model, nbits));
   for (const QuantizedTensor& q : report.tensors) {
     report.weight_bytes_before += q.bytes_before;

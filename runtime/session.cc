@@ -9,8 +9,8 @@
 #include "core/graph.h"
 #include "core/status_macros.h"
 #include "runtime/constant_folding.h"
-#include "runtime/fusion.h"
 #include "runtime/half_compute.h"
+#include "runtime/passes.h"
 
 namespace pare::runtime {
 namespace {
@@ -213,10 +213,11 @@ absl::StatusOr<std::vector<Tensor>> RunAlone(const Model& model, uint64_t max_te
 
 absl::Status Session::Plan() {
   if (options_.fuse) {
-    for (std::string& v : FoldConstants(model_, options_.max_tensor_bytes, RunAlone)) {
-      fused_away_.insert(v);
+    ASSIGN_OR_RETURN(const std::vector<RewriteOutcome> done,
+                     ApplyRewrites(model_, SessionPasses(options_.max_tensor_bytes, RunAlone)));
+    for (const RewriteOutcome& pass : done) {
+      for (const std::string& v : pass.removed) fused_away_.insert(v);
     }
-    for (std::string& v : FuseConvActivations(model_, model_.graph)) fused_away_.insert(v);
   }
   for (const Tensor& t : model_.graph.initializers) constants_[t.name()] = t;
   ASSIGN_OR_RETURN(plan_, PlanGraph(model_, model_.graph));

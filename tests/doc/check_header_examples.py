@@ -13,7 +13,7 @@ import sys
 
 # Each stage's public header, plus the core and runtime entry points.
 REQUIRED = [
-    "core/onnx_io.h", "core/stage.h", "runtime/session.h", "quantize/static_int8.h",
+    "core/onnx_io.h", "core/stage.h", "core/quant_format.h", "core/rewrite.h", "runtime/session.h", "quantize/static_int8.h",
     "quantize/weight_only.h", "prune/prune.h", "evaluate/evaluate.h", "analysis/device.h",
     "analysis/memory_account.h", "artifacts/artifact.h", "artifacts/gguf_llama.h", "plan/fit.h",
     "plan/sweep.h", "plan/mixed_precision.h",

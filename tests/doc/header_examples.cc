@@ -14,6 +14,8 @@
 #include "artifacts/artifact.h"
 #include "artifacts/gguf_llama.h"
 #include "core/onnx_io.h"
+#include "core/quant_format.h"
+#include "core/rewrite.h"
 #include "core/stage.h"
 #include "core/status_macros.h"
 #include "evaluate/evaluate.h"
@@ -21,6 +23,7 @@
 #include "plan/mixed_precision.h"
 #include "plan/sweep.h"
 #include "prune/prune.h"
+#include "quantize/opset_upgrade.h"
 #include "quantize/static_int8.h"
 #include "quantize/weight_only.h"
 #include "runtime/session.h"
@@ -31,6 +34,24 @@ namespace pare::doc {
 absl::Status LoadAndSave() {
   ASSIGN_OR_RETURN(Model model, LoadModel("in/model.onnx"));
   RETURN_IF_ERROR(SaveModel(model, "out/model.onnx"));
+  return absl::OkStatus();
+}
+
+// example: core/quant_format.h
+uint64_t PackOneBlock(const float* values, float* restored) {
+  const QuantFormat* q = FindQuantFormat("q4_0");
+  std::vector<uint8_t> block(q->bytes_per_block);
+  q->pack(values, block.data());      // 32 floats -> 18 bytes
+  q->unpack(block.data(), restored);  // and back
+  uint64_t bytes = FixedFormatBytes(*q, /*elements=*/4096 * 4096);
+  return bytes;
+}
+
+// example: core/rewrite.h
+absl::Status RaiseForQdq(Model& model) {
+  RewritePasses passes;
+  passes.push_back(StatusRewrite("opset-10", quantize::UpgradeToOpset10));
+  ASSIGN_OR_RETURN(std::vector<RewriteOutcome> done, ApplyRewrites(model, passes));
   return absl::OkStatus();
 }
 

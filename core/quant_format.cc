@@ -1,0 +1,156 @@
+#include "core/quant_format.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <initializer_list>
+
+#include "core/float16.h"
+
+namespace pare {
+namespace {
+
+constexpr int64_t kGgmlBlock = 32;
+
+void PutHalf(uint8_t* out, float v) {
+  const uint16_t h = Float32ToFloat16(v);
+  out[0] = static_cast<uint8_t>(h & 0xff);
+  out[1] = static_cast<uint8_t>(h >> 8);
+}
+
+float GetHalf(const uint8_t* in) {
+  return Float16ToFloat32(static_cast<uint16_t>(in[0] | (in[1] << 8)));
+}
+
+void PackF32(const float* x, uint8_t* out) { std::memcpy(out, x, 4); }
+void UnpackF32(const uint8_t* in, float* x) { std::memcpy(x, in, 4); }
+void PackF16(const float* x, uint8_t* out) { PutHalf(out, *x); }
+void UnpackF16(const uint8_t* in, float* x) { *x = GetHalf(in); }
+
+// Q8_0: a float16 scale absmax / 127, then 32 int8 codes.
+void PackQ8_0(const float* x, uint8_t* out) {
+  float amax = 0;
+  for (int64_t i = 0; i < kGgmlBlock; ++i) amax = std::max(amax, std::fabs(x[i]));
+  const float d = amax / 127.0f;
+  const float id = d != 0 ? 1.0f / d : 0.0f;
+  PutHalf(out, d);
+  for (int64_t i = 0; i < kGgmlBlock; ++i) {
+    out[2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::nearbyint(x[i] * id)));
+  }
+}
+
+void UnpackQ8_0(const uint8_t* in, float* x) {
+  const float d = GetHalf(in);
+  for (int64_t i = 0; i < kGgmlBlock; ++i) x[i] = static_cast<int8_t>(in[2 + i]) * d;
+}
+
+// 32 4-bit codes: element j in the low nibble of byte j, element j + 16 in
+// its high nibble.
+template <typename Code>
+void PutNibbles(Code code, const float* x, uint8_t* out) {
+  for (int64_t j = 0; j < kGgmlBlock / 2; ++j) {
+    out[j] = static_cast<uint8_t>(code(x[j]) | (code(x[j + kGgmlBlock / 2]) << 4));
+  }
+}
+
+// Q4_0: a float16 scale (the signed extreme / -8), then the codes with an
+// implicit offset of 8, so the extreme itself is exact.
+void PackQ4_0(const float* x, uint8_t* out) {
+  float extreme = 0;
+  for (int64_t i = 0; i < kGgmlBlock; ++i) {
+    if (std::fabs(x[i]) > std::fabs(extreme)) extreme = x[i];
+  }
+  const float d = extreme / -8.0f;
+  const float id = d != 0 ? 1.0f / d : 0.0f;
+  PutHalf(out, d);
+  PutNibbles([&](float v) { return std::min(15, static_cast<int>(v * id + 8.5f)); }, x, out + 2);
+}
+
+void UnpackQ4_0(const uint8_t* in, float* x) {
+  const float d = GetHalf(in);
+  for (int64_t j = 0; j < kGgmlBlock / 2; ++j) {
+    x[j] = ((in[2 + j] & 0x0f) - 8) * d;
+    x[j + kGgmlBlock / 2] = ((in[2 + j] >> 4) - 8) * d;
+  }
+}
+
+// Q4_1: float16 scale (max - min) / 15 and minimum, then the codes.
+void PackQ4_1(const float* x, uint8_t* out) {
+  float lo = x[0], hi = x[0];
+  for (int64_t i = 1; i < kGgmlBlock; ++i) lo = std::min(lo, x[i]), hi = std::max(hi, x[i]);
+  const float d = (hi - lo) / 15.0f;
+  const float id = d != 0 ? 1.0f / d : 0.0f;
+  PutHalf(out, d);
+  PutHalf(out + 2, lo);
+  PutNibbles([&](float v) { return std::min(15, static_cast<int>((v - lo) * id + 0.5f)); }, x,
+             out + 4);
+}
+
+void UnpackQ4_1(const uint8_t* in, float* x) {
+  const float d = GetHalf(in), m = GetHalf(in + 2);
+  for (int64_t j = 0; j < kGgmlBlock / 2; ++j) {
+    x[j] = (in[4 + j] & 0x0f) * d + m;
+    x[j + kGgmlBlock / 2] = (in[4 + j] >> 4) * d + m;
+  }
+}
+
+constexpr uint64_t Bits(std::initializer_list<int> widths) {
+  uint64_t mask = 0;
+  for (int b : widths) mask |= uint64_t{1} << b;
+  return mask;
+}
+
+constexpr DataType kNoType = DataType::kUndefined;
+
+const QuantFormat kFormats[] = {
+    {"f32", 32, Bits({32}), 1, ScaleType::kNone, ZeroPoint::kNone, kNoType, 4, 0, 0, PackF32,
+     UnpackF32},
+    {"f16", 16, Bits({16}), 1, ScaleType::kNone, ZeroPoint::kNone, kNoType, 2, 1, 1, PackF16,
+     UnpackF16},
+    {"q8_0", 8, Bits({8}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kNone, kNoType, 34, 8, 7,
+     PackQ8_0, UnpackQ8_0},
+    {"q4_0", 4, Bits({4}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMidpoint, kNoType, 18, 2, 2,
+     PackQ4_0, UnpackQ4_0},
+    {"q4_1", 4, Bits({4}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMinimum, DataType::kFloat16,
+     20, 3, 3, PackQ4_1, UnpackQ4_1},
+    // com.microsoft MatMulNBits: codes [N, blocks, block * bits / 8], scales
+    // in the activations' type, zero points packed uint8 (or float, HQQ).
+    {"matmulnbits", 8, Bits({2, 4, 8}), 0, ScaleType::kModelFloat, ZeroPoint::kCode,
+     DataType::kUint8, 0, -1, -1, nullptr, nullptr},
+    // Opset-21 DequantizeLinear with block_size over int4/int8 (symmetric)
+    // or uint4/uint8 codes with a zero point.
+    {"dequantizelinear", 8, Bits({4, 8}), 0, ScaleType::kModelFloat, ZeroPoint::kCode,
+     DataType::kUint8, 0, -1, -1, nullptr, nullptr},
+};
+
+}  // namespace
+
+absl::Span<const QuantFormat> QuantFormats() { return kFormats; }
+
+const QuantFormat* FindQuantFormat(std::string_view name) {
+  for (const QuantFormat& f : kFormats) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+const QuantFormat* FindGgmlFormat(int32_t ggml_type) {
+  for (const QuantFormat& f : kFormats) {
+    if (f.ggml_type >= 0 && f.ggml_type == ggml_type) return &f;
+  }
+  return nullptr;
+}
+
+uint64_t FixedFormatBytes(const QuantFormat& f, uint64_t elements) {
+  return elements / static_cast<uint64_t>(f.block) * f.bytes_per_block;
+}
+
+uint64_t BlockwiseBytes(int bits, int64_t block, int64_t k, int64_t n, int scale_bytes,
+                        bool zero_points) {
+  const uint64_t blocks = static_cast<uint64_t>((k + block - 1) / block);
+  const uint64_t codes = blocks * static_cast<uint64_t>(block) * bits / 8;  // padded blocks
+  const uint64_t zeros = zero_points ? (blocks * bits + 7) / 8 : 0;
+  return static_cast<uint64_t>(n) * (codes + blocks * static_cast<uint64_t>(scale_bytes) + zeros);
+}
+
+}  // namespace pare

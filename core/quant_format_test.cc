@@ -1,0 +1,90 @@
+#include "core/quant_format.h"
+
+#include <cmath>
+#include <vector>
+
+#include "core/dtype.h"
+#include "gtest/gtest.h"
+
+namespace pare {
+namespace {
+
+// A fixed-block row's size follows from its other columns: codes, then a
+// float16 scale, then a float16 minimum where it has one.
+TEST(QuantFormat, FixedBlockSizesFollowFromTheColumns) {
+  for (const QuantFormat& f : QuantFormats()) {
+    if (!f.fixed_block()) continue;
+    uint32_t bytes = static_cast<uint32_t>(f.block * f.bits / 8);
+    if (f.scale == ScaleType::kFloat16) bytes += 2;
+    if (f.zero == ZeroPoint::kMinimum) bytes += static_cast<uint32_t>(Info(f.zero_type).bits / 8);
+    EXPECT_EQ(f.bytes_per_block, bytes) << f.name;
+    EXPECT_TRUE(f.Takes(f.bits)) << f.name;
+    EXPECT_NE(f.pack, nullptr) << f.name;
+    EXPECT_NE(f.unpack, nullptr) << f.name;
+  }
+}
+
+TEST(QuantFormat, NamesAndGgmlIdsFindTheirRows) {
+  for (const QuantFormat& f : QuantFormats()) {
+    EXPECT_EQ(FindQuantFormat(f.name), &f);
+    if (f.ggml_type >= 0) EXPECT_EQ(FindGgmlFormat(f.ggml_type), &f);
+  }
+  EXPECT_EQ(FindQuantFormat("q5_k"), nullptr);
+  EXPECT_EQ(FindGgmlFormat(12), nullptr);
+  EXPECT_TRUE(FindQuantFormat("matmulnbits")->Takes(2));
+  EXPECT_FALSE(FindQuantFormat("dequantizelinear")->Takes(2));
+}
+
+// Each reference codec gives back every value within half a step of its
+// block (the scale is float16, so a little more than half). Q4_0 maps the
+// signed extreme to code 0, so the other sign reaches only 7 steps and its
+// far end may be off by a whole step.
+TEST(QuantFormat, EveryCodecRoundTripsWithinHalfAStep) {
+  std::vector<float> x(32);
+  for (int i = 0; i < 32; ++i) x[i] = std::sin(0.7f * i) * (i % 5 + 1) - 0.3f;
+  float lo = x[0], hi = x[0], amax = 0;
+  for (float v : x) lo = std::min(lo, v), hi = std::max(hi, v), amax = std::max(amax, std::fabs(v));
+  for (const QuantFormat& f : QuantFormats()) {
+    if (!f.fixed_block()) continue;
+    const int64_t n = f.block;
+    std::vector<uint8_t> bytes(f.bytes_per_block);
+    std::vector<float> back(static_cast<size_t>(n));
+    for (int64_t i = 0; i < 32; i += n) {
+      f.pack(x.data() + i, bytes.data());
+      f.unpack(bytes.data(), back.data());
+      const double step = f.bits >= 16                    ? std::fabs(x[i]) * 1e-3
+                          : f.zero == ZeroPoint::kMinimum ? (hi - lo) / ((1 << f.bits) - 1)
+                                                          : amax / ((1 << (f.bits - 1)) - 1);
+      const double tolerance = (f.zero == ZeroPoint::kMidpoint ? 1.01 : 0.51) * step + 1e-6;
+      for (int64_t j = 0; j < n; ++j) {
+        EXPECT_NEAR(back[j], x[i + j], tolerance) << f.name << " element " << i + j;
+      }
+    }
+  }
+}
+
+// Q4_0 as llama.cpp lays it out: element j in the low nibble of byte j,
+// element j + 16 in the high nibble, codes offset by 8.
+TEST(QuantFormat, Q4_0NibblesAreLlamaCppsLayout) {
+  std::vector<float> x(32, 0.0f);
+  x[0] = -8.0f;  // the extreme: scale 1, code 0
+  x[16] = 7.0f;  // code 15
+  std::vector<uint8_t> bytes(18);
+  FindQuantFormat("q4_0")->pack(x.data(), bytes.data());
+  EXPECT_EQ(bytes[0], 0x00);  // float16 1.0 = 0x3c00, little-endian
+  EXPECT_EQ(bytes[1], 0x3c);
+  EXPECT_EQ(bytes[2], 0xf0);  // element 0 code 0, element 16 code 15
+  EXPECT_EQ(bytes[3], 0x88);  // zeros are code 8
+}
+
+TEST(QuantFormat, BlockwiseBytesCountCodesScalesAndZeros) {
+  // int4, block 32, a [64, 32] weight: 2 blocks per column of 16 code bytes
+  // and a 4-byte scale; packed 4-bit zero points add one byte per column.
+  EXPECT_EQ(BlockwiseBytes(4, 32, 64, 32, 4, false), 32u * (2 * 16 + 2 * 4));
+  EXPECT_EQ(BlockwiseBytes(4, 32, 64, 32, 4, true), 32u * (2 * 16 + 2 * 4 + 1));
+  // A ragged last block is padded: k = 40 still makes 2 blocks.
+  EXPECT_EQ(BlockwiseBytes(4, 32, 40, 1, 2, false), 2u * 16 + 2 * 2);
+}
+
+}  // namespace
+}  // namespace pare

@@ -7,51 +7,35 @@
 #include "absl/strings/str_cat.h"
 #include "cli/flags.h"
 #include "core/status_macros.h"
-#include "evaluate/samples.h"
-#include "runtime/inputs.h"
+#include "data/calibration_data.h"
+#include "data/samples.h"
 
 namespace pare::cli {
 
-namespace fs = std::filesystem;
-
-absl::StatusOr<runtime::CalibrationData> LoadCalibration(const CalibrationFlags& f,
-                                                         const Model& model) {
-  runtime::CalibrationData data;
+// Every source is one of data/samples.h's, so calibration reads folders,
+// token files and random inputs exactly as evaluate does.
+absl::StatusOr<data::CalibrationData> LoadCalibration(const CalibrationFlags& f,
+                                                      const Model& model) {
+  std::unique_ptr<data::SampleSource> samples;
   if (!f.calib_tokens.empty()) {
     if (f.seq_len <= 0) return absl::InvalidArgumentError("--calib-tokens needs --seq-len N");
-    ASSIGN_OR_RETURN(std::unique_ptr<evaluate::SampleSource> tokens,
-                     evaluate::TokenSamples(model, f.calib_tokens, f.seq_len));
-    std::shared_ptr<evaluate::SampleSource> shared = std::move(tokens);
-    data.count = shared->size();
-    data.sample = [shared](int64_t i) -> absl::StatusOr<std::vector<Tensor>> {
-      ASSIGN_OR_RETURN(evaluate::Sample s, shared->Get(i));
-      return std::move(s.inputs);
-    };
-    data.description = absl::StrCat(shared->Describe());
-    if (data.count == 0) {
+    ASSIGN_OR_RETURN(samples, data::TokenSamples(model, f.calib_tokens, f.seq_len));
+    if (samples->size() == 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(f.calib_tokens, ": fewer tokens than one --seq-len chunk"));
     }
   } else if (!f.calib.empty()) {
-    auto sets = std::make_shared<std::vector<fs::path>>(runtime::DataSets(f.calib));
-    if (sets->empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(f.calib, ": no calibration samples (test_data_set_* or .npy/.pb files)"));
-    }
-    data.count = static_cast<int64_t>(sets->size());
-    data.sample = [sets, &model](int64_t i) { return runtime::LoadDataSet(model, (*sets)[i]); };
-    data.description = absl::StrCat(sets->size(), " sample(s) from ", f.calib);
+    ASSIGN_OR_RETURN(samples, data::DataSamples(model, f.calib));
   } else {
     ASSIGN_OR_RETURN(auto dims, ParseDims(f.dims));
-    data.count = f.calib_random;
-    const uint64_t seed = f.seed;
-    data.sample = [dims, seed, &model](int64_t i) {
-      return runtime::RandomInputs(model, seed + static_cast<uint64_t>(i), dims);
-    };
-    data.description = absl::StrCat(f.calib_random, " random sample(s) (smoke test only)");
+    samples = data::RandomSamples(model, f.calib_random, f.seed, dims);
   }
-  if (f.max_calib > 0) data.count = std::min(data.count, f.max_calib);
-  return data;
+  data::CalibrationData calibration = data::CalibrationFrom(std::move(samples));
+  if (f.calib_random > 0 && f.calib.empty() && f.calib_tokens.empty()) {
+    calibration.description += " (smoke test only)";
+  }
+  if (f.max_calib > 0) calibration.count = std::min(calibration.count, f.max_calib);
+  return calibration;
 }
 
 void AddCalibrationFlags(CLI::App& cmd, CalibrationFlags& f, const std::string& what) {

@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/model.h"
-#include "runtime/calibration.h"
+#include "data/calibration_data.h"
 
 namespace pare::cli {
 
@@ -30,8 +30,8 @@ struct CalibrationFlags {
 void AddCalibrationFlags(CLI::App& cmd, CalibrationFlags& f, const std::string& what);
 
 // The samples the flags name; `model` must outlive the result.
-absl::StatusOr<runtime::CalibrationData> LoadCalibration(const CalibrationFlags& f,
-                                                         const Model& model);
+absl::StatusOr<data::CalibrationData> LoadCalibration(const CalibrationFlags& f,
+                                                      const Model& model);
 
 }  // namespace pare::cli
 

@@ -51,7 +51,7 @@ absl::StatusOr<evaluate::EvaluateOptions> ToOptions(const EvaluateFlags& f) {
   o.per_layer_samples = f.per_layer_samples;
   if (f.sensitivity) {
     o.sensitivity = [samples = f.sensitivity_samples, threads = f.threads, progress = o.progress](
-                        const Model& reference, const evaluate::SampleSource& source) {
+                        const Model& reference, const data::SampleSource& source) {
       return plan::QuantizationSensitivity(reference, source,
                                            {.calibration_samples = samples,
                                             .evaluation_samples = samples,

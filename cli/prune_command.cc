@@ -101,7 +101,7 @@ absl::Status Run(const PruneFlags& f) {
   const fs::path parent = fs::path(f.output).parent_path();
   o.spill_directory = parent.empty() ? fs::path(".") : parent;
   ASSIGN_OR_RETURN(Model model, LoadModel(f.model));
-  std::optional<runtime::CalibrationData> data;
+  std::optional<data::CalibrationData> data;
   if (f.calibration.any()) {
     ASSIGN_OR_RETURN(data, LoadCalibration(f.calibration, model));
   }

@@ -12,11 +12,11 @@
 #include "cli/quantize_flags.h"
 #include "core/onnx_io.h"
 #include "core/status_macros.h"
-#include "evaluate/samples.h"
+#include "data/inputs.h"
+#include "data/samples.h"
 #include "plan/mixed_precision.h"
 #include "quantize/dynamic_int8.h"
 #include "quantize/static_int8.h"
-#include "runtime/inputs.h"
 
 namespace pare::cli {
 
@@ -51,14 +51,14 @@ namespace {
 // for the outputs to meet the target on the validation samples.
 absl::Status RunMixed(const QuantizeFlags& f, const Model& model,
                       const quantize::CalibrationData& data, const quantize::StaticInt8Options& o) {
-  std::unique_ptr<evaluate::SampleSource> validation;
+  std::unique_ptr<data::SampleSource> validation;
   const std::string dir = f.validate.empty() ? f.calibration.calib : f.validate;
   if (!dir.empty()) {
-    ASSIGN_OR_RETURN(validation, evaluate::DataSamples(model, dir));
+    ASSIGN_OR_RETURN(validation, data::DataSamples(model, dir));
   } else {
     ASSIGN_OR_RETURN(auto dims, ParseDims(f.calibration.dims));
-    validation = evaluate::RandomSamples(model, f.calibration.calib_random,
-                                         f.calibration.seed + 1000003, dims);
+    validation =
+        data::RandomSamples(model, f.calibration.calib_random, f.calibration.seed + 1000003, dims);
   }
   plan::MixedPrecisionOptions m;
   m.quantize = o;

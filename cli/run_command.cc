@@ -15,7 +15,7 @@
 #include "core/npy.h"
 #include "core/onnx_io.h"
 #include "core/status_macros.h"
-#include "runtime/inputs.h"
+#include "data/inputs.h"
 #include "runtime/session.h"
 
 namespace pare::cli {
@@ -42,11 +42,11 @@ absl::StatusOr<std::vector<std::vector<Tensor>>> GatherInputs(const RunFlags& f,
                                                               const Model& model) {
   std::vector<std::vector<Tensor>> sets;
   if (!f.data_dir.empty()) {
-    const auto dirs = runtime::DataSets(f.data_dir);
+    const auto dirs = data::DataSets(f.data_dir);
     if (dirs.empty())
       return absl::NotFoundError(absl::StrCat(f.data_dir, ": no test_data_set_* folders"));
     for (const fs::path& dir : dirs) {
-      ASSIGN_OR_RETURN(std::vector<Tensor> set, runtime::LoadDataSet(model, dir));
+      ASSIGN_OR_RETURN(std::vector<Tensor> set, data::LoadDataSet(model, dir));
       sets.push_back(std::move(set));
     }
     return sets;
@@ -54,11 +54,11 @@ absl::StatusOr<std::vector<std::vector<Tensor>>> GatherInputs(const RunFlags& f,
   std::vector<Tensor> set;
   if (f.random) {
     ASSIGN_OR_RETURN(auto dims, ParseDims(f.dims));
-    ASSIGN_OR_RETURN(set, runtime::RandomInputs(model, f.seed, dims));
+    ASSIGN_OR_RETURN(set, data::RandomInputs(model, f.seed, dims));
   }
   for (const std::string& spec : f.inputs) {
     ASSIGN_OR_RETURN(auto kv, SplitAssignment(spec, "--input"));
-    ASSIGN_OR_RETURN(Tensor t, runtime::LoadTensorFile(kv.second, kv.first));
+    ASSIGN_OR_RETURN(Tensor t, data::LoadTensorFile(kv.second, kv.first));
     auto same = [&](const Tensor& x) { return x.name() == kv.first; };
     set.erase(std::remove_if(set.begin(), set.end(), same), set.end());
     set.push_back(std::move(t));

@@ -9,8 +9,8 @@
 #include "core/model_summary.h"
 #include "core/onnx_io.h"
 #include "core/status_macros.h"
-#include "evaluate/samples.h"
-#include "runtime/inputs.h"
+#include "data/inputs.h"
+#include "data/samples.h"
 #include "runtime/session.h"
 
 namespace pare::evaluate {
@@ -43,7 +43,7 @@ class ReferenceOutputs {
     ReferenceOutputs r;
     if (!fs::is_directory(dir))
       return absl::NotFoundError(absl::StrCat(dir.string(), ": not a folder"));
-    r.sets_ = runtime::DataSets(dir);
+    r.sets_ = data::DataSets(dir);
     if (r.sets_.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(dir.string(), ": no stored outputs"));
     }
@@ -127,7 +127,7 @@ int FindLogits(const std::vector<Tensor>& outputs) {
 }
 
 absl::Status Compare(CandidateState& c, const std::vector<Tensor>& reference,
-                     const std::vector<Tensor>& candidate, const Sample& sample, Task task,
+                     const std::vector<Tensor>& candidate, const data::Sample& sample, Task task,
                      const std::vector<int64_t>& labels, int64_t& label_offset) {
   if (c.names.empty()) {
     for (const Tensor& t : reference) {
@@ -300,15 +300,15 @@ absl::StatusOr<std::vector<CandidateState>> LoadCandidates(const EvaluateOptions
 }
 
 // Where the samples come from: a data folder, seeded random inputs or tokens.
-absl::StatusOr<std::unique_ptr<SampleSource>> OpenSamples(const EvaluateOptions& o,
-                                                          const Model& input_model) {
-  std::unique_ptr<SampleSource> samples;
+absl::StatusOr<std::unique_ptr<data::SampleSource>> OpenSamples(const EvaluateOptions& o,
+                                                                const Model& input_model) {
+  std::unique_ptr<data::SampleSource> samples;
   if (!o.data.empty()) {
-    ASSIGN_OR_RETURN(samples, DataSamples(input_model, o.data));
+    ASSIGN_OR_RETURN(samples, data::DataSamples(input_model, o.data));
   } else if (o.random_samples > 0) {
-    samples = RandomSamples(input_model, o.random_samples, o.seed, o.dims);
+    samples = data::RandomSamples(input_model, o.random_samples, o.seed, o.dims);
   } else {
-    ASSIGN_OR_RETURN(samples, TokenSamples(input_model, o.tokens, o.seq_len));
+    ASSIGN_OR_RETURN(samples, data::TokenSamples(input_model, o.tokens, o.seq_len));
   }
   return samples;
 }
@@ -352,11 +352,11 @@ absl::StatusOr<EvaluateReport> Evaluate(const EvaluateOptions& o) {
   }
   ASSIGN_OR_RETURN(std::vector<CandidateState> candidates, LoadCandidates(o, reference));
   const Model& input_model = reference ? *reference : candidates.at(0).model;
-  ASSIGN_OR_RETURN(std::unique_ptr<SampleSource> samples, OpenSamples(o, input_model));
+  ASSIGN_OR_RETURN(std::unique_ptr<data::SampleSource> samples, OpenSamples(o, input_model));
   report.inputs = samples->Describe();
   std::vector<int64_t> labels;
   if (!o.labels.empty()) {
-    ASSIGN_OR_RETURN(labels, ReadIntegers(o.labels));
+    ASSIGN_OR_RETURN(labels, data::ReadIntegers(o.labels));
   }
   ASSIGN_OR_RETURN(ReferenceOutputs ref_source,
                    reference ? ReferenceOutputs::FromModel(*reference, o.threads)
@@ -365,7 +365,7 @@ absl::StatusOr<EvaluateReport> Evaluate(const EvaluateOptions& o) {
       o.max_samples > 0 ? std::min(o.max_samples, samples->size()) : samples->size();
   std::vector<int64_t> label_offsets(candidates.size(), 0);
   for (int64_t s = 0; s < total; ++s) {
-    ASSIGN_OR_RETURN(Sample sample, samples->Get(s));
+    ASSIGN_OR_RETURN(data::Sample sample, samples->Get(s));
     auto ref_outputs = ref_source.Get(s, sample.inputs);
     if (!ref_outputs.ok()) {
       return absl::Status(

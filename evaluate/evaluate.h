@@ -22,9 +22,9 @@
 
 #include "absl/status/statusor.h"
 #include "core/dtype.h"
+#include "data/samples.h"
 #include "evaluate/metrics.h"
 #include "evaluate/per_layer.h"
-#include "evaluate/samples.h"
 
 namespace pare::evaluate {
 
@@ -52,7 +52,7 @@ struct SensitivityEntry {
 };
 
 using SensitivityFn = std::function<absl::StatusOr<std::vector<SensitivityEntry>>(
-    const Model& reference, const SampleSource& samples)>;
+    const Model& reference, const data::SampleSource& samples)>;
 
 struct EvaluateOptions {
   std::filesystem::path reference;          // the original model

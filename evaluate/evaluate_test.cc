@@ -7,8 +7,8 @@
 #include "core/model_builder.h"
 #include "core/onnx_io.h"
 #include "core/test_util.h"
+#include "data/samples.h"
 #include "evaluate/report.h"
-#include "evaluate/samples.h"
 #include "evaluate/test_models.h"
 
 namespace pare::evaluate {
@@ -171,12 +171,12 @@ TEST_F(EvaluateTest, TokenIdsOutsideTheVocabularyAreRefused) {
            {"1 2 3 32 5",
             "token 3 is 32, outside the vocabulary of 32 ids (the embedding embed)"}}) {
     testing::WriteFile(dir_ / "bad.txt", text);
-    auto samples = TokenSamples(lm, dir_ / "bad.txt", 2);
+    auto samples = data::TokenSamples(lm, dir_ / "bad.txt", 2);
     ASSERT_FALSE(samples.ok()) << text;
     EXPECT_NE(samples.status().message().find(fragment), std::string::npos) << samples.status();
   }
   testing::WriteFile(dir_ / "good.txt", "0 31 5 6");
-  EXPECT_TRUE(TokenSamples(lm, dir_ / "good.txt", 2).ok());
+  EXPECT_TRUE(data::TokenSamples(lm, dir_ / "good.txt", 2).ok());
 }
 
 }  // namespace

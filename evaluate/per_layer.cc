@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/graph.h"
 #include "core/status_macros.h"
-#include "runtime/inputs.h"
+#include "data/inputs.h"
 #include "runtime/session.h"
 
 namespace pare::evaluate {
@@ -22,7 +22,7 @@ bool IsFloat(DataType t) {
 // Values computed (transitively) from the graph's fed inputs.
 absl::flat_hash_set<std::string> DynamicValues(const Model& model) {
   absl::flat_hash_set<std::string> dynamic;
-  for (const ValueInfo* v : runtime::FeedableInputs(model)) dynamic.insert(v->name);
+  for (const ValueInfo* v : data::FeedableInputs(model)) dynamic.insert(v->name);
   auto order = TopologicalOrder(model.graph);
   if (!order.ok()) return dynamic;
   for (size_t i : *order) {
@@ -122,7 +122,7 @@ struct LayerAnalysis::State {
       }
     }
     // Graph inputs are matched by definition (both models are fed the same).
-    for (const ValueInfo* v : runtime::FeedableInputs(candidate)) matched.insert(v->name);
+    for (const ValueInfo* v : data::FeedableInputs(candidate)) matched.insert(v->name);
     const GraphIndex index(candidate.graph);
     for (const Node& node : candidate.graph.nodes) {
       for (const std::string& out : node.outputs) {

@@ -36,22 +36,22 @@ void Log(const FitOptions& o, const std::string& line) {
   if (o.log) o.log(line);
 }
 
-absl::StatusOr<std::unique_ptr<evaluate::SampleSource>> SensitivitySamples(const Model& model,
-                                                                           const FitOptions& o) {
-  if (!o.calib_tokens.empty()) return evaluate::TokenSamples(model, o.calib_tokens, o.seq_len);
-  return evaluate::DataSamples(model, o.calib_data);
+absl::StatusOr<std::unique_ptr<data::SampleSource>> SensitivitySamples(const Model& model,
+                                                                       const FitOptions& o) {
+  if (!o.calib_tokens.empty()) return data::TokenSamples(model, o.calib_tokens, o.seq_len);
+  return data::DataSamples(model, o.calib_data);
 }
 
 // Keeps the first `count` samples of a source.
-class FirstSamples : public evaluate::SampleSource {
+class FirstSamples : public data::SampleSource {
  public:
-  FirstSamples(const evaluate::SampleSource& all, int64_t count) : all_(all), count_(count) {}
+  FirstSamples(const data::SampleSource& all, int64_t count) : all_(all), count_(count) {}
   int64_t size() const override { return std::min(count_, all_.size()); }
-  absl::StatusOr<evaluate::Sample> Get(int64_t i) const override { return all_.Get(i); }
+  absl::StatusOr<data::Sample> Get(int64_t i) const override { return all_.Get(i); }
   std::string Describe() const override { return all_.Describe(); }
 
  private:
-  const evaluate::SampleSource& all_;
+  const data::SampleSource& all_;
   int64_t count_;
 };
 

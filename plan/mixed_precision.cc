@@ -13,9 +13,9 @@
 
 namespace pare::plan {
 
+using data::Sample;
+using data::SampleSource;
 using evaluate::ErrorStats;
-using evaluate::Sample;
-using evaluate::SampleSource;
 using evaluate::SensitivityEntry;
 
 namespace {

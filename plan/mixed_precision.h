@@ -21,7 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/model.h"
-#include "evaluate/samples.h"
+#include "data/samples.h"
 #include "quantize/static_int8.h"
 
 namespace pare::plan {
@@ -53,7 +53,7 @@ struct MixedPrecisionResult {
 
 absl::StatusOr<MixedPrecisionResult> QuantizeToTarget(const Model& float_model,
                                                       const quantize::CalibrationData& calibration,
-                                                      const evaluate::SampleSource& validation,
+                                                      const data::SampleSource& validation,
                                                       const MixedPrecisionOptions& options);
 
 }  // namespace pare::plan

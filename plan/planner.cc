@@ -111,14 +111,14 @@ absl::StatusOr<std::vector<PlanLayer>> PlannableLayers(const Model& model,
   return layers;
 }
 
-absl::Status MeasureSensitivity(const Model& model, const evaluate::SampleSource& samples, bool lm,
+absl::Status MeasureSensitivity(const Model& model, const data::SampleSource& samples, bool lm,
                                 const std::vector<Precision>& candidates,
                                 std::vector<PlanLayer>& layers, const SensitivityOptions& o) {
   ASSIGN_OR_RETURN(auto reference, runtime::Session::Create(model, {.threads = o.threads}));
-  std::vector<evaluate::Sample> inputs;
+  std::vector<data::Sample> inputs;
   std::vector<std::vector<Tensor>> expected;
   for (int64_t s = 0; s < samples.size(); ++s) {
-    ASSIGN_OR_RETURN(evaluate::Sample sample, samples.Get(s));
+    ASSIGN_OR_RETURN(data::Sample sample, samples.Get(s));
     ASSIGN_OR_RETURN(std::vector<Tensor> out, reference->Run(sample.inputs));
     inputs.push_back(std::move(sample));
     expected.push_back(std::move(out));

@@ -24,7 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/model.h"
-#include "evaluate/samples.h"
+#include "data/samples.h"
 #include "nlohmann/json.hpp"
 #include "plan/precision.h"
 #include "quantize/weight_only.h"
@@ -53,7 +53,7 @@ struct SensitivityOptions {
 // Each (layer, candidate) applied alone through the quantize stage (RTN) or
 // float16 rounding, run on `samples`, compared with the original's outputs.
 // `lm`: KL on next-token logits; else noise power.
-absl::Status MeasureSensitivity(const Model& model, const evaluate::SampleSource& samples, bool lm,
+absl::Status MeasureSensitivity(const Model& model, const data::SampleSource& samples, bool lm,
                                 const std::vector<Precision>& candidates,
                                 std::vector<PlanLayer>& layers, const SensitivityOptions& options);
 
@@ -80,7 +80,7 @@ absl::StatusOr<Plan> SmallestPlanWithin(const std::vector<PlanLayer>& layers, ui
 
 struct ApplyOptions {
   quantize::WeightAlgorithm algorithm = quantize::WeightAlgorithm::kRtn;
-  const runtime::CalibrationData* calibration = nullptr;  // for gptq / awq
+  const data::CalibrationData* calibration = nullptr;  // for gptq / awq
   std::filesystem::path spill_directory;
   int threads = 0;
   std::function<void(int64_t, int64_t)> progress;

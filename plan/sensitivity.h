@@ -27,8 +27,7 @@ struct SensitivityOptions {
 
 // Most sensitive (lowest output SQNR) first.
 absl::StatusOr<std::vector<evaluate::SensitivityEntry>> QuantizationSensitivity(
-    const Model& reference, const evaluate::SampleSource& samples,
-    const SensitivityOptions& options);
+    const Model& reference, const data::SampleSource& samples, const SensitivityOptions& options);
 
 }  // namespace pare::plan
 

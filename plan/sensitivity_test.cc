@@ -8,9 +8,9 @@
 
 #include "core/onnx_io.h"
 #include "core/test_util.h"
+#include "data/samples.h"
 #include "evaluate/evaluate.h"
 #include "evaluate/report.h"
-#include "evaluate/samples.h"
 #include "evaluate/test_models.h"
 #include "plan/mixed_precision.h"
 
@@ -43,7 +43,7 @@ TEST(Sensitivity, RanksTheLayerWithAnOutlierInputFirst) {
   o.random_samples = 8;
   o.dims = {{"N", 4}};
   o.threads = 1;
-  o.sensitivity = [](const Model& reference, const evaluate::SampleSource& samples) {
+  o.sensitivity = [](const Model& reference, const data::SampleSource& samples) {
     return QuantizationSensitivity(reference, samples, {.threads = 1});
   };
   auto report = evaluate::Evaluate(o);
@@ -59,7 +59,7 @@ TEST(Sensitivity, RanksTheLayerWithAnOutlierInputFirst) {
 // first.
 TEST(MixedPrecision, PromotesTheFewestLayersThatMeetTheTarget) {
   const Model model = OutlierMlp();
-  auto samples = evaluate::RandomSamples(model, 8, 5, {{"N", 4}});
+  auto samples = data::RandomSamples(model, 8, 5, {{"N", 4}});
   const quantize::CalibrationData calibration{
       8, [&](int64_t i) { return samples->Get(i).value().inputs; }, "random"};
   MixedPrecisionOptions o;

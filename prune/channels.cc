@@ -16,6 +16,7 @@
 #include "core/graph.h"
 #include "core/graph_edit.h"
 #include "core/status_macros.h"
+#include "data/hessian.h"
 #include "prune/channel_groups.h"
 
 namespace pare::prune {
@@ -106,7 +107,7 @@ absl::StatusOr<Tensor> SliceAxis(const Tensor& t, int64_t axis, const std::vecto
 struct ChannelStats {
   int axis = -1;  // channel axis, from the end
   std::vector<double> sum;
-  std::unique_ptr<runtime::HessianAccumulator> products;
+  std::unique_ptr<data::HessianAccumulator> products;
   std::vector<float> rows;  // scratch: one sample as [positions, channels]
 
   void Add(const Tensor& t) {
@@ -116,7 +117,7 @@ struct ChannelStats {
     const int64_t c = t.dims()[a];
     if (!products) {
       sum.assign(static_cast<size_t>(c), 0.0);
-      products = std::make_unique<runtime::HessianAccumulator>(c);
+      products = std::make_unique<data::HessianAccumulator>(c);
     }
     if (products->k() != c) return;
     int64_t outer = 1, inner = 1;
@@ -147,7 +148,7 @@ struct ChannelStats {
 
 using StatsMap = absl::flat_hash_map<std::string, ChannelStats>;
 
-absl::Status CollectStats(const Model& model, const runtime::CalibrationData& data,
+absl::Status CollectStats(const Model& model, const data::CalibrationData& data,
                           const std::vector<Group>& groups, const PruneOptions& o,
                           StatsMap& stats) {
   absl::flat_hash_set<std::string> watch;
@@ -161,7 +162,7 @@ absl::Status CollectStats(const Model& model, const runtime::CalibrationData& da
   auto observe = [&](const Tensor& t) {
     if (auto it = stats.find(t.name()); it != stats.end()) it->second.Add(t);
   };
-  return runtime::RunSamples(model, data, o.threads, watch, observe, o.progress);
+  return data::RunSamples(model, data, o.threads, watch, observe, o.progress);
 }
 
 // A weight seen as [outer, channels, inner] around its `axis`.
@@ -558,7 +559,7 @@ absl::Status CommitChannelEdits(Model& model, const Constants& constants, Channe
 
 // Plan (channel groups, calibration statistics, which channels go in each
 // group), then commit every cut at once.
-absl::StatusOr<PruneReport> PruneChannels(Model& model, const runtime::CalibrationData* data,
+absl::StatusOr<PruneReport> PruneChannels(Model& model, const data::CalibrationData* data,
                                           const PruneOptions& o) {
   if (o.pattern.structured()) {
     return absl::InvalidArgumentError("channel pruning removes whole channels; drop --pattern");

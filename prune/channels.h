@@ -14,14 +14,14 @@
 
 #include "absl/status/statusor.h"
 #include "core/model.h"
+#include "data/calibration_data.h"
 #include "prune/options.h"
-#include "runtime/calibration.h"
 
 namespace pare::prune {
 
 // With calibration data, channels are ranked by what they carry into their
 // readers and each reader's bias absorbs the removed channels' mean.
-absl::StatusOr<PruneReport> PruneChannels(Model& model, const runtime::CalibrationData* data,
+absl::StatusOr<PruneReport> PruneChannels(Model& model, const data::CalibrationData* data,
                                           const PruneOptions& options);
 
 }  // namespace pare::prune

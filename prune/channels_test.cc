@@ -4,8 +4,8 @@
 
 #include "core/graph_edit.h"
 #include "core/model_builder.h"
+#include "data/inputs.h"
 #include "prune/prune.h"
-#include "runtime/inputs.h"
 #include "runtime/session.h"
 
 namespace pare::prune {
@@ -30,7 +30,7 @@ std::vector<float> Outputs(const Model& m) {
   auto session = runtime::Session::Create(m, {.threads = 1});
   EXPECT_TRUE(session.ok()) << session.status();
   if (!session.ok()) return {};
-  auto out = (*session)->Run(runtime::RandomInputs(m, 5, {}).value());
+  auto out = (*session)->Run(data::RandomInputs(m, 5, {}).value());
   EXPECT_TRUE(out.ok()) << out.status();
   return out.ok() ? Values((*out)[0]) : std::vector<float>{};
 }
@@ -213,7 +213,7 @@ Model LinearPair() {
   return std::move(b).Build();
 }
 
-double ErrorAfterPruning(const runtime::CalibrationData* data) {
+double ErrorAfterPruning(const data::CalibrationData* data) {
   Model m = LinearPair();
   const std::vector<float> before = Outputs(m);
   auto r =
@@ -229,7 +229,7 @@ double ErrorAfterPruning(const runtime::CalibrationData* data) {
 }
 
 TEST(Channels, CalibrationRebuildsWhatTheRemovedChannelsCarried) {
-  runtime::CalibrationData data;
+  data::CalibrationData data;
   data.count = 4;
   data.sample = [](int64_t i) -> absl::StatusOr<std::vector<Tensor>> {
     return std::vector<Tensor>{RandomTensor("x", {1, 3, 8, 8}, 50 + static_cast<uint64_t>(i), 1)};

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "data/hessian.h"
 
 namespace pare::prune {
 
@@ -134,7 +135,7 @@ float MagnitudeHistogram::Threshold(double sparsity) const {
   return std::numeric_limits<float>::infinity();
 }
 
-absl::Status PruneSparseGpt(float* w, int64_t k, int64_t n, const runtime::HessianAccumulator& acc,
+absl::Status PruneSparseGpt(float* w, int64_t k, int64_t n, const data::HessianAccumulator& acc,
                             double sparsity, const NmPattern& pattern, double damp, int64_t block) {
   using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   if (acc.k() != k) {
@@ -143,9 +144,8 @@ absl::Status PruneSparseGpt(float* w, int64_t k, int64_t n, const runtime::Hessi
   }
   if (pattern.structured()) block = std::max<int64_t>(pattern.m, block / pattern.m * pattern.m);
   std::vector<bool> dead;
-  const std::vector<double> mean = runtime::MeanHessian(acc, &dead);
-  ASSIGN_OR_RETURN(const std::vector<double> u_values,
-                   runtime::InverseCholeskyUpper(mean, k, damp));
+  const std::vector<double> mean = data::MeanHessian(acc, &dead);
+  ASSIGN_OR_RETURN(const std::vector<double> u_values, data::InverseCholeskyUpper(mean, k, damp));
   const Eigen::Map<const Matrix> u(u_values.data(), k, k);
   Matrix weight(k, n);
   for (int64_t i = 0; i < k * n; ++i) weight.data()[i] = w[i];

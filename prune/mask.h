@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "data/hessian.h"
 #include "prune/options.h"
-#include "runtime/calibration.h"
 
 namespace pare::prune {
 
@@ -46,7 +46,7 @@ class MagnitudeHistogram {
 // SparseGPT: prunes w [k, n] to `sparsity` (or the N:M pattern) choosing the
 // mask block by block of `block` inputs by w^2 / [H^-1]_ii^2, and after each
 // input spreads the pruned weights' error over the inputs not yet visited.
-absl::Status PruneSparseGpt(float* w, int64_t k, int64_t n, const runtime::HessianAccumulator& h,
+absl::Status PruneSparseGpt(float* w, int64_t k, int64_t n, const data::HessianAccumulator& h,
                             double sparsity, const NmPattern& pattern, double damp, int64_t block);
 
 // Fraction of exact zeros.

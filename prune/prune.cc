@@ -13,6 +13,7 @@
 #include "core/stage.h"
 #include "core/status_macros.h"
 #include "core/tensor_spill.h"
+#include "data/hessian.h"
 #include "prune/channels.h"
 #include "prune/compact_storage.h"
 #include "prune/mask.h"
@@ -46,11 +47,11 @@ absl::Status CheckOptions(const PruneOptions& o) {
 // squares, SparseGPT's Hessian.
 struct InputStats {
   std::vector<double> squares;
-  std::unique_ptr<runtime::HessianAccumulator> hessian;
+  std::unique_ptr<data::HessianAccumulator> hessian;
 };
 
-absl::Status Calibrate(const Model& model, const runtime::CalibrationData& data,
-                       const PruneOptions& o, absl::flat_hash_map<std::string, InputStats>& stats) {
+absl::Status Calibrate(const Model& model, const data::CalibrationData& data, const PruneOptions& o,
+                       absl::flat_hash_map<std::string, InputStats>& stats) {
   absl::flat_hash_set<std::string> watch;
   for (const auto& [name, s] : stats) watch.insert(name);
   auto observe = [&](const std::string& name, const float* x, int64_t rows, int64_t k) {
@@ -62,7 +63,7 @@ absl::Status Calibrate(const Model& model, const runtime::CalibrationData& data,
     }
     if (s.hessian && s.hessian->k() == k) s.hessian->Add(x, rows);
   };
-  return runtime::RunSamplesAsRows(model, data, o.threads, watch, observe, o.progress);
+  return data::RunSamplesAsRows(model, data, o.threads, watch, observe, o.progress);
 }
 
 // Prunes one weight (as [k, n]) by its target's method.
@@ -261,7 +262,7 @@ absl::flat_hash_map<std::string, InputStats> StatsForPass(
     if (t.depth > 0) continue;
     if (t.method == PruneMethod::kWanda) stats[t.input].squares.assign(t.k, 0.0);
     if (t.method == PruneMethod::kSparseGpt && !stats[t.input].hessian) {
-      stats[t.input].hessian = std::make_unique<runtime::HessianAccumulator>(t.k);
+      stats[t.input].hessian = std::make_unique<data::HessianAccumulator>(t.k);
     }
   }
   return stats;
@@ -299,8 +300,7 @@ absl::Status PruneTarget(size_t i, const WeightTarget& t, std::optional<float> t
 // Compute: calibration statistics per MatMul input, in passes that each fit
 // the memory budget (SparseGPT's Hessians are K x K doubles): each pass runs
 // the samples once and prunes its weights before the next allocates.
-absl::StatusOr<PrunedWeights> PruneInPasses(const Model& model,
-                                            const runtime::CalibrationData* data,
+absl::StatusOr<PrunedWeights> PruneInPasses(const Model& model, const data::CalibrationData* data,
                                             const std::vector<WeightTarget>& targets,
                                             const std::vector<Pass>& passes,
                                             std::optional<float> threshold, const PruneOptions& o,
@@ -378,7 +378,7 @@ absl::Status CommitPruned(Model& model, const std::vector<WeightTarget>& targets
 
 // Plan (targets in every graph, calibration passes, a global threshold),
 // compute (prune each weight), then commit.
-absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::CalibrationData* data,
+absl::StatusOr<PruneReport> PruneWeights(Model& model, const data::CalibrationData* data,
                                          const PruneOptions& o) {
   PruneReport report;
   report.method = PruneMethodName(o.method);
@@ -419,14 +419,14 @@ absl::StatusOr<PruneReport> PruneWeights(Model& model, const runtime::Calibratio
 
 }  // namespace
 
-static absl::StatusOr<PruneReport> PruneOn(Model& model, const runtime::CalibrationData* data,
+static absl::StatusOr<PruneReport> PruneOn(Model& model, const data::CalibrationData* data,
                                            const PruneOptions& o) {
   RETURN_IF_ERROR(CheckOptions(o));
   if (o.method == PruneMethod::kChannels) return PruneChannels(model, data, o);
   return PruneWeights(model, data, o);
 }
 
-absl::StatusOr<PruneReport> Prune(Model& model, const runtime::CalibrationData* data,
+absl::StatusOr<PruneReport> Prune(Model& model, const data::CalibrationData* data,
                                   const PruneOptions& o) {
   return CommitOnSuccess(model, [&](Model& work) { return PruneOn(work, data, o); });
 }

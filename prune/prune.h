@@ -29,15 +29,15 @@
 
 #include "absl/status/statusor.h"
 #include "core/model.h"
+#include "data/calibration_data.h"
 #include "prune/options.h"
-#include "runtime/calibration.h"
 
 namespace pare::prune {
 
 // `calibration` may be null unless a layer's method needs data.
 // On any error `model` is unchanged (core/stage.h: the stage works on a copy
 // and commits only when everything succeeded).
-absl::StatusOr<PruneReport> Prune(Model& model, const runtime::CalibrationData* calibration,
+absl::StatusOr<PruneReport> Prune(Model& model, const data::CalibrationData* calibration,
                                   const PruneOptions& options);
 
 // Stores every sparse float weight of the main graph (MatMul, Gemm, Conv

@@ -9,8 +9,8 @@
 #include "core/graph_edit.h"
 #include "core/model_builder.h"
 #include "core/test_util.h"
+#include "data/inputs.h"
 #include "prune/mask.h"
-#include "runtime/inputs.h"
 #include "runtime/session.h"
 
 namespace pare::prune {
@@ -54,8 +54,8 @@ std::vector<float> Activations(int64_t rows, int64_t k, uint64_t seed) {
   return x;
 }
 
-runtime::CalibrationData Data(int64_t k, int64_t samples = 4) {
-  runtime::CalibrationData d;
+data::CalibrationData Data(int64_t k, int64_t samples = 4) {
+  data::CalibrationData d;
   d.count = samples;
   d.sample = [k](int64_t i) -> absl::StatusOr<std::vector<Tensor>> {
     return std::vector<Tensor>{Tensor::FromVector<float>(
@@ -115,7 +115,7 @@ TEST(Prune, NmPatternKeepsAtMostNOfEveryMInputs) {
     for (PruneMethod method :
          {PruneMethod::kMagnitude, PruneMethod::kWanda, PruneMethod::kSparseGpt}) {
       Model copy = m;
-      const runtime::CalibrationData data = Data(32);
+      const data::CalibrationData data = Data(32);
       auto r = Prune(copy, &data, {.method = method, .pattern = p, .include_head = true});
       ASSERT_TRUE(r.ok()) << r.status();
       for (const char* name : {"w1", "w2"}) {
@@ -135,7 +135,7 @@ TEST(Prune, NmPatternKeepsAtMostNOfEveryMInputs) {
 
 TEST(Prune, WandaKeepsWeightsOfLargeActivations) {
   Model m = Mlp();
-  const runtime::CalibrationData data = Data(32);
+  const data::CalibrationData data = Data(32);
   auto r = Prune(m, &data, {.method = PruneMethod::kWanda, .sparsity = 0.75});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->samples, 4);
@@ -167,7 +167,7 @@ TEST(Prune, SparseGptAndWandaLoseLessThanMagnitude) {
   for (PruneMethod method :
        {PruneMethod::kMagnitude, PruneMethod::kWanda, PruneMethod::kSparseGpt}) {
     Model m = original;
-    const runtime::CalibrationData data = Data(32, 8);
+    const data::CalibrationData data = Data(32, 8);
     ASSERT_TRUE(Prune(m, &data, {.method = method, .sparsity = 0.5}).ok());
     error[method] = OutputError(w, Values(Weight(m, "w1")), 32, 64);
   }
@@ -176,7 +176,7 @@ TEST(Prune, SparseGptAndWandaLoseLessThanMagnitude) {
 }
 
 TEST(Prune, AMemoryBudgetSplitsCalibrationIntoPassesWithTheSameResult) {
-  const runtime::CalibrationData data = Data(32);
+  const data::CalibrationData data = Data(32);
   Model one = Mlp(), many = Mlp();
   PruneOptions o{.method = PruneMethod::kSparseGpt, .include_head = true};
   auto a = Prune(one, &data, o);
@@ -319,7 +319,7 @@ TEST(Prune, WeightsInsideIfBranchesArePrunedToo) {
   EXPECT_TRUE((*session)->Run(in).ok());
   // Calibration observes the main graph only: wanda leaves bodies alone, saying so.
   Model again = WithIfBranches();
-  runtime::CalibrationData data;
+  data::CalibrationData data;
   data.count = 1;
   data.sample = [&](int64_t) -> absl::StatusOr<std::vector<Tensor>> { return in; };
   auto wanda = Prune(again, &data, {.method = PruneMethod::kWanda});
@@ -333,7 +333,7 @@ TEST(Prune, WeightsInsideIfBranchesArePrunedToo) {
 TEST(Prune, BadInputFailsWithAClearMessage) {
   Model m = Mlp(30);
   const Model untouched = m;
-  auto bad = [&](PruneOptions o, const runtime::CalibrationData* d, const std::string& expect) {
+  auto bad = [&](PruneOptions o, const data::CalibrationData* d, const std::string& expect) {
     auto r = Prune(m, d, o);
     ASSERT_FALSE(r.ok());
     EXPECT_NE(std::string(r.status().message()).find(expect), std::string::npos)
@@ -350,7 +350,7 @@ TEST(Prune, BadInputFailsWithAClearMessage) {
   EXPECT_FALSE(ParseNmPattern("2-4").ok());
   EXPECT_FALSE(ParsePruneMethod("random").ok());
   // Calibration samples that do not fit the model name the sample.
-  runtime::CalibrationData wrong = Data(32);
+  data::CalibrationData wrong = Data(32);
   bad({.method = PruneMethod::kSparseGpt}, &wrong, "calibration sample 0");
 }
 

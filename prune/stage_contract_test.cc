@@ -5,8 +5,8 @@
 
 #include "core/model_builder.h"
 #include "core/test_util.h"
+#include "data/inputs.h"
 #include "prune/prune.h"
-#include "runtime/inputs.h"
 
 namespace pare::prune {
 namespace {
@@ -19,17 +19,17 @@ Model ThreeLayers(int64_t opset, bool nan_weight) {
   return pare::testing::MatMulChain(opset, {64, 64, 64, 16}, nan_weight ? 2 : 0);
 }
 
-runtime::CalibrationData Calibration(const Model& model) {
+data::CalibrationData Calibration(const Model& model) {
   return {4,
           [&model](int64_t i) {
-            return runtime::RandomInputs(model, 10 + i, {{"N", 2}});
+            return data::RandomInputs(model, 10 + i, {{"N", 2}});
           },
           "random"};
 }
 
 void ExpectFailsAndLeavesModel(Model model, const PruneOptions& options) {
   const std::string before = Snapshot(model);
-  const runtime::CalibrationData data = Calibration(model);
+  const data::CalibrationData data = Calibration(model);
   const auto result = Prune(model, &data, options);
   EXPECT_FALSE(result.ok()) << PruneMethodName(options.method);
   EXPECT_TRUE(Snapshot(model) == before)

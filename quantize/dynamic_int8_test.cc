@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "core/model_builder.h"
-#include "runtime/inputs.h"
+#include "data/inputs.h"
 #include "runtime/session.h"
 
 namespace pare::quantize {
@@ -29,7 +29,7 @@ Model Mlp(int64_t opset) {
 std::vector<float> RunModel(const Model& model) {
   auto session = runtime::Session::Create(model, {.threads = 1});
   EXPECT_TRUE(session.ok()) << session.status();
-  auto out = (*session)->Run(runtime::RandomInputs(model, 5, {}).value());
+  auto out = (*session)->Run(data::RandomInputs(model, 5, {}).value());
   EXPECT_TRUE(out.ok()) << out.status();
   return (*out)[0].ToFloat32().value();
 }

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "data/hessian.h"
 
 namespace pare::quantize {
 
@@ -17,14 +18,14 @@ using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowM
 
 absl::StatusOr<BlockQuantized> QuantizeGptq(const float* w, int64_t k, int64_t n,
                                             const BlockSpec& spec,
-                                            const runtime::HessianAccumulator& acc,
+                                            const data::HessianAccumulator& acc,
                                             const GptqOptions& o) {
   if (acc.k() != k) {
     return absl::InvalidArgumentError(
         absl::StrCat("Hessian of ", acc.k(), " inputs for a weight of ", k, " rows"));
   }
   std::vector<bool> dead;
-  const std::vector<double> mean = runtime::MeanHessian(acc, &dead);
+  const std::vector<double> mean = data::MeanHessian(acc, &dead);
   const Eigen::Map<const Matrix> h(mean.data(), k, k);
   Matrix weight(k, n);
   for (int64_t i = 0; i < k * n; ++i) weight.data()[i] = w[i];
@@ -44,8 +45,7 @@ absl::StatusOr<BlockQuantized> QuantizeGptq(const float* w, int64_t k, int64_t n
     wp.row(i) = weight.row(order[i]);
     for (int64_t j = 0; j < k; ++j) hp[i * k + j] = h(order[i], order[j]);
   }
-  ASSIGN_OR_RETURN(const std::vector<double> u_values,
-                   runtime::InverseCholeskyUpper(hp, k, o.damp));
+  ASSIGN_OR_RETURN(const std::vector<double> u_values, data::InverseCholeskyUpper(hp, k, o.damp));
   const Eigen::Map<const Matrix> u(u_values.data(), k, k);
 
   BlockQuantized q(k, n, spec);

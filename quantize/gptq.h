@@ -2,7 +2,7 @@
 // row at a time, in the order of the inverse Hessian's Cholesky factor, and
 // after each row spreads its rounding error over the rows not yet quantized
 // so that X W changes least for the calibration inputs X. H = X^T X comes
-// from calibration (runtime::HessianAccumulator), dampened by
+// from calibration (data::HessianAccumulator), dampened by
 // `damp` x mean(diag H). Rows are processed in blocks of 128 with lazy
 // updates; with act_order, rows go by decreasing diag(H) and block
 // parameters are fixed up front from the original weight ("static groups").
@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "data/hessian.h"
 #include "quantize/blockwise.h"
-#include "runtime/calibration.h"
 
 namespace pare::quantize {
 
@@ -28,7 +28,7 @@ struct GptqOptions {
 
 absl::StatusOr<BlockQuantized> QuantizeGptq(const float* w, int64_t k, int64_t n,
                                             const BlockSpec& spec,
-                                            const runtime::HessianAccumulator& h,
+                                            const data::HessianAccumulator& h,
                                             const GptqOptions& options = {});
 
 }  // namespace pare::quantize

@@ -5,11 +5,11 @@
 
 #include "core/model_builder.h"
 #include "core/test_util.h"
+#include "data/inputs.h"
 #include "quantize/dynamic_int8.h"
 #include "quantize/float16_weights.h"
 #include "quantize/static_int8.h"
 #include "quantize/weight_only.h"
-#include "runtime/inputs.h"
 
 namespace pare::quantize {
 namespace {
@@ -25,7 +25,7 @@ Model TwoLayers(int64_t opset, bool nan_weight) {
 CalibrationData Calibration(const Model& model) {
   return {4,
           [&model](int64_t i) {
-            return runtime::RandomInputs(model, 10 + i, {{"N", 2}});
+            return data::RandomInputs(model, 10 + i, {{"N", 2}});
           },
           "random"};
 }

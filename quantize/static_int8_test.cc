@@ -7,7 +7,7 @@
 
 #include "core/graph.h"
 #include "core/model_builder.h"
-#include "runtime/inputs.h"
+#include "data/inputs.h"
 #include "runtime/session.h"
 
 namespace pare::quantize {
@@ -35,14 +35,13 @@ Model SmallCnn(int64_t opset) {
 }
 
 CalibrationData RandomCalibration(const Model& model, int64_t count) {
-  return {count, [&model](int64_t i) { return runtime::RandomInputs(model, 100 + i, {}); },
-          "random"};
+  return {count, [&model](int64_t i) { return data::RandomInputs(model, 100 + i, {}); }, "random"};
 }
 
 std::vector<float> RunModel(const Model& model, uint64_t seed) {
   auto session = runtime::Session::Create(model, {.threads = 1});
   EXPECT_TRUE(session.ok()) << session.status();
-  auto out = (*session)->Run(runtime::RandomInputs(model, seed, {}).value());
+  auto out = (*session)->Run(data::RandomInputs(model, seed, {}).value());
   EXPECT_TRUE(out.ok()) << out.status();
   return (*out)[0].ToFloat32().value();
 }

@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "data/calibration_data.h"
 #include "quantize/calibration.h"
-#include "runtime/calibration.h"
 
 namespace pare::quantize {
 
 // Calibration samples (runtime/calibration.h).
-using CalibrationData = runtime::CalibrationData;
+using CalibrationData = data::CalibrationData;
 
 struct StaticInt8Options {
   // kQdq: QuantizeLinear/DequantizeLinear around float operators.

@@ -98,7 +98,7 @@ absl::Status Calibrate(const Model& model, const CalibrationData& data, const St
                        absl::flat_hash_map<std::string, ChannelRange>& channels) {
   absl::flat_hash_set<std::string> watch;
   for (const auto& [name, c] : calibrators) watch.insert(name);
-  return runtime::RunSamples(
+  return data::RunSamples(
       model, data, o.threads, watch,
       [&](const Tensor& t) {
         auto it = calibrators.find(t.name());

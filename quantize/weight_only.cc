@@ -15,6 +15,7 @@
 #include "core/stage.h"
 #include "core/status_macros.h"
 #include "core/tensor_spill.h"
+#include "data/hessian.h"
 #include "quantize/awq.h"
 #include "quantize/blockwise.h"
 #include "quantize/passes.h"
@@ -160,8 +161,8 @@ absl::StatusOr<std::vector<WeightTarget>> Plan(const Graph& g, const Constants& 
 
 // What calibration gathers for one MatMul input.
 struct InputStats {
-  std::unique_ptr<runtime::HessianAccumulator> hessian;  // GPTQ
-  std::unique_ptr<ActivationSample> sample;              // AWQ
+  std::unique_ptr<data::HessianAccumulator> hessian;  // GPTQ
+  std::unique_ptr<ActivationSample> sample;           // AWQ
 };
 
 absl::Status Calibrate(const Model& model, const CalibrationData& data, const WeightOnlyOptions& o,
@@ -173,7 +174,7 @@ absl::Status Calibrate(const Model& model, const CalibrationData& data, const We
     if (s.hessian && s.hessian->k() == k) s.hessian->Add(x, rows);
     if (s.sample && s.sample->k() == k) s.sample->Add(x, rows);
   };
-  return runtime::RunSamplesAsRows(model, data, o.threads, watch, observe, o.progress);
+  return data::RunSamplesAsRows(model, data, o.threads, watch, observe, o.progress);
 }
 
 // AWQ's input scaling for the MatMuls that read `input`: folded into a
@@ -290,7 +291,7 @@ absl::flat_hash_map<std::string, InputStats> StatsToGather(const std::vector<Wei
     if (!NeedsData(t.algorithm)) continue;
     InputStats& s = stats[t.input];
     if (t.algorithm == WeightAlgorithm::kGptq && !s.hessian) {
-      s.hessian = std::make_unique<runtime::HessianAccumulator>(t.k);
+      s.hessian = std::make_unique<data::HessianAccumulator>(t.k);
     }
     if (t.algorithm == WeightAlgorithm::kAwq && !s.sample) {
       s.sample = std::make_unique<ActivationSample>(t.k, o.awq_sample_rows);

@@ -11,10 +11,11 @@
 #include "core/graph.h"
 #include "core/model_builder.h"
 #include "core/test_util.h"
+#include "data/hessian.h"
+#include "data/inputs.h"
 #include "quantize/awq.h"
 #include "quantize/blockwise.h"
 #include "quantize/gptq.h"
-#include "runtime/inputs.h"
 #include "runtime/session.h"
 
 namespace pare::quantize {
@@ -89,7 +90,7 @@ TEST(Gptq, LowersTheOutputErrorOfRtn) {
   const int64_t k = 64, n = 16;
   const std::vector<float> w = Values(RandomTensor("w", {k, n}, 3));
   const std::vector<float> x = Activations(512, k, 4);
-  runtime::HessianAccumulator h(k);
+  data::HessianAccumulator h(k);
   h.Add(x.data(), 512);
   const BlockSpec spec{.bits = 4, .block = 32};
   const std::vector<float> rtn = QuantizeRtn(w.data(), k, n, spec).DequantizeAll();
@@ -99,7 +100,7 @@ TEST(Gptq, LowersTheOutputErrorOfRtn) {
     EXPECT_LT(OutputError(x, k, w, gptq->DequantizeAll(), n), 0.7 * OutputError(x, k, w, rtn, n))
         << "act_order " << act_order;
   }
-  runtime::HessianAccumulator wrong(k + 1);
+  data::HessianAccumulator wrong(k + 1);
   EXPECT_FALSE(QuantizeGptq(w.data(), k, n, spec, wrong).ok());
 }
 
@@ -107,7 +108,7 @@ TEST(Gptq, PrunedZerosStayZero) {
   std::vector<float> w = Values(RandomTensor("w", {64, 8}, 6));
   for (size_t i = 0; i < w.size(); i += 2) w[i] = 0;  // half pruned
   const std::vector<float> x = Activations(256, 64, 9);
-  runtime::HessianAccumulator h(64);
+  data::HessianAccumulator h(64);
   h.Add(x.data(), 256);
   for (bool symmetric : {true, false}) {
     const BlockSpec spec{.bits = 4, .block = 32, .symmetric = symmetric};
@@ -152,7 +153,7 @@ Model TwoLayers() {
 std::vector<float> Outputs(const Model& model) {
   auto session = runtime::Session::Create(model, {.threads = 1});
   EXPECT_TRUE(session.ok()) << session.status();
-  auto out = (*session)->Run(runtime::RandomInputs(model, 11, {}).value());
+  auto out = (*session)->Run(data::RandomInputs(model, 11, {}).value());
   EXPECT_TRUE(out.ok()) << out.status();
   return (*out)[0].ToFloat32().value();
 }
@@ -173,8 +174,7 @@ int CountOps(const Model& m, const std::string& op) {
 }
 
 CalibrationData Random(const Model& model, int64_t count) {
-  return {count, [&model](int64_t i) { return runtime::RandomInputs(model, 20 + i, {}); },
-          "random"};
+  return {count, [&model](int64_t i) { return data::RandomInputs(model, 20 + i, {}); }, "random"};
 }
 
 TEST(WeightOnly, EveryFormatAndAlgorithmRunsCloseToFloat) {
@@ -270,7 +270,7 @@ TEST(WeightOnly, Float16WeightsKeepFloat16Scales) {
   // model runs (A widened to float32 inside MatMulNBits) and stays float16.
   auto session = runtime::Session::Create(model, {.threads = 1});
   ASSERT_TRUE(session.ok()) << session.status();
-  auto out = (*session)->Run(runtime::RandomInputs(model, 11, {}).value());
+  auto out = (*session)->Run(data::RandomInputs(model, 11, {}).value());
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ((*out)[0].dtype(), DataType::kFloat16);
   EXPECT_EQ((*out)[0].dims(), (std::vector<int64_t>{1, 8}));

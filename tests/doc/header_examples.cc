@@ -88,7 +88,7 @@ absl::Status WeightOnly(Model& model, const quantize::CalibrationData& calibrati
 }
 
 // example: prune/prune.h
-absl::Status PruneWanda(Model& model, const runtime::CalibrationData& calibration) {
+absl::Status PruneWanda(Model& model, const data::CalibrationData& calibration) {
   using namespace prune;
   PruneOptions o{.method = PruneMethod::kWanda, .sparsity = 0.5};
   ASSIGN_OR_RETURN(PruneReport r, Prune(model, &calibration, o));
@@ -157,7 +157,7 @@ absl::Status Sweep(const plan::FitOptions& fit_options) {
 
 // example: plan/mixed_precision.h
 absl::Status MixedPrecision(const Model& float_model, const quantize::CalibrationData& calibration,
-                            const evaluate::SampleSource& validation) {
+                            const data::SampleSource& validation) {
   using namespace plan;
   ASSIGN_OR_RETURN(MixedPrecisionResult r,
                    QuantizeToTarget(float_model, calibration, validation, {.min_sqnr_db = 25}));

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "core/onnx_io.h"
-#include "runtime/inputs.h"
+#include "data/inputs.h"
 #include "runtime/session.h"
 
 namespace {
@@ -14,7 +14,7 @@ namespace {
 constexpr int64_t kMaxInputElements = 4096;
 
 bool SmallStaticInputs(const pare::Model& model) {
-  for (const pare::ValueInfo* v : pare::runtime::FeedableInputs(model)) {
+  for (const pare::ValueInfo* v : pare::data::FeedableInputs(model)) {
     if (!v->shape) return false;
     int64_t count = 1;
     for (const pare::Dim& d : *v->shape) {
@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto session =
       pare::runtime::Session::Create(*model, {.threads = 1, .max_tensor_bytes = 1 << 26});
   if (!session.ok() || !SmallStaticInputs(*model)) return 0;
-  auto inputs = pare::runtime::RandomInputs(*model, 1, {});
+  auto inputs = pare::data::RandomInputs(*model, 1, {});
   if (!inputs.ok()) return 0;
   (void)(*session)->Run(*inputs);
   return 0;

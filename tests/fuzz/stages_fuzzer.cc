@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "core/onnx_io.h"
+#include "data/inputs.h"
 #include "prune/prune.h"
 #include "quantize/dynamic_int8.h"
 #include "quantize/static_int8.h"
 #include "quantize/weight_only.h"
-#include "runtime/inputs.h"
 #include "runtime/session.h"
 #include "tests/fuzz/proto_mutator.h"
 
@@ -37,7 +37,7 @@ std::filesystem::path ScratchDir() {
 // Calibration runs the model, so it is only offered when every input has a
 // small, fully known shape (as the run fuzzer requires).
 bool SmallStaticInputs(const pare::Model& model) {
-  for (const pare::ValueInfo* v : pare::runtime::FeedableInputs(model)) {
+  for (const pare::ValueInfo* v : pare::data::FeedableInputs(model)) {
     if (!v->shape) return false;
     int64_t count = 1;
     for (const pare::Dim& d : *v->shape) {
@@ -55,7 +55,7 @@ void UseResult(const pare::Model& model) {
   (void)pare::SaveModel(model, ScratchDir() / "out.onnx");
 }
 
-using Stage = std::function<absl::Status(pare::Model&, const pare::runtime::CalibrationData*)>;
+using Stage = std::function<absl::Status(pare::Model&, const pare::data::CalibrationData*)>;
 
 template <typename Report>
 absl::Status Ok(const absl::StatusOr<Report>& r) {
@@ -64,7 +64,7 @@ absl::Status Ok(const absl::StatusOr<Report>& r) {
 
 std::vector<Stage> Stages() {
   using pare::Model;
-  using pare::runtime::CalibrationData;
+  using pare::data::CalibrationData;
   namespace q = pare::quantize;
   namespace p = pare::prune;
   std::vector<Stage> stages;
@@ -128,10 +128,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!model.ok()) return 0;
   std::vector<std::vector<pare::Tensor>> samples;
   if (SmallStaticInputs(*model)) {
-    auto inputs = pare::runtime::RandomInputs(*model, 1, {});
+    auto inputs = pare::data::RandomInputs(*model, 1, {});
     if (inputs.ok()) samples.push_back(std::move(*inputs));
   }
-  const pare::runtime::CalibrationData calibration{
+  const pare::data::CalibrationData calibration{
       static_cast<int64_t>(samples.size()),
       [&](int64_t i) -> absl::StatusOr<std::vector<pare::Tensor>> { return samples[i]; },
       "one random sample", 1 << 26};

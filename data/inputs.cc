@@ -1,4 +1,4 @@
-#include "runtime/inputs.h"
+#include "data/inputs.h"
 
 #include <algorithm>
 #include <random>
@@ -11,7 +11,7 @@
 #include "core/onnx_io.h"
 #include "core/status_macros.h"
 
-namespace pare::runtime {
+namespace pare::data {
 namespace fs = std::filesystem;
 
 std::vector<const ValueInfo*> FeedableInputs(const Model& model) {
@@ -139,4 +139,4 @@ absl::StatusOr<std::vector<Tensor>> RandomInputs(const Model& model, uint64_t se
   return inputs;
 }
 
-}  // namespace pare::runtime
+}  // namespace pare::data

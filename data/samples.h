@@ -1,8 +1,8 @@
 // Where evaluation samples come from: a data folder, seeded random inputs,
 // or a token file cut into fixed-length language-model samples. Samples are
 // produced one at a time, on demand.
-#ifndef PARE_EVALUATE_SAMPLES_H_
-#define PARE_EVALUATE_SAMPLES_H_
+#ifndef PARE_DATA_SAMPLES_H_
+#define PARE_DATA_SAMPLES_H_
 
 #include <filesystem>
 #include <map>
@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "core/model.h"
 
-namespace pare::evaluate {
+namespace pare::data {
 
 struct Sample {
   std::vector<Tensor> inputs;
@@ -45,6 +45,6 @@ absl::StatusOr<std::unique_ptr<SampleSource>> TokenSamples(const Model& model,
 // Whitespace-separated integers (labels, text token files).
 absl::StatusOr<std::vector<int64_t>> ReadIntegers(const std::filesystem::path& file);
 
-}  // namespace pare::evaluate
+}  // namespace pare::data
 
-#endif  // PARE_EVALUATE_SAMPLES_H_
+#endif  // PARE_DATA_SAMPLES_H_

@@ -3,8 +3,8 @@
 //
 //   ASSIGN_OR_RETURN(auto inputs, RandomInputs(model, /*seed=*/1, {{"batch", 4}}));
 //   ASSIGN_OR_RETURN(Tensor x, LoadTensorFile("x.npy", "x"));
-#ifndef PARE_RUNTIME_INPUTS_H_
-#define PARE_RUNTIME_INPUTS_H_
+#ifndef PARE_DATA_INPUTS_H_
+#define PARE_DATA_INPUTS_H_
 
 #include <cstdint>
 #include <filesystem>
@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "core/model.h"
 
-namespace pare::runtime {
+namespace pare::data {
 
 // Graph inputs that must be fed (not initializers), in declaration order.
 std::vector<const ValueInfo*> FeedableInputs(const Model& model);
@@ -39,6 +39,6 @@ std::vector<std::filesystem::path> DataSets(const std::filesystem::path& dir);
 absl::StatusOr<std::vector<Tensor>> RandomInputs(const Model& model, uint64_t seed,
                                                  const std::map<std::string, int64_t>& dims);
 
-}  // namespace pare::runtime
+}  // namespace pare::data
 
-#endif  // PARE_RUNTIME_INPUTS_H_
+#endif  // PARE_DATA_INPUTS_H_

@@ -1,25 +1,29 @@
-// Calibration: running sample inputs through a model and gathering
-// statistics of the activations that reach chosen operators. Shared by the
-// stages that need data (quantize: int8 ranges, GPTQ, AWQ; prune: Wanda,
-// SparseGPT), so none reaches into another.
+// Calibration data: sample inputs produced on demand, and running them
+// through a model to observe the activations that reach chosen operators.
+// Shared by the stages that need data (quantize: int8 ranges, GPTQ, AWQ;
+// prune: Wanda, SparseGPT), so none reaches into another. The statistics
+// they gather live with each stage (quantize/calibration.h for int8
+// ranges) or in data/hessian.h.
 //
-//   CalibrationData data{count, [&](int64_t i) { return LoadSample(i); }, "32 samples"};
+//   CalibrationData samples{count, [&](int64_t i) { return LoadSample(i); }, "32 samples"};
 //   HessianAccumulator h(k);
-//   RETURN_IF_ERROR(RunSamples(model, data, threads, {"x"},
+//   RETURN_IF_ERROR(RunSamples(model, samples, threads, {"x"},
 //                   [&](const Tensor& t) { h.Add(t.data<float>(), rows); }, nullptr));
-#ifndef PARE_RUNTIME_CALIBRATION_H_
-#define PARE_RUNTIME_CALIBRATION_H_
+#ifndef PARE_DATA_CALIBRATION_DATA_H_
+#define PARE_DATA_CALIBRATION_DATA_H_
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "core/model.h"
+#include "data/samples.h"
 
-namespace pare::runtime {
+namespace pare::data {
 
 // Calibration data: `count` samples, produced on demand.
 struct CalibrationData {
@@ -30,6 +34,10 @@ struct CalibrationData {
   // fuzzer or a service lowers it so a damaged model fails fast.
   uint64_t max_tensor_bytes = uint64_t{1} << 36;
 };
+
+// Calibration over a sample source's inputs (a data folder, random inputs,
+// token chunks: data/samples.h), in its order and with its description.
+CalibrationData CalibrationFrom(std::shared_ptr<const SampleSource> samples);
 
 // Runs every sample through pare's executor (no fusion, so every value is
 // observable), handing `observe` the graph inputs and each value named in
@@ -48,31 +56,6 @@ absl::Status RunSamplesAsRows(const Model& model, const CalibrationData& data, i
                                                        int64_t count, int64_t k)>& observe,
                               const std::function<void(int64_t done, int64_t total)>& progress);
 
-// Sum of x x^T over the rows of activations [rows, K] fed to it, in double:
-// the Hessian of a linear layer's squared output error (GPTQ, SparseGPT).
-class HessianAccumulator {
- public:
-  explicit HessianAccumulator(int64_t k) : k_(k), h_(static_cast<size_t>(k * k), 0.0) {}
-  void Add(const float* rows, int64_t count);
-  int64_t k() const { return k_; }
-  int64_t rows() const { return rows_; }
-  const std::vector<double>& sum() const { return h_; }  // upper triangle filled
+}  // namespace pare::data
 
- private:
-  int64_t k_, rows_ = 0;
-  std::vector<double> h_;
-};
-
-// The mean Hessian H = sum / rows (symmetric, row-major [k, k]), with
-// inputs never seen (zero diagonal) set to 1 on the diagonal and reported in
-// `dead`.
-std::vector<double> MeanHessian(const HessianAccumulator& h, std::vector<bool>* dead);
-
-// The upper Cholesky factor U of (H + damp * mean(diag H) * I)^-1, row-major
-// [k, k]; dampening grows tenfold (up to 1) until H is positive definite.
-absl::StatusOr<std::vector<double>> InverseCholeskyUpper(const std::vector<double>& h, int64_t k,
-                                                         double damp);
-
-}  // namespace pare::runtime
-
-#endif  // PARE_RUNTIME_CALIBRATION_H_
+#endif  // PARE_DATA_CALIBRATION_DATA_H_

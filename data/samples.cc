@@ -1,4 +1,4 @@
-#include "evaluate/samples.h"
+#include "data/samples.h"
 
 #include <fstream>
 #include <optional>
@@ -10,9 +10,9 @@
 #include "core/graph_edit.h"
 #include "core/npy.h"
 #include "core/status_macros.h"
-#include "runtime/inputs.h"
+#include "data/inputs.h"
 
-namespace pare::evaluate {
+namespace pare::data {
 namespace fs = std::filesystem;
 namespace {
 
@@ -22,7 +22,7 @@ class DataSource : public SampleSource {
       : model_(model), dir_(std::move(dir)), sets_(std::move(sets)) {}
   int64_t size() const override { return static_cast<int64_t>(sets_.size()); }
   absl::StatusOr<Sample> Get(int64_t i) const override {
-    ASSIGN_OR_RETURN(std::vector<Tensor> inputs, runtime::LoadDataSet(model_, sets_[i]));
+    ASSIGN_OR_RETURN(std::vector<Tensor> inputs, LoadDataSet(model_, sets_[i]));
     return Sample{std::move(inputs), {}};
   }
   std::string Describe() const override {
@@ -43,7 +43,7 @@ class RandomSource : public SampleSource {
   int64_t size() const override { return count_; }
   absl::StatusOr<Sample> Get(int64_t i) const override {
     ASSIGN_OR_RETURN(std::vector<Tensor> inputs,
-                     runtime::RandomInputs(model_, seed_ + static_cast<uint64_t>(i), dims_));
+                     RandomInputs(model_, seed_ + static_cast<uint64_t>(i), dims_));
     return Sample{std::move(inputs), {}};
   }
   std::string Describe() const override {
@@ -66,7 +66,7 @@ bool IsAuxiliaryInput(const std::string& name) {
 // The input that takes the token ids: the first integer one that is not a
 // mask or positions (TokenSource::Get feeds it the same way).
 const ValueInfo* TokenInput(const Model& model) {
-  for (const ValueInfo* v : runtime::FeedableInputs(model)) {
+  for (const ValueInfo* v : FeedableInputs(model)) {
     if (!IsAuxiliaryInput(v->name) && IsInteger(v->elem_type)) return v;
   }
   return nullptr;
@@ -135,7 +135,7 @@ class TokenSource : public SampleSource {
     std::vector<int64_t> chunk(tokens_.begin() + start, tokens_.begin() + start + seq_len_);
     Sample sample;
     bool fed_tokens = false;
-    for (const ValueInfo* v : runtime::FeedableInputs(model_)) {
+    for (const ValueInfo* v : FeedableInputs(model_)) {
       std::vector<int64_t> values;
       if (absl::StrContains(v->name, "mask")) {
         values.assign(seq_len_, 1);
@@ -216,7 +216,7 @@ absl::StatusOr<std::unique_ptr<SampleSource>> DataSamples(const Model& model, co
   if (!fs::is_directory(dir)) {
     return absl::NotFoundError(absl::StrCat(dir.string(), ": not a folder"));
   }
-  std::vector<fs::path> sets = runtime::DataSets(dir);
+  std::vector<fs::path> sets = DataSets(dir);
   if (sets.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(dir.string(), ": no test_data_set_* folders or input files"));
@@ -241,4 +241,4 @@ absl::StatusOr<std::unique_ptr<SampleSource>> TokenSamples(const Model& model, c
   return std::unique_ptr<SampleSource>(new TokenSource(model, file, std::move(tokens), seq_len));
 }
 
-}  // namespace pare::evaluate
+}  // namespace pare::data

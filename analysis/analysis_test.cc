@@ -1,5 +1,5 @@
-// Device profiles, the KV cache found from attention, static activation
-// planning against the executor, and the memory account.
+// Device profiles, the KV cache found from attention, and static activation
+// planning against the executor.
 
 #include <gtest/gtest.h>
 
@@ -8,16 +8,12 @@
 #include "analysis/activations.h"
 #include "analysis/device.h"
 #include "analysis/kv_cache.h"
-#include "analysis/memory_account.h"
 #include "core/model_builder.h"
 #include "core/test_util.h"
 #include "runtime/session.h"
 
 namespace pare::analysis_tests {
 
-using analysis::AccountMemory;
-using analysis::AccountOptions;
-using analysis::AccountToText;
 using analysis::ActivationEstimate;
 using analysis::BudgetDevice;
 using analysis::DetectKvCache;
@@ -25,7 +21,6 @@ using analysis::DeviceProfile;
 using analysis::EstimatePeakActivations;
 using analysis::FindDeviceProfile;
 using analysis::KvCacheShape;
-using analysis::MemoryAccount;
 using analysis::ParseByteSize;
 
 namespace {
@@ -100,21 +95,6 @@ TEST(Activations, StaticPeakMatchesTheExecutor) {
       model, {.batch = 1, .tokens = 7, .context = 70}, {"scores", "scaled", "probs"});
   ASSERT_TRUE(cached.ok());
   EXPECT_GT(cached->peak_bytes, e->peak_bytes + 7 * 63 * 4);
-}
-
-TEST(MemoryAccount, AddsUpAndGivesAVerdict) {
-  const Model model = AttentionModel();
-  AccountOptions o{.context = 1000, .prefill = 10};
-  absl::StatusOr<MemoryAccount> a = AccountMemory(model, BudgetDevice(100000), o);
-  ASSERT_TRUE(a.ok()) << a.status();
-  EXPECT_EQ(a->weight_bytes, (16 * 16 * 2 + 16 * 8 + 8 * 16 + 1) * 4u);
-  EXPECT_EQ(a->kv_bytes, 1000u * 24 * 2);
-  EXPECT_EQ(a->total_bytes, a->weight_bytes + a->kv_bytes + a->activations.peak_bytes);
-  EXPECT_EQ(a->fits, a->total_bytes <= 100000);
-  a = AccountMemory(model, BudgetDevice(1000), o);
-  EXPECT_FALSE(a->fits);
-  EXPECT_LT(a->headroom_bytes, 0);
-  EXPECT_NE(AccountToText(*a).find("does NOT fit"), std::string::npos);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/model.h"
 #include "core/model_builder.h"
 #include "core/onnx_io.h"
@@ -68,7 +69,9 @@ inline Model MatMulChain(int64_t opset, const std::vector<int64_t>& widths, int 
   b.Input("x", DataType::kFloat32, {-1, widths[0]});
   std::string in = "x";
   for (size_t i = 1; i < widths.size(); ++i) {
-    const std::string w = "w" + std::to_string(i), mm = "mm" + std::to_string(i);
+    // absl::StrCat, not "w" + std::to_string(i): GCC 12 warns falsely
+    // (-Wrestrict) on the latter.
+    const std::string w = absl::StrCat("w", i), mm = absl::StrCat("mm", i);
     Tensor t = RandomTensor(w, {widths[i - 1], widths[i]}, i, 0.3f);
     if (static_cast<int>(i) == nan_weight) {
       std::vector<float> v = t.ToFloat32().value();
@@ -79,8 +82,8 @@ inline Model MatMulChain(int64_t opset, const std::vector<int64_t>& widths, int 
     const bool last = i + 1 == widths.size();
     b.AddNode("MatMul", {in, w}, {last ? "y" : mm}, mm);
     if (!last) {
-      b.AddNode("Relu", {mm}, {"r" + std::to_string(i)}, "relu" + std::to_string(i));
-      in = "r" + std::to_string(i);
+      b.AddNode("Relu", {mm}, {absl::StrCat("r", i)}, absl::StrCat("relu", i));
+      in = absl::StrCat("r", i);
     }
   }
   b.Output("y", DataType::kFloat32, {-1, widths.back()});

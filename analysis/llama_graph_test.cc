@@ -1,0 +1,71 @@
+// The Llama-decoder matcher, on models the project trains and exports as a
+// user's exporter would (scripts/fetch_models.sh, scripts/models/): skipped
+// when they are not there.
+
+#include "analysis/llama_graph.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/onnx_io.h"
+#include "core/test_util.h"
+
+namespace pare::analysis_tests {
+
+using analysis::LlamaGraph;
+using analysis::MatchLlama;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kModels = PARE_MODELS_DIR;
+
+absl::StatusOr<LlamaGraph> MatchFile(const fs::path& path) {
+  absl::StatusOr<Model> model = LoadModel(path);
+  if (!model.ok()) return model.status();
+  return MatchLlama(*model);
+}
+
+// pare's trained byte-level LM (scripts/models/make_lm.sh small): 2 blocks,
+// 128 wide, 4 query heads sharing 2 KV heads, SwiGLU 352, context 128.
+TEST(LlamaGraph, MatchesTheTrainedLmAndReadsItsShape) {
+  const fs::path path = kModels / "pare-lm-small" / "model.onnx";
+  if (!fs::exists(path)) GTEST_SKIP() << path << " missing (scripts/models/make_lm.sh small)";
+  // Kept alive: LlamaGraph points at its nodes.
+  absl::StatusOr<Model> model = LoadModel(path);
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<LlamaGraph> g = MatchLlama(*model);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->blocks.size(), 2u);
+  EXPECT_EQ(g->dim, 128);
+  EXPECT_EQ(g->heads, 4);
+  EXPECT_EQ(g->kv_heads, 2);
+  EXPECT_EQ(g->head_dim, 32);
+  EXPECT_EQ(g->ffn, 352);
+  EXPECT_EQ(g->context, 128);
+  for (const analysis::LlamaBlock& b : g->blocks) {
+    EXPECT_NE(b.q, nullptr);
+    EXPECT_NE(b.down, nullptr);
+    EXPECT_FALSE(b.attn_norm.empty());
+  }
+}
+
+// A GPT-2-style decoder (LayerNorm, no RoPE) is refused naming the part.
+TEST(LlamaGraph, RefusesAGpt2StyleDecoderNamingThePart) {
+  const fs::path path = kModels / "zoo" / "gpt2" / "model.onnx";
+  if (!fs::exists(path)) GTEST_SKIP() << path << " missing (scripts/models/make_zoo.sh)";
+  const absl::Status s = MatchFile(path).status();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("block 0: the input is not an RMSNorm"), std::string::npos) << s;
+}
+
+TEST(LlamaGraph, RefusesAnAttentionLayerWithoutEmbedding) {
+  const absl::Status s = MatchLlama(pare::testing::AttentionModel()).status();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("not a Llama-family decoder"), std::string::npos) << s;
+}
+
+}  // namespace
+}  // namespace pare::analysis_tests

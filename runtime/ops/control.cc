@@ -2,6 +2,7 @@
 // session with the enclosing graph's values in scope.
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "runtime/ops/op_util.h"
 
@@ -51,6 +52,15 @@ absl::StatusOr<Tensor> Stack(const std::vector<Tensor>& parts, int64_t axis, boo
   return result;
 }
 
+// A Loop condition: one element, true when not zero (its dtype is bool,
+// but only its first byte is read). An empty tensor is refused.
+absl::StatusOr<bool> ReadCondition(KernelContext& ctx, const Tensor& t, const char* what) {
+  if (t.bytes().empty()) {
+    return ctx.Error(absl::StrCat(what, " is empty; a Loop condition is one bool"));
+  }
+  return t.bytes()[0] != 0;
+}
+
 absl::Status Loop(KernelContext& ctx) {
   const Graph* body = GraphAttribute(ctx, "body");
   if (body == nullptr) return ctx.Error("missing body subgraph");
@@ -59,7 +69,9 @@ absl::Status Loop(KernelContext& ctx) {
     ASSIGN_OR_RETURN(max_trips, ReadScalar(ctx.input(0)));
   }
   bool cond = true;
-  if (ctx.HasInput(1)) cond = ctx.input(1).bytes()[0] != 0;
+  if (ctx.HasInput(1)) {
+    ASSIGN_OR_RETURN(cond, ReadCondition(ctx, ctx.input(1), "the condition input"));
+  }
   const size_t carried = ctx.input_count() - 2;
   std::vector<Tensor> state;
   for (size_t i = 0; i < carried; ++i) {
@@ -79,7 +91,7 @@ absl::Status Loop(KernelContext& ctx) {
     inputs.insert(inputs.end(), state.begin(), state.end());
     ASSIGN_OR_RETURN(std::vector<Tensor> out, ctx.RunSubgraph(*body, inputs));
     if (out.size() != 1 + carried + scans) return ctx.Error("body output count differs");
-    cond = out[0].bytes()[0] != 0;
+    ASSIGN_OR_RETURN(cond, ReadCondition(ctx, out[0], "the body's condition output"));
     for (size_t i = 0; i < carried; ++i) state[i] = std::move(out[1 + i]);
     for (size_t i = 0; i < scans; ++i) scan_parts[i].push_back(std::move(out[1 + carried + i]));
   }

@@ -107,8 +107,12 @@ void EncodeRows(GgmlType t, const float* values, uint64_t count, std::vector<uin
 absl::StatusOr<GgmlType> ParseGgmlType(const std::string& name) {
   const QuantFormat* f = FindQuantFormat(name);
   if (f == nullptr || f->ggml_type < 0) {
+    std::vector<std::string> names;
+    for (const QuantFormat& q : QuantFormats()) {
+      if (q.ggml_type >= 0) names.emplace_back(q.name);
+    }
     return absl::InvalidArgumentError(
-        absl::StrCat("unknown GGUF type '", name, "' (f32, f16, q8_0, q4_0, q4_1)"));
+        absl::StrCat("unknown GGUF type '", name, "' (", absl::StrJoin(names, ", "), ")"));
   }
   return static_cast<GgmlType>(f->ggml_type);
 }

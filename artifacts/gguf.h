@@ -28,9 +28,18 @@ namespace pare::artifacts {
 // GGUF tensor types pare writes, by their ggml ids. Names, sizes, block
 // codecs and llama.cpp file types come from each one's row in the format
 // table (core/quant_format.h).
-enum class GgmlType : uint32_t { kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ4_1 = 3, kQ8_0 = 8 };
+enum class GgmlType : uint32_t {
+  kF32 = 0,
+  kF16 = 1,
+  kQ4_0 = 2,
+  kQ4_1 = 3,
+  kQ8_0 = 8,
+  kQ4_K = 12,
+  kQ5_K = 13,
+  kQ6_K = 14,
+};
 std::string GgmlTypeName(GgmlType t);                             // "Q4_0"
-absl::StatusOr<GgmlType> ParseGgmlType(const std::string& name);  // f32, f16, q8_0, q4_0, q4_1
+absl::StatusOr<GgmlType> ParseGgmlType(const std::string& name);  // "q4_k", a table name
 // llama.cpp's general.file_type for a file whose main type is `t`.
 uint32_t LlamaFileType(GgmlType t);
 

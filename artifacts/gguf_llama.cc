@@ -250,10 +250,19 @@ Repack TryRepack(const NBits& w, GgmlType type, const std::vector<int64_t>& orde
   // block, a minimum that can hold any zero point, or else symmetric codes.
   const QuantFormat& f = *FindGgmlFormat(static_cast<int32_t>(type));
   const bool symmetric = w.zeros.empty();
-  const bool fits = f.block > 1 && f.Takes(w.bits) && w.block == f.block && w.k % f.block == 0 &&
-                    (f.zero == ZeroPoint::kMinimum || symmetric);
+  const bool fits = f.block > 1 && f.sub_block == 0 && f.Takes(w.bits) && w.block == f.block &&
+                    w.k % f.block == 0 && (f.zero == ZeroPoint::kMinimum || symmetric);
   if (!fits || !Float16Exact(w.scales)) return Repack::kNone;
   return RepackBlocks(w, type, order, out) ? Repack::kExact : Repack::kMinimumRounded;
+}
+
+// Which 2-D weights the _M mix treats apart.
+enum class Role { kOther, kAttnV, kFfnDown, kOutput };
+
+// llama.cpp's choice of layers that get more bits: the first and last
+// eighth, and every third layer between.
+bool UseMoreBits(int64_t layer, int64_t layers) {
+  return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
 }
 
 class Exporter {
@@ -264,7 +273,7 @@ class Exporter {
   void Metadata(GgufFile& f) const {
     f.Add("general.architecture", std::string("llama"));
     f.Add("general.name", o_.name);
-    f.Add("general.file_type", LlamaFileType(o_.type));
+    f.Add("general.file_type", FileType());
     f.Add("llama.context_length", static_cast<uint32_t>(g_.context));
     f.Add("llama.embedding_length", static_cast<uint32_t>(g_.dim));
     f.Add("llama.block_count", static_cast<uint32_t>(g_.blocks.size()));
@@ -275,6 +284,13 @@ class Exporter {
     f.Add("llama.rope.freq_base", g_.rope_base);
     f.Add("llama.attention.layer_norm_rms_epsilon", g_.rms_eps);
     f.Add("llama.vocab_size", static_cast<uint32_t>(g_.vocab));
+  }
+
+  // llama.cpp's general.file_type: the main type's, or its _M file type.
+  uint32_t FileType() const {
+    if (o_.medium_mix && o_.type == GgmlType::kQ4_K) return 15;  // LLAMA_FTYPE_MOSTLY_Q4_K_M
+    if (o_.medium_mix && o_.type == GgmlType::kQ5_K) return 17;  // LLAMA_FTYPE_MOSTLY_Q5_K_M
+    return LlamaFileType(o_.type);
   }
 
   void Vector(GgufFile& f, std::string name, const std::string& tensor) const {
@@ -289,12 +305,26 @@ class Exporter {
                          }});
   }
 
-  void Matrix(GgufFile& f, std::string name, const Node* node, bool rotary) {
+  // The type of one 2-D weight: the file's, raised to Q6_K where the _M mix
+  // asks (layer < 0: not in a block), then fitted to the row width.
+  GgmlType TypeOf(Role role, int64_t layer, int64_t width) const {
+    GgmlType t = o_.type;
+    if (o_.medium_mix) {
+      const bool raised =
+          role == Role::kOutput || ((role == Role::kAttnV || role == Role::kFfnDown) &&
+                                    UseMoreBits(layer, static_cast<int64_t>(g_.blocks.size())));
+      if (raised) t = GgmlType::kQ6_K;
+    }
+    return TypeForWidth(t, width);
+  }
+
+  void Matrix(GgufFile& f, std::string name, const Node* node, bool rotary,
+              Role role = Role::kOther, int64_t layer = -1) {
     const int64_t out_dim = ProjectionWidth(*node, constants_);
     const int64_t in_dim = node->op_type == "MatMulNBits"
                                ? IntAttr(*node, "K", 0)
                                : constants_.Find(node->inputs[1])->dims()[0];
-    const GgmlType type = in_dim % 32 == 0 ? o_.type : GgmlType::kF16;
+    const GgmlType type = TypeOf(role, layer, in_dim);
     std::vector<int64_t> order;
     if (rotary && g_.rotate_half) order = RotaryRowOrder(out_dim, g_.head_dim);
     f.tensors.push_back(
@@ -324,7 +354,8 @@ class Exporter {
 
   void Embedding(GgufFile& f) const {
     const Tensor* t = constants_.Find(g_.token_embd);
-    const GgmlType type = g_.dim % 32 == 0 ? o_.type : GgmlType::kF16;
+    // A tied embedding is also the head, and takes the head's type.
+    const GgmlType type = TypeOf(g_.tied_head ? Role::kOutput : Role::kOther, -1, g_.dim);
     f.tensors.push_back({.name = "token_embd.weight",
                          .type = type,
                          .dims = {static_cast<uint64_t>(g_.dim), static_cast<uint64_t>(g_.vocab)},
@@ -343,6 +374,27 @@ class Exporter {
 };
 
 }  // namespace
+
+absl::Status ParseGgufFileType(const std::string& name, GgufExportOptions& options) {
+  std::string base = name;
+  options.medium_mix = base == "q4_k_m" || base == "q5_k_m";
+  if (options.medium_mix) base.resize(base.size() - 2);
+  absl::StatusOr<GgmlType> t = ParseGgmlType(base);
+  if (!t.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(t.status().message(), "; or a mix: q4_k_m, q5_k_m"));
+  }
+  options.type = *t;
+  return absl::OkStatus();
+}
+
+GgmlType TypeForWidth(GgmlType type, int64_t width) {
+  const QuantFormat& f = *FindGgmlFormat(static_cast<int32_t>(type));
+  if (width % f.block == 0) return type;
+  const QuantFormat& q8 = *FindGgmlFormat(static_cast<int32_t>(GgmlType::kQ8_0));
+  if (f.sub_block > 0 && width % q8.block == 0) return GgmlType::kQ8_0;
+  return GgmlType::kF16;
+}
 
 absl::StatusOr<GgufExport> ExportLlamaGguf(const Model& model, const std::filesystem::path& path,
                                            const GgufExportOptions& options) {
@@ -370,16 +422,16 @@ absl::StatusOr<GgufExport> ExportLlamaGguf(const Model& model, const std::filesy
     e.Vector(f, p + "attn_norm.weight", b.attn_norm);
     e.Matrix(f, p + "attn_q.weight", b.q, /*rotary=*/true);
     e.Matrix(f, p + "attn_k.weight", b.k, /*rotary=*/true);
-    e.Matrix(f, p + "attn_v.weight", b.v, false);
+    e.Matrix(f, p + "attn_v.weight", b.v, false, Role::kAttnV, static_cast<int64_t>(i));
     e.Matrix(f, p + "attn_output.weight", b.o, false);
     e.Vector(f, p + "ffn_norm.weight", b.ffn_norm);
     e.Matrix(f, p + "ffn_gate.weight", b.gate, false);
     e.Matrix(f, p + "ffn_up.weight", b.up, false);
-    e.Matrix(f, p + "ffn_down.weight", b.down, false);
+    e.Matrix(f, p + "ffn_down.weight", b.down, false, Role::kFfnDown, static_cast<int64_t>(i));
   }
   e.Vector(f, "output_norm.weight", g.output_norm);
   // Without output.weight, llama.cpp multiplies by token_embd: a tied head.
-  if (!g.tied_head) e.Matrix(f, "output.weight", g.output, false);
+  if (!g.tied_head) e.Matrix(f, "output.weight", g.output, false, Role::kOutput);
   RETURN_IF_ERROR(WriteGguf(f, path));
   GgufExport r = e.result();
   r.tensors = static_cast<int64_t>(f.tensors.size());

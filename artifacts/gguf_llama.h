@@ -31,7 +31,11 @@ namespace pare::artifacts {
 
 struct GgufExportOptions {
   GgmlType type = GgmlType::kF16;  // for 2-D weights
-  std::string name = "pare";       // general.name
+  // llama.cpp's "_M" mix on top of a K-quant `type` (Q4_K_M, Q5_K_M): the
+  // output head (or a tied embedding), and attn_v and ffn_down in the first
+  // and last eighth of the layers and every third between, are Q6_K.
+  bool medium_mix = false;
+  std::string name = "pare";  // general.name
   // Tokenizer metadata: a Hugging Face tokenizer.json; without one, byte
   // models (256 tokens) get the byte vocabulary, and others need
   // placeholder_vocabulary (byte tokens plus <unused_N>, for synthetic models).
@@ -47,9 +51,17 @@ struct GgufExport {
   uint64_t bytes = 0;
 };
 
+// A --type name: a GGUF tensor type ("q4_0", "q6_k"), or a llama.cpp file
+// type with a mix ("q4_k_m", "q5_k_m"). Fills type and medium_mix.
+absl::Status ParseGgufFileType(const std::string& name, GgufExportOptions& options);
+
+// Rows of a tensor whose width does not split into `type`'s blocks are
+// written as Q8_0 (K-quants; llama.cpp picks Q5_0/Q5_1 there, which pare
+// does not write) or F16.
+GgmlType TypeForWidth(GgmlType type, int64_t width);
+
 absl::StatusOr<GgufExport> ExportLlamaGguf(const Model& model, const std::filesystem::path& path,
                                            const GgufExportOptions& options);
-
 
 }  // namespace pare::artifacts
 

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "analysis/llama_graph.h"
+#include "artifacts/gguf_llama.h"
 #include "artifacts/gguf_vocab.h"
 #include "core/float16.h"
 #include "core/model_builder.h"
@@ -104,6 +105,30 @@ TEST(GgufVocab, ReadsAHuggingFaceBpeTokenizer) {
   EXPECT_NE(big.message().find("tokenizer.json"), std::string::npos) << big;
   EXPECT_EQ(PlaceholderVocabulary(300).tokens[299], "<unused_299>");
   EXPECT_EQ(ByteVocabulary().tokens[65], "<0x41>");
+}
+
+TEST(Gguf, FileTypesNameATypeAndAMix) {
+  artifacts::GgufExportOptions o;
+  ASSERT_TRUE(artifacts::ParseGgufFileType("q4_k_m", o).ok());
+  EXPECT_EQ(o.type, GgmlType::kQ4_K);
+  EXPECT_TRUE(o.medium_mix);
+  ASSERT_TRUE(artifacts::ParseGgufFileType("q6_k", o).ok());
+  EXPECT_EQ(o.type, GgmlType::kQ6_K);
+  EXPECT_FALSE(o.medium_mix);
+  const absl::Status bad = artifacts::ParseGgufFileType("q3_k_m", o);
+  EXPECT_NE(bad.message().find("unknown GGUF type 'q3_k_m'"), std::string::npos) << bad;
+  EXPECT_EQ(GgmlTypeName(GgmlType::kQ5_K), "Q5_K");
+}
+
+// K-quants need rows of whole 256-value super-blocks; narrower rows fall
+// back to Q8_0 (whole 32-value blocks) or F16.
+TEST(Gguf, RowsThatDoNotSplitIntoBlocksFallBack) {
+  using artifacts::TypeForWidth;
+  EXPECT_EQ(TypeForWidth(GgmlType::kQ4_K, 512), GgmlType::kQ4_K);
+  EXPECT_EQ(TypeForWidth(GgmlType::kQ4_K, 128), GgmlType::kQ8_0);
+  EXPECT_EQ(TypeForWidth(GgmlType::kQ6_K, 100), GgmlType::kF16);
+  EXPECT_EQ(TypeForWidth(GgmlType::kQ4_0, 96), GgmlType::kQ4_0);
+  EXPECT_EQ(TypeForWidth(GgmlType::kQ4_0, 100), GgmlType::kF16);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // `pare convert MODEL`: the memory account of a model on a device (does it
 // fit?), and with -o an artifact folder (model, external data, manifest
 // with hashes); `pare convert --verify DIR` re-checks an artifact.
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -21,6 +22,11 @@
 
 namespace pare::cli {
 namespace {
+
+std::string UpperCase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
 
 namespace fs = std::filesystem;
 
@@ -80,19 +86,18 @@ absl::Status Transform(const ConvertFlags& f, Model& model, nlohmann::json& reci
 absl::Status ConvertToGguf(const ConvertFlags& f) {
   if (f.output.empty()) return absl::InvalidArgumentError("--format gguf needs -o FILE.gguf");
   RETURN_IF_ERROR(CheckOutputPath(f.output, f.force, {f.model, f.tokenizer}));
-  ASSIGN_OR_RETURN(const artifacts::GgmlType type, artifacts::ParseGgmlType(f.type));
+  artifacts::GgufExportOptions options{.name = fs::path(f.model).stem().string(),
+                                       .tokenizer = f.tokenizer,
+                                       .placeholder_vocabulary = f.placeholder_vocab};
+  RETURN_IF_ERROR(artifacts::ParseGgufFileType(f.type, options));
   ASSIGN_OR_RETURN(const Model model, LoadModel(f.model));
-  absl::StatusOr<artifacts::GgufExport> r =
-      artifacts::ExportLlamaGguf(model, f.output,
-                                 {.type = type,
-                                  .name = fs::path(f.model).stem().string(),
-                                  .tokenizer = f.tokenizer,
-                                  .placeholder_vocabulary = f.placeholder_vocab});
+  absl::StatusOr<artifacts::GgufExport> r = artifacts::ExportLlamaGguf(model, f.output, options);
   if (!r.ok())
     return absl::Status(r.status().code(), absl::StrCat(f.model, ": ", r.status().message()));
   std::cout << absl::StrFormat(
       "wrote %s: %d tensors, %s, %s; %d quantized weight(s) repacked without loss", f.output,
-      r->tensors, artifacts::GgmlTypeName(type), analysis::FormatBytes(r->bytes), r->repacked);
+      r->tensors, options.medium_mix ? UpperCase(f.type) : artifacts::GgmlTypeName(options.type),
+      analysis::FormatBytes(r->bytes), r->repacked);
   if (r->repacked_minimum_rounded > 0) {
     std::cout << absl::StrFormat(", %d repacked with the Q4_1 minimum rounded to float16",
                                  r->repacked_minimum_rounded);
@@ -168,8 +173,11 @@ void RegisterConvert(CLI::App& app, std::function<int()>& run) {
       ->check(CLI::IsMember({"onnx", "gguf"}));
   cmd->add_option("--type", f->type,
                   "gguf: type of 2-D weights: f16 (default), f32, q8_0, q4_0, q4_1 (pare's int4 "
-                  "block-32 weights repack to q4_0 without loss)")
-      ->check(CLI::IsMember({"f32", "f16", "q8_0", "q4_0", "q4_1"}));
+                  "block-32 weights repack to q4_0 without loss), the K-quants q4_k, q5_k, q6_k "
+                  "(every weight; rows not a multiple of 256 as q8_0), or llama.cpp's mixes "
+                  "q4_k_m, q5_k_m (Q6_K for the head and some attn_v/ffn_down)")
+      ->check(CLI::IsMember(
+          {"f32", "f16", "q8_0", "q4_0", "q4_1", "q4_k", "q5_k", "q6_k", "q4_k_m", "q5_k_m"}));
   cmd->add_option("--tokenizer", f->tokenizer,
                   "gguf: a Hugging Face tokenizer.json for the vocabulary (byte-level models "
                   "need none)");

@@ -25,6 +25,16 @@ void Float16ToFloat32(const uint16_t* src, float* dst, size_t n);
 void Float32ToBFloat16(const float* src, uint16_t* dst, size_t n);
 void BFloat16ToFloat32(const uint16_t* src, float* dst, size_t n);
 
+// One float16 stored little-endian at `p` (file formats: GGUF blocks).
+inline void StoreFloat16LE(float value, uint8_t* p) {
+  const uint16_t h = Float32ToFloat16(value);
+  p[0] = static_cast<uint8_t>(h & 0xff);
+  p[1] = static_cast<uint8_t>(h >> 8);
+}
+inline float LoadFloat16LE(const uint8_t* p) {
+  return Float16ToFloat32(static_cast<uint16_t>(p[0] | (p[1] << 8)));
+}
+
 }  // namespace pare
 
 #endif  // PARE_CORE_FLOAT16_H_

@@ -6,26 +6,17 @@
 #include <initializer_list>
 
 #include "core/float16.h"
+#include "core/kquants.h"
 
 namespace pare {
 namespace {
 
 constexpr int64_t kGgmlBlock = 32;
 
-void PutHalf(uint8_t* out, float v) {
-  const uint16_t h = Float32ToFloat16(v);
-  out[0] = static_cast<uint8_t>(h & 0xff);
-  out[1] = static_cast<uint8_t>(h >> 8);
-}
-
-float GetHalf(const uint8_t* in) {
-  return Float16ToFloat32(static_cast<uint16_t>(in[0] | (in[1] << 8)));
-}
-
 void PackF32(const float* x, uint8_t* out) { std::memcpy(out, x, 4); }
 void UnpackF32(const uint8_t* in, float* x) { std::memcpy(x, in, 4); }
-void PackF16(const float* x, uint8_t* out) { PutHalf(out, *x); }
-void UnpackF16(const uint8_t* in, float* x) { *x = GetHalf(in); }
+void PackF16(const float* x, uint8_t* out) { StoreFloat16LE(*x, out); }
+void UnpackF16(const uint8_t* in, float* x) { *x = LoadFloat16LE(in); }
 
 // Q8_0: a float16 scale absmax / 127, then 32 int8 codes.
 void PackQ8_0(const float* x, uint8_t* out) {
@@ -33,14 +24,14 @@ void PackQ8_0(const float* x, uint8_t* out) {
   for (int64_t i = 0; i < kGgmlBlock; ++i) amax = std::max(amax, std::fabs(x[i]));
   const float d = amax / 127.0f;
   const float id = d != 0 ? 1.0f / d : 0.0f;
-  PutHalf(out, d);
+  StoreFloat16LE(d, out);
   for (int64_t i = 0; i < kGgmlBlock; ++i) {
     out[2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::nearbyint(x[i] * id)));
   }
 }
 
 void UnpackQ8_0(const uint8_t* in, float* x) {
-  const float d = GetHalf(in);
+  const float d = LoadFloat16LE(in);
   for (int64_t i = 0; i < kGgmlBlock; ++i) x[i] = static_cast<int8_t>(in[2 + i]) * d;
 }
 
@@ -62,12 +53,12 @@ void PackQ4_0(const float* x, uint8_t* out) {
   }
   const float d = extreme / -8.0f;
   const float id = d != 0 ? 1.0f / d : 0.0f;
-  PutHalf(out, d);
+  StoreFloat16LE(d, out);
   PutNibbles([&](float v) { return std::min(15, static_cast<int>(v * id + 8.5f)); }, x, out + 2);
 }
 
 void UnpackQ4_0(const uint8_t* in, float* x) {
-  const float d = GetHalf(in);
+  const float d = LoadFloat16LE(in);
   for (int64_t j = 0; j < kGgmlBlock / 2; ++j) {
     x[j] = ((in[2 + j] & 0x0f) - 8) * d;
     x[j + kGgmlBlock / 2] = ((in[2 + j] >> 4) - 8) * d;
@@ -80,14 +71,14 @@ void PackQ4_1(const float* x, uint8_t* out) {
   for (int64_t i = 1; i < kGgmlBlock; ++i) lo = std::min(lo, x[i]), hi = std::max(hi, x[i]);
   const float d = (hi - lo) / 15.0f;
   const float id = d != 0 ? 1.0f / d : 0.0f;
-  PutHalf(out, d);
-  PutHalf(out + 2, lo);
+  StoreFloat16LE(d, out);
+  StoreFloat16LE(lo, out + 2);
   PutNibbles([&](float v) { return std::min(15, static_cast<int>((v - lo) * id + 0.5f)); }, x,
              out + 4);
 }
 
 void UnpackQ4_1(const uint8_t* in, float* x) {
-  const float d = GetHalf(in), m = GetHalf(in + 2);
+  const float d = LoadFloat16LE(in), m = LoadFloat16LE(in + 2);
   for (int64_t j = 0; j < kGgmlBlock / 2; ++j) {
     x[j] = (in[4 + j] & 0x0f) * d + m;
     x[j + kGgmlBlock / 2] = (in[4 + j] >> 4) * d + m;
@@ -103,24 +94,34 @@ constexpr uint64_t Bits(std::initializer_list<int> widths) {
 constexpr DataType kNoType = DataType::kUndefined;
 
 const QuantFormat kFormats[] = {
-    {"f32", 32, Bits({32}), 1, ScaleType::kNone, ZeroPoint::kNone, kNoType, 4, 0, 0, PackF32,
+    {"f32", 32, Bits({32}), 1, ScaleType::kNone, ZeroPoint::kNone, kNoType, 4, 0, 0, 0, 0, PackF32,
      UnpackF32},
-    {"f16", 16, Bits({16}), 1, ScaleType::kNone, ZeroPoint::kNone, kNoType, 2, 1, 1, PackF16,
+    {"f16", 16, Bits({16}), 1, ScaleType::kNone, ZeroPoint::kNone, kNoType, 2, 0, 0, 1, 1, PackF16,
      UnpackF16},
-    {"q8_0", 8, Bits({8}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kNone, kNoType, 34, 8, 7,
-     PackQ8_0, UnpackQ8_0},
-    {"q4_0", 4, Bits({4}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMidpoint, kNoType, 18, 2, 2,
-     PackQ4_0, UnpackQ4_0},
+    {"q8_0", 8, Bits({8}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kNone, kNoType, 34, 0, 0, 8,
+     7, PackQ8_0, UnpackQ8_0},
+    {"q4_0", 4, Bits({4}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMidpoint, kNoType, 18, 0, 0,
+     2, 2, PackQ4_0, UnpackQ4_0},
     {"q4_1", 4, Bits({4}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMinimum, DataType::kFloat16,
-     20, 3, 3, PackQ4_1, UnpackQ4_1},
+     20, 0, 0, 3, 3, PackQ4_1, UnpackQ4_1},
+    // K-quants: 256-value super-blocks (core/kquants.h). Q4_K/Q5_K: 8
+    // sub-blocks of 32 with 6-bit scales and minimums under float16 d and
+    // dmin; Q6_K: 16 sub-blocks of 16 with int8 scales under one float16 d,
+    // codes offset by 32. llama.cpp's file types: Q4_K_S 14, Q5_K_S 16, Q6_K 18.
+    {"q4_k", 4, Bits({4}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMinimum,
+     DataType::kFloat16, 144, 32, 12, 12, 14, kquants::PackQ4K, kquants::UnpackQ4K},
+    {"q5_k", 5, Bits({5}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMinimum,
+     DataType::kFloat16, 176, 32, 12, 13, 16, kquants::PackQ5K, kquants::UnpackQ5K},
+    {"q6_k", 6, Bits({6}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMidpoint, kNoType,
+     210, 16, 8, 14, 18, kquants::PackQ6K, kquants::UnpackQ6K},
     // com.microsoft MatMulNBits: codes [N, blocks, block * bits / 8], scales
     // in the activations' type, zero points packed uint8 (or float, HQQ).
     {"matmulnbits", 8, Bits({2, 4, 8}), 0, ScaleType::kModelFloat, ZeroPoint::kCode,
-     DataType::kUint8, 0, -1, -1, nullptr, nullptr},
+     DataType::kUint8, 0, 0, 0, -1, -1, nullptr, nullptr},
     // Opset-21 DequantizeLinear with block_size over int4/int8 (symmetric)
     // or uint4/uint8 codes with a zero point.
     {"dequantizelinear", 8, Bits({4, 8}), 0, ScaleType::kModelFloat, ZeroPoint::kCode,
-     DataType::kUint8, 0, -1, -1, nullptr, nullptr},
+     DataType::kUint8, 0, 0, 0, -1, -1, nullptr, nullptr},
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Every storage format pare writes weights in, described once: the ONNX
 // forms the quantize stage emits (MatMulNBits, blocked DequantizeLinear)
-// and the GGUF block types the artifacts stage writes. The planner prices
+// and the GGUF block types the artifacts stage writes (legacy Q4_0, Q4_1,
+// Q8_0 and the K-quant super-blocks Q4_K, Q5_K, Q6_K). The planner prices
 // candidates with it, quantize checks bit widths against it, and GGUF export
 // takes its names, sizes, type ids and block codecs from it, as ggml keeps
 // one traits table for its types.
@@ -45,8 +46,13 @@ struct QuantFormat {
   ZeroPoint zero;
   DataType zero_type;        // of a stored zero point or minimum; kUndefined when none
   uint32_t bytes_per_block;  // fixed-block formats; 0 when the block is chosen per tensor
-  int32_t ggml_type;         // the GGUF tensor type id, or -1
-  int32_t llama_ftype;       // llama.cpp's general.file_type when this is the main type, or -1
+  // K-quant super-blocks split into sub-blocks of `sub_block` values, each
+  // with its own quantized scale (and minimum) of `sub_scale_bits` bits in
+  // all; 0 for formats with one scale per block.
+  int sub_block;
+  int sub_scale_bits;
+  int32_t ggml_type;    // the GGUF tensor type id, or -1
+  int32_t llama_ftype;  // llama.cpp's general.file_type when this is the main type, or -1
   // Reference codec of one block (fixed-block formats): `block` floats to
   // `bytes_per_block` bytes, laid out as llama.cpp lays them out.
   void (*pack)(const float* values, uint8_t* out);

@@ -9,14 +9,17 @@
 namespace pare {
 namespace {
 
-// A fixed-block row's size follows from its other columns: codes, then a
-// float16 scale, then a float16 minimum where it has one.
+// A fixed-block row's size follows from its other columns: codes, a
+// float16 scale, a float16 minimum where it has one, and the sub-blocks'
+// quantized scales (K-quants).
 TEST(QuantFormat, FixedBlockSizesFollowFromTheColumns) {
   for (const QuantFormat& f : QuantFormats()) {
     if (!f.fixed_block()) continue;
     uint32_t bytes = static_cast<uint32_t>(f.block * f.bits / 8);
     if (f.scale == ScaleType::kFloat16) bytes += 2;
     if (f.zero == ZeroPoint::kMinimum) bytes += static_cast<uint32_t>(Info(f.zero_type).bits / 8);
+    if (f.sub_block > 0)
+      bytes += static_cast<uint32_t>(f.block / f.sub_block * f.sub_scale_bits / 8);
     EXPECT_EQ(f.bytes_per_block, bytes) << f.name;
     EXPECT_TRUE(f.Takes(f.bits)) << f.name;
     EXPECT_NE(f.pack, nullptr) << f.name;
@@ -27,35 +30,43 @@ TEST(QuantFormat, FixedBlockSizesFollowFromTheColumns) {
 TEST(QuantFormat, NamesAndGgmlIdsFindTheirRows) {
   for (const QuantFormat& f : QuantFormats()) {
     EXPECT_EQ(FindQuantFormat(f.name), &f);
-    if (f.ggml_type >= 0) EXPECT_EQ(FindGgmlFormat(f.ggml_type), &f);
+    if (f.ggml_type >= 0) {
+      EXPECT_EQ(FindGgmlFormat(f.ggml_type), &f);
+    }
   }
-  EXPECT_EQ(FindQuantFormat("q5_k"), nullptr);
-  EXPECT_EQ(FindGgmlFormat(12), nullptr);
+  EXPECT_EQ(FindQuantFormat("q3_k"), nullptr);
+  EXPECT_EQ(FindGgmlFormat(11), nullptr);
   EXPECT_TRUE(FindQuantFormat("matmulnbits")->Takes(2));
   EXPECT_FALSE(FindQuantFormat("dequantizelinear")->Takes(2));
 }
 
 // Each reference codec gives back every value within half a step of its
-// block (the scale is float16, so a little more than half). Q4_0 maps the
-// signed extreme to code 0, so the other sign reaches only 7 steps and its
-// far end may be off by a whole step.
+// block (codes are chosen before the scale is rounded to float16, so a
+// little more than half).
 TEST(QuantFormat, EveryCodecRoundTripsWithinHalfAStep) {
-  std::vector<float> x(32);
-  for (int i = 0; i < 32; ++i) x[i] = std::sin(0.7f * i) * (i % 5 + 1) - 0.3f;
-  float lo = x[0], hi = x[0], amax = 0;
-  for (float v : x) lo = std::min(lo, v), hi = std::max(hi, v), amax = std::max(amax, std::fabs(v));
+  std::vector<float> x(256);
+  for (int i = 0; i < 256; ++i) x[i] = std::sin(0.7f * i) * (i % 5 + 1) - 0.3f;
   for (const QuantFormat& f : QuantFormats()) {
     if (!f.fixed_block()) continue;
     const int64_t n = f.block;
     std::vector<uint8_t> bytes(f.bytes_per_block);
     std::vector<float> back(static_cast<size_t>(n));
-    for (int64_t i = 0; i < 32; i += n) {
+    for (int64_t i = 0; i < 256; i += n) {
+      float lo = x[i], hi = x[i], amax = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        lo = std::min(lo, x[i + j]), hi = std::max(hi, x[i + j]);
+        amax = std::max(amax, std::fabs(x[i + j]));
+      }
       f.pack(x.data() + i, bytes.data());
       f.unpack(bytes.data(), back.data());
+      const double levels = (1 << f.bits) - 1;  // kMinimum: the whole code range
       const double step = f.bits >= 16                    ? std::fabs(x[i]) * 1e-3
-                          : f.zero == ZeroPoint::kMinimum ? (hi - lo) / ((1 << f.bits) - 1)
+                          : f.zero == ZeroPoint::kMinimum ? (hi - lo) / levels
                                                           : amax / ((1 << (f.bits - 1)) - 1);
-      const double tolerance = (f.zero == ZeroPoint::kMidpoint ? 1.01 : 0.51) * step + 1e-6;
+      // Q4_0 maps the signed extreme to code 0, so the other sign reaches
+      // one step less; K-quants' sub-block scales are themselves rounded.
+      const double tolerance =
+          (f.sub_block > 0 || f.zero == ZeroPoint::kMidpoint ? 1.01 : 0.6) * step + 1e-6;
       for (int64_t j = 0; j < n; ++j) {
         EXPECT_NEAR(back[j], x[i + j], tolerance) << f.name << " element " << i + j;
       }

@@ -19,6 +19,11 @@ logits are compared with pare's executor on the ONNX model the file came from.
   the same weights export to the same file.
 - llama.cpp's KV cache size at an 8192-token context equals pare convert's
   memory account.
+- K-quants: a synthetic Llama 256 wide (so rows split into 256-value
+  super-blocks), exported by pare as Q4_K, Q5_K, Q6_K and the mixes Q4_K_M
+  and Q5_K_M, equals llama.cpp's own quantizer (llama_model_quantize,
+  scripts/gguf/llama_quantize.py) run on pare's F32 file: the same type and
+  the same bytes for every tensor; llama.cpp runs pare's Q4_K_M.
 - A non-Llama model (PP-OCR det) is refused with one line saying why.
 Exits 77 (skipped) when node-llama-cpp or the LM is missing.
 
@@ -157,6 +162,35 @@ def kl(ref, cand):
     return float((np.exp(p) * (p - q)).sum(-1).mean())
 
 
+# pare's --type, llama.cpp's LLAMA_FTYPE, and whether llama.cpp quantizes
+# without its mix rules (--pure) to match.
+K_TYPES = (("q4_k", 14, True), ("q5_k", 16, True), ("q6_k", 18, False),
+           ("q4_k_m", 15, False), ("q5_k_m", 17, False))
+
+
+def check_k_quants(c, chunks):
+    synth = c.work / "synth256" / "model.onnx"
+    subprocess.run(["/usr/bin/python3", ROOT / "scripts/models/make_synthetic_llama.py", synth.parent,
+                    "--vocab", "256", "--dim", "256", "--layers", "8", "--heads", "4", "--kv-heads", "2",
+                    "--hidden", "512", "--rope-base", "10000", "--context", "256", "--float32"],
+                   check=True, stdout=subprocess.DEVNULL)
+    f32 = c.export(synth, "f32", "synth256-f32.gguf")
+    for kind, ftype, pure in K_TYPES:
+        mine = Gguf(c.export(synth, kind, f"synth256-{kind}.gguf"))
+        theirs_path = c.work / f"synth256-{kind}-llama.gguf"
+        subprocess.run([sys.executable, ROOT / "scripts/gguf/llama_quantize.py", f32, theirs_path, str(ftype)]
+                       + (["--pure"] if pure else []), check=True, capture_output=True)
+        theirs = Gguf(theirs_path)
+        differ = [n for n in theirs.tensors if n not in mine.tensors or mine.type_of(n) != theirs.type_of(n)
+                  or mine.raw(n) != theirs.raw(n)]
+        types = sorted({theirs.type_of(n) for n in theirs.tensors})
+        c.expect(not differ and len(mine.tensors) == len(theirs.tensors),
+                 f"{kind}: all {len(theirs.tensors)} tensors byte-identical to llama.cpp's own quantizer "
+                 f"(ggml types {types}; differing: {differ[:3]})")
+    logits, _ = c.llama_logits(c.work / "synth256-q4_k_m.gguf", chunks)
+    c.expect(bool(np.isfinite(logits).all()), "llama.cpp runs pare's Q4_K_M")
+
+
 def main():
     pare, models = sys.argv[1], pathlib.Path(sys.argv[2])
     lm = small_lm_or_skip(models)
@@ -234,6 +268,8 @@ def main():
         mine_mib = account["kv_cache_bytes"] / 2**20
         c.expect(abs(mine_mib - info["kv_cache_mib"]) < 0.01,
                  f"KV cache at 8192 tokens: llama.cpp {info['kv_cache_mib']} MiB, pare's account {mine_mib:.2f} MiB")
+
+        check_k_quants(c, short)
 
         det = models / "ppocr/ch_PP-OCRv4_det_infer.onnx"
         if det.exists():

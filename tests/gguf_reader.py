@@ -1,7 +1,8 @@
 """A small, independent GGUF v3 reader for the tests: it decodes F32, F16,
 Q8_0, Q4_0 and Q4_1 tensors to float32 arrays [rows, row length] from the
 format's description, so a check does not trust pare's own writer to read
-back what it wrote."""
+back what it wrote; K-quant tensors (Q4_K, Q5_K, Q6_K) are read as raw
+bytes, for comparison with llama.cpp's own files."""
 import struct
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 # GGUF metadata value types: struct format, or None for string/array.
 _SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
 _STRING, _ARRAY = 8, 9
-F32, F16, Q4_0, Q4_1, Q8_0 = 0, 1, 2, 3, 8
+F32, F16, Q4_0, Q4_1, Q8_0, Q4_K, Q5_K, Q6_K = 0, 1, 2, 3, 8, 12, 13, 14
 
 
 class _Cursor:
@@ -58,6 +59,12 @@ class Gguf:
     def type_of(self, name):
         return self.tensors[name][1]
 
+    def raw(self, name):
+        """The tensor's stored bytes, undecoded."""
+        dims, kind, offset = self.tensors[name]
+        count = int(np.prod(dims))
+        return bytes(self.data[self.base + offset:self.base + offset + _bytes(kind, count)])
+
     def tensor(self, name):
         """The tensor as float32 [rows, ne0] (ne0: GGUF's first, contiguous dimension)."""
         dims, kind, offset = self.tensors[name]
@@ -66,9 +73,15 @@ class Gguf:
         return _decode(kind, raw, count).reshape(-1, dims[0])
 
 
+# K-quant super-blocks: 256 values in this many bytes.
+K_QUANTS = {Q4_K: 144, Q5_K: 176, Q6_K: 210}
+
+
 def _bytes(kind, count):
     if kind in (F32, F16):
         return count * (4 if kind == F32 else 2)
+    if kind in K_QUANTS:
+        return count // 256 * K_QUANTS[kind]
     return count // 32 * {Q4_0: 18, Q4_1: 20, Q8_0: 34}[kind]
 
 

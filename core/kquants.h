@@ -1,0 +1,34 @@
+// llama.cpp's K-quant super-blocks (Q4_K, Q5_K, Q6_K): 256 values per
+// block, split into sub-blocks whose scales (and minimums) are themselves
+// quantized against one float16 scale per super-block. These are the
+// reference codecs behind the Q*_K rows of the format table
+// (core/quant_format.h); each writes exactly the bytes llama.cpp's own
+// reference quantizer (quantize_row_q*_K_ref) writes for the same values,
+// checked byte for byte in core/kquants_llamacpp_test.cc.
+//
+// Layouts (little-endian float16 fields):
+//  - Q4_K, 144 bytes: d, dmin, 12 bytes of 6-bit scales and minimums for 8
+//    sub-blocks of 32, then 128 bytes of 4-bit codes; x = d*sc*q - dmin*m.
+//  - Q5_K, 176 bytes: as Q4_K, plus 32 bytes holding each code's fifth bit
+//    before the low nibbles.
+//  - Q6_K, 210 bytes: 128 bytes of low nibbles, 64 of high 2-bit pairs, 16
+//    int8 scales for sub-blocks of 16, then d; x = d*sc*(q - 32).
+#ifndef PARE_CORE_KQUANTS_H_
+#define PARE_CORE_KQUANTS_H_
+
+#include <cstdint>
+
+namespace pare::kquants {
+
+inline constexpr int kSuperBlock = 256;
+
+void PackQ4K(const float* x, uint8_t* out);
+void UnpackQ4K(const uint8_t* in, float* x);
+void PackQ5K(const float* x, uint8_t* out);
+void UnpackQ5K(const uint8_t* in, float* x);
+void PackQ6K(const float* x, uint8_t* out);
+void UnpackQ6K(const uint8_t* in, float* x);
+
+}  // namespace pare::kquants
+
+#endif  // PARE_CORE_KQUANTS_H_

@@ -257,7 +257,7 @@ Repack TryRepack(const NBits& w, GgmlType type, const std::vector<int64_t>& orde
 }
 
 // Which 2-D weights the _M mix treats apart.
-enum class Role { kOther, kAttnV, kFfnDown, kOutput };
+enum class Role { kOther, kAttnV, kAttnOutput, kFfnDown, kOutput };
 
 // llama.cpp's choice of layers that get more bits: the first and last
 // eighth, and every third layer between.
@@ -288,6 +288,7 @@ class Exporter {
 
   // llama.cpp's general.file_type: the main type's, or its _M file type.
   uint32_t FileType() const {
+    if (o_.medium_mix && o_.type == GgmlType::kQ3_K) return 12;  // LLAMA_FTYPE_MOSTLY_Q3_K_M
     if (o_.medium_mix && o_.type == GgmlType::kQ4_K) return 15;  // LLAMA_FTYPE_MOSTLY_Q4_K_M
     if (o_.medium_mix && o_.type == GgmlType::kQ5_K) return 17;  // LLAMA_FTYPE_MOSTLY_Q5_K_M
     return LlamaFileType(o_.type);
@@ -309,13 +310,22 @@ class Exporter {
   // asks (layer < 0: not in a block), then fitted to the row width.
   GgmlType TypeOf(Role role, int64_t layer, int64_t width) const {
     GgmlType t = o_.type;
-    if (o_.medium_mix) {
-      const bool raised =
-          role == Role::kOutput || ((role == Role::kAttnV || role == Role::kFfnDown) &&
-                                    UseMoreBits(layer, static_cast<int64_t>(g_.blocks.size())));
-      if (raised) t = GgmlType::kQ6_K;
-    }
+    if (o_.medium_mix) t = MixedType(role, layer);
     return TypeForWidth(t, width);
+  }
+
+  GgmlType MixedType(Role role, int64_t layer) const {
+    const int64_t layers = static_cast<int64_t>(g_.blocks.size());
+    if (role == Role::kOutput) return GgmlType::kQ6_K;
+    if (o_.type == GgmlType::kQ3_K) {
+      if (role == Role::kAttnV) return layer < 2 ? GgmlType::kQ5_K : GgmlType::kQ4_K;
+      if (role == Role::kFfnDown) return layer < layers / 16 ? GgmlType::kQ5_K : GgmlType::kQ4_K;
+      if (role == Role::kAttnOutput) return GgmlType::kQ4_K;
+      return o_.type;
+    }
+    const bool raised =
+        (role == Role::kAttnV || role == Role::kFfnDown) && UseMoreBits(layer, layers);
+    return raised ? GgmlType::kQ6_K : o_.type;
   }
 
   void Matrix(GgufFile& f, std::string name, const Node* node, bool rotary,
@@ -377,12 +387,12 @@ class Exporter {
 
 absl::Status ParseGgufFileType(const std::string& name, GgufExportOptions& options) {
   std::string base = name;
-  options.medium_mix = base == "q4_k_m" || base == "q5_k_m";
+  options.medium_mix = base == "q3_k_m" || base == "q4_k_m" || base == "q5_k_m";
   if (options.medium_mix) base.resize(base.size() - 2);
   absl::StatusOr<GgmlType> t = ParseGgmlType(base);
   if (!t.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(t.status().message(), "; or a mix: q4_k_m, q5_k_m"));
+        absl::StrCat(t.status().message(), "; or a mix: q3_k_m, q4_k_m, q5_k_m"));
   }
   options.type = *t;
   return absl::OkStatus();
@@ -423,7 +433,7 @@ absl::StatusOr<GgufExport> ExportLlamaGguf(const Model& model, const std::filesy
     e.Matrix(f, p + "attn_q.weight", b.q, /*rotary=*/true);
     e.Matrix(f, p + "attn_k.weight", b.k, /*rotary=*/true);
     e.Matrix(f, p + "attn_v.weight", b.v, false, Role::kAttnV, static_cast<int64_t>(i));
-    e.Matrix(f, p + "attn_output.weight", b.o, false);
+    e.Matrix(f, p + "attn_output.weight", b.o, false, Role::kAttnOutput, static_cast<int64_t>(i));
     e.Vector(f, p + "ffn_norm.weight", b.ffn_norm);
     e.Matrix(f, p + "ffn_gate.weight", b.gate, false);
     e.Matrix(f, p + "ffn_up.weight", b.up, false);

@@ -31,9 +31,11 @@ namespace pare::artifacts {
 
 struct GgufExportOptions {
   GgmlType type = GgmlType::kF16;  // for 2-D weights
-  // llama.cpp's "_M" mix on top of a K-quant `type` (Q4_K_M, Q5_K_M): the
+  // llama.cpp's "_M" mix on top of a K-quant `type`. Q4_K_M, Q5_K_M: the
   // output head (or a tied embedding), and attn_v and ffn_down in the first
   // and last eighth of the layers and every third between, are Q6_K.
+  // Q3_K_M: the head Q6_K; attn_v Q5_K in layers 0-1, else Q4_K; ffn_down
+  // Q5_K in the first sixteenth, else Q4_K; attn_output Q4_K.
   bool medium_mix = false;
   std::string name = "pare";  // general.name
   // Tokenizer metadata: a Hugging Face tokenizer.json; without one, byte
@@ -52,7 +54,7 @@ struct GgufExport {
 };
 
 // A --type name: a GGUF tensor type ("q4_0", "q6_k"), or a llama.cpp file
-// type with a mix ("q4_k_m", "q5_k_m"). Fills type and medium_mix.
+// type with a mix ("q3_k_m", "q4_k_m", "q5_k_m"). Fills type and medium_mix.
 absl::Status ParseGgufFileType(const std::string& name, GgufExportOptions& options);
 
 // Rows of a tensor whose width does not split into `type`'s blocks are

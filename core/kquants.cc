@@ -24,7 +24,10 @@ int Round(float v) { return static_cast<int>(std::nearbyint(v)); }
 // refit by weighted least squares for scale and minimum. Returns the scale;
 // `minimum` gets the (non-negative) amount subtracted, x = scale * q - minimum.
 float FitScaleAndMinimum(int n, int nmax, const float* x, const float* w, uint8_t* codes,
-                         float* minimum, float rmin, float rdelta, int nstep) {
+                         float* minimum, float rmin, float rdelta, int nstep,
+                         bool absolute = false) {
+  // The error of one value: squared, or absolute (Q2_K).
+  auto cost = [absolute](float diff) { return absolute ? std::fabs(diff) : diff * diff; };
   float lo = x[0], hi = x[0];
   float sum_w = w[0];
   float sum_x = sum_w * x[0];
@@ -46,7 +49,7 @@ float FitScaleAndMinimum(int n, int nmax, const float* x, const float* w, uint8_
   for (int i = 0; i < n; ++i) {
     codes[i] = static_cast<uint8_t>(std::clamp(Round(iscale * (x[i] - lo)), 0, nmax));
     const float diff = scale * codes[i] + lo - x[i];
-    best += w[i] * (diff * diff);
+    best += w[i] * cost(diff);
   }
   uint8_t trial[32];
   for (int step = 0; step <= nstep; ++step) {
@@ -70,7 +73,7 @@ float FitScaleAndMinimum(int n, int nmax, const float* x, const float* w, uint8_
     float error = 0;
     for (int i = 0; i < n; ++i) {
       const float diff = this_scale * trial[i] + this_min - x[i];
-      error += w[i] * (diff * diff);
+      error += w[i] * cost(diff);
     }
     if (error < best) {
       std::memcpy(codes, trial, static_cast<size_t>(n));
@@ -159,10 +162,8 @@ void SubBlock(const uint8_t* head, int j, float* d, float* m) {
   *m = LoadFloat16LE(head + 2) * mn;
 }
 
-// A symmetric scale for n values, codes -nmax..nmax-1 stored offset by
-// nmax: from the signed extreme, refined over 18 nearby grids by
-// least squares weighted by x^2. Returns the scale.
-float FitSymmetricScale(int n, int nmax, const float* x, int8_t* codes) {
+// The value of largest magnitude (the first, on ties), sign kept.
+float SignedExtreme(const float* x, int n) {
   float max = 0, amax = 0;
   for (int i = 0; i < n; ++i) {
     const float ax = std::fabs(x[i]);
@@ -171,7 +172,23 @@ float FitSymmetricScale(int n, int nmax, const float* x, int8_t* codes) {
       max = x[i];
     }
   }
-  if (amax < kAllZero) {
+  return max;
+}
+
+// Fits each of 16 sub-blocks of 16 with `fit` (codes and a signed scale);
+// returns the scale of largest magnitude (Q3_K, Q6_K).
+template <typename Fit>
+float FitSixteenSubBlocks(const float* x, Fit fit, float* scales, int8_t* codes) {
+  for (int b = 0; b < 16; ++b) scales[b] = fit(x + 16 * b, codes + 16 * b);
+  return SignedExtreme(scales, 16);
+}
+
+// A symmetric scale for n values, codes -nmax..nmax-1 stored offset by
+// nmax: from the signed extreme, refined over 18 nearby grids by
+// least squares weighted by x^2. Returns the scale.
+float FitSymmetricScale(int n, int nmax, const float* x, int8_t* codes) {
+  const float max = SignedExtreme(x, n);
+  if (std::fabs(max) < kAllZero) {
     std::fill(codes, codes + n, 0);
     return 0.f;
   }
@@ -206,6 +223,72 @@ float FitSymmetricScale(int n, int nmax, const float* x, int8_t* codes) {
     }
   }
   return scale;
+}
+
+// Q3_K's symmetric fit of n values to codes -nmax..nmax-1: from the
+// signed extreme, then up to 5 sweeps that move single codes wherever the
+// least-squares fit (weights x^2) improves. Codes are stored offset by
+// nmax; an all-zero block gets codes 0. Returns the scale.
+float FitSymmetricScaleBySweeps(int n, int nmax, const float* x, int8_t* codes) {
+  const float max = SignedExtreme(x, n);
+  if (std::fabs(max) < kAllZero) {
+    std::fill(codes, codes + n, 0);
+    return 0.f;
+  }
+  const float iscale = -nmax / max;
+  float sumlx = 0, suml2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = std::clamp(Round(iscale * x[i]), -nmax, nmax - 1);
+    codes[i] = static_cast<int8_t>(l);
+    const float w = x[i] * x[i];
+    sumlx += w * x[i] * l;
+    suml2 += w * l * l;
+  }
+  for (int sweep = 0; sweep < 5; ++sweep) {
+    int changed = 0;
+    for (int i = 0; i < n; ++i) {
+      const float w = x[i] * x[i];
+      float slx = sumlx - w * x[i] * codes[i];
+      if (slx <= 0) continue;
+      float sl2 = suml2 - w * codes[i] * codes[i];
+      const int l = std::clamp(Round(x[i] * sl2 / slx), -nmax, nmax - 1);
+      if (l == codes[i]) continue;
+      slx += w * x[i] * l;
+      sl2 += w * l * l;
+      if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
+        codes[i] = static_cast<int8_t>(l);
+        sumlx = slx;
+        suml2 = sl2;
+        ++changed;
+      }
+    }
+    if (changed == 0) break;
+  }
+  for (int i = 0; i < n; ++i) codes[i] = static_cast<int8_t>(codes[i] + nmax);
+  return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
+}
+
+// 256 2-bit codes: byte (j/128)*32 + l holds elements j+l, j+l+32, j+l+64
+// and j+l+96 (j a multiple of 128), lowest bits first (Q2_K and Q3_K).
+void PutTwoBitCodes(const uint8_t* codes, uint8_t* q) {
+  for (int j = 0; j < kSuperBlock; j += 128) {
+    for (int l = 0; l < 32; ++l) {
+      q[j / 4 + l] = static_cast<uint8_t>(codes[j + l] | (codes[j + l + 32] << 2) |
+                                          (codes[j + l + 64] << 4) | (codes[j + l + 96] << 6));
+    }
+  }
+}
+
+int TwoBitCode(const uint8_t* q, int e) {
+  const int within = e % 128;
+  return (q[e / 128 * 32 + within % 32] >> (2 * (within / 32))) & 3;
+}
+
+// Q3_K sub-block j's 6-bit scale, less its offset of 32: low nibbles in
+// bytes 0-7 (two per byte), top two bits in bytes 8-11.
+int Q3Scale(const uint8_t* s, int j) {
+  const int low = j < 8 ? s[j] & 0xf : s[j - 8] >> 4;
+  return (low | (((s[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32;
 }
 
 }  // namespace
@@ -264,14 +347,9 @@ void UnpackQ5K(const uint8_t* in, float* x) {
 void PackQ6K(const float* x, uint8_t* out) {
   int8_t codes[kSuperBlock];
   float scales[16];
-  float max_scale = 0, max_abs = 0;
-  for (int b = 0; b < 16; ++b) {
-    scales[b] = FitSymmetricScale(16, 32, x + 16 * b, codes + 16 * b);
-    if (std::fabs(scales[b]) > max_abs) {
-      max_abs = std::fabs(scales[b]);
-      max_scale = scales[b];
-    }
-  }
+  const float max_scale = FitSixteenSubBlocks(
+      x, [](const float* v, int8_t* c) { return FitSymmetricScale(16, 32, v, c); }, scales, codes);
+  const float max_abs = std::fabs(max_scale);
   uint8_t* ql = out;
   uint8_t* qh = out + 128;
   int8_t* sc = reinterpret_cast<int8_t*>(out + 192);
@@ -320,6 +398,103 @@ void UnpackQ6K(const uint8_t* in, float* x) {
       x[l + 64] = d * sc[is + 4] * q3;
       x[l + 96] = d * sc[is + 6] * q4;
     }
+  }
+}
+
+void PackQ2K(const float* x, uint8_t* out) {
+  uint8_t codes[kSuperBlock];
+  float scales[16], mins[16], weights[16];
+  float max_scale = 0, max_min = 0;
+  for (int j = 0; j < 16; ++j) {
+    for (int l = 0; l < 16; ++l) weights[l] = std::fabs(x[16 * j + l]);
+    scales[j] = FitScaleAndMinimum(16, 3, x + 16 * j, weights, codes + 16 * j, &mins[j], -0.5f,
+                                   0.1f, 15, /*absolute=*/true);
+    max_scale = std::max(max_scale, scales[j]);
+    max_min = std::max(max_min, mins[j]);
+  }
+  uint8_t* sc = out;  // low nibble: scale, high nibble: minimum
+  std::memset(sc, 0, 16);
+  if (max_scale > 0) {
+    const float iscale = 15.f / max_scale;
+    for (int j = 0; j < 16; ++j) sc[j] = static_cast<uint8_t>(Round(iscale * scales[j]));
+  }
+  StoreFloat16LE(max_scale > 0 ? max_scale / 15.f : 0.f, out + 80);
+  if (max_min > 0) {
+    const float iscale = 15.f / max_min;
+    for (int j = 0; j < 16; ++j) sc[j] |= static_cast<uint8_t>(Round(iscale * mins[j]) << 4);
+  }
+  StoreFloat16LE(max_min > 0 ? max_min / 15.f : 0.f, out + 82);
+  const float d_all = LoadFloat16LE(out + 80), dmin_all = LoadFloat16LE(out + 82);
+  for (int j = 0; j < 16; ++j) {
+    const float d = d_all * (sc[j] & 0xf);
+    if (d == 0) continue;
+    const float dm = dmin_all * (sc[j] >> 4);
+    for (int l = 0; l < 16; ++l) {
+      codes[16 * j + l] = static_cast<uint8_t>(std::clamp(Round((x[16 * j + l] + dm) / d), 0, 3));
+    }
+  }
+  PutTwoBitCodes(codes, out + 16);
+}
+
+void UnpackQ2K(const uint8_t* in, float* x) {
+  const float d = LoadFloat16LE(in + 80), dmin = LoadFloat16LE(in + 82);
+  for (int e = 0; e < kSuperBlock; ++e) {
+    const uint8_t sc = in[e / 16];
+    x[e] = d * (sc & 0xf) * TwoBitCode(in + 16, e) - dmin * (sc >> 4);
+  }
+}
+
+void PackQ3K(const float* x, uint8_t* out) {
+  int8_t codes[kSuperBlock];
+  float scales[16];
+  const float max_scale = FitSixteenSubBlocks(
+      x, [](const float* v, int8_t* c) { return FitSymmetricScaleBySweeps(16, 4, v, c); }, scales,
+      codes);
+  uint8_t* hmask = out;
+  uint8_t* s = out + 96;
+  std::memset(s, 0, 12);
+  if (max_scale != 0) {
+    const float iscale = -32.f / max_scale;
+    for (int j = 0; j < 16; ++j) {
+      const int l = std::clamp(Round(iscale * scales[j]), -32, 31) + 32;
+      if (j < 8) {
+        s[j] = static_cast<uint8_t>(l & 0xf);
+      } else {
+        s[j - 8] |= static_cast<uint8_t>((l & 0xf) << 4);
+      }
+      s[j % 4 + 8] |= static_cast<uint8_t>((l >> 4) << (2 * (j / 4)));
+    }
+    StoreFloat16LE(1 / iscale, out + 108);
+  } else {
+    StoreFloat16LE(0.f, out + 108);
+  }
+  const float d_all = LoadFloat16LE(out + 108);
+  for (int j = 0; j < 16; ++j) {
+    const float d = d_all * Q3Scale(s, j);
+    if (d == 0) continue;
+    for (int i = 0; i < 16; ++i) {
+      codes[16 * j + i] = static_cast<int8_t>(std::clamp(Round(x[16 * j + i] / d), -4, 3) + 4);
+    }
+  }
+  // Each code's third bit: element e in bit e/32 of byte e%32.
+  std::memset(hmask, 0, 32);
+  uint8_t low[kSuperBlock];
+  for (int e = 0; e < kSuperBlock; ++e) {
+    int c = codes[e];
+    if (c > 3) {
+      hmask[e % 32] |= static_cast<uint8_t>(1 << (e / 32));
+      c -= 4;
+    }
+    low[e] = static_cast<uint8_t>(c);
+  }
+  PutTwoBitCodes(low, out + 32);
+}
+
+void UnpackQ3K(const uint8_t* in, float* x) {
+  const float d = LoadFloat16LE(in + 108);
+  for (int e = 0; e < kSuperBlock; ++e) {
+    const int high = (in[e % 32] >> (e / 32)) & 1;
+    x[e] = d * Q3Scale(in + 96, e / 16) * (TwoBitCode(in + 32, e) - (high ? 0 : 4));
   }
 }
 

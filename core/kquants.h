@@ -1,4 +1,4 @@
-// llama.cpp's K-quant super-blocks (Q4_K, Q5_K, Q6_K): 256 values per
+// llama.cpp's K-quant super-blocks (Q2_K to Q6_K): 256 values per
 // block, split into sub-blocks whose scales (and minimums) are themselves
 // quantized against one float16 scale per super-block. These are the
 // reference codecs behind the Q*_K rows of the format table
@@ -7,6 +7,11 @@
 // checked byte for byte in core/kquants_llamacpp_test.cc.
 //
 // Layouts (little-endian float16 fields):
+//  - Q2_K, 84 bytes: 16 bytes of 4-bit scale and minimum for 16 sub-blocks
+//    of 16, 64 bytes of 2-bit codes, then d and dmin; x = d*sc*q - dmin*m.
+//  - Q3_K, 110 bytes: 32 bytes of each code's third bit, 64 of low 2-bit
+//    codes, 12 of 6-bit scales (offset 32) for 16 sub-blocks, then d;
+//    x = d*sc*(q - 4).
 //  - Q4_K, 144 bytes: d, dmin, 12 bytes of 6-bit scales and minimums for 8
 //    sub-blocks of 32, then 128 bytes of 4-bit codes; x = d*sc*q - dmin*m.
 //  - Q5_K, 176 bytes: as Q4_K, plus 32 bytes holding each code's fifth bit
@@ -22,6 +27,10 @@ namespace pare::kquants {
 
 inline constexpr int kSuperBlock = 256;
 
+void PackQ2K(const float* x, uint8_t* out);
+void UnpackQ2K(const uint8_t* in, float* x);
+void PackQ3K(const float* x, uint8_t* out);
+void UnpackQ3K(const uint8_t* in, float* x);
 void PackQ4K(const float* x, uint8_t* out);
 void UnpackQ4K(const uint8_t* in, float* x);
 void PackQ5K(const float* x, uint8_t* out);

@@ -103,7 +103,7 @@ TEST_P(KQuantsAgainstLlamaCpp, BytesAreLlamaCppsAndDecodeAlike) {
 }
 
 INSTANTIATE_TEST_SUITE_P(KQuants, KQuantsAgainstLlamaCpp,
-                         ::testing::Values("q4_k", "q5_k", "q6_k"));
+                         ::testing::Values("q2_k", "q3_k", "q4_k", "q5_k", "q6_k"));
 
 }  // namespace
 }  // namespace pare

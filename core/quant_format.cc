@@ -108,6 +108,13 @@ const QuantFormat kFormats[] = {
     // sub-blocks of 32 with 6-bit scales and minimums under float16 d and
     // dmin; Q6_K: 16 sub-blocks of 16 with int8 scales under one float16 d,
     // codes offset by 32. llama.cpp's file types: Q4_K_S 14, Q5_K_S 16, Q6_K 18.
+    // Q2_K: 16 sub-blocks of 16 with 4-bit scales and minimums (file type
+    // 10); Q3_K: 16 sub-blocks of 16 with 6-bit scales, codes offset by 4
+    // (Q3_K_S 11).
+    {"q2_k", 2, Bits({2}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMinimum,
+     DataType::kFloat16, 84, 16, 8, 10, 10, kquants::PackQ2K, kquants::UnpackQ2K},
+    {"q3_k", 3, Bits({3}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMidpoint, kNoType,
+     110, 16, 6, 11, 11, kquants::PackQ3K, kquants::UnpackQ3K},
     {"q4_k", 4, Bits({4}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMinimum,
      DataType::kFloat16, 144, 32, 12, 12, 14, kquants::PackQ4K, kquants::UnpackQ4K},
     {"q5_k", 5, Bits({5}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMinimum,

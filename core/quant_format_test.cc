@@ -34,8 +34,8 @@ TEST(QuantFormat, NamesAndGgmlIdsFindTheirRows) {
       EXPECT_EQ(FindGgmlFormat(f.ggml_type), &f);
     }
   }
-  EXPECT_EQ(FindQuantFormat("q3_k"), nullptr);
-  EXPECT_EQ(FindGgmlFormat(11), nullptr);
+  EXPECT_EQ(FindQuantFormat("q8_k"), nullptr);
+  EXPECT_EQ(FindGgmlFormat(15), nullptr);
   EXPECT_TRUE(FindQuantFormat("matmulnbits")->Takes(2));
   EXPECT_FALSE(FindQuantFormat("dequantizelinear")->Takes(2));
 }

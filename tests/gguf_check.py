@@ -20,8 +20,8 @@ logits are compared with pare's executor on the ONNX model the file came from.
 - llama.cpp's KV cache size at an 8192-token context equals pare convert's
   memory account.
 - K-quants: a synthetic Llama 256 wide (so rows split into 256-value
-  super-blocks), exported by pare as Q4_K, Q5_K, Q6_K and the mixes Q4_K_M
-  and Q5_K_M, equals llama.cpp's own quantizer (llama_model_quantize,
+  super-blocks), exported by pare as Q2_K to Q6_K and the mixes Q3_K_M,
+  Q4_K_M and Q5_K_M, equals llama.cpp's own quantizer (llama_model_quantize,
   scripts/gguf/llama_quantize.py) run on pare's F32 file: the same type and
   the same bytes for every tensor; llama.cpp runs pare's Q4_K_M.
 - A non-Llama model (PP-OCR det) is refused with one line saying why.
@@ -164,8 +164,8 @@ def kl(ref, cand):
 
 # pare's --type, llama.cpp's LLAMA_FTYPE, and whether llama.cpp quantizes
 # without its mix rules (--pure) to match.
-K_TYPES = (("q4_k", 14, True), ("q5_k", 16, True), ("q6_k", 18, False),
-           ("q4_k_m", 15, False), ("q5_k_m", 17, False))
+K_TYPES = (("q2_k", 10, True), ("q3_k", 11, True), ("q4_k", 14, True), ("q5_k", 16, True),
+           ("q6_k", 18, False), ("q3_k_m", 12, False), ("q4_k_m", 15, False), ("q5_k_m", 17, False))
 
 
 def check_k_quants(c, chunks):

@@ -1,7 +1,7 @@
 """A small, independent GGUF v3 reader for the tests: it decodes F32, F16,
 Q8_0, Q4_0 and Q4_1 tensors to float32 arrays [rows, row length] from the
 format's description, so a check does not trust pare's own writer to read
-back what it wrote; K-quant tensors (Q4_K, Q5_K, Q6_K) are read as raw
+back what it wrote; K-quant tensors (Q2_K to Q6_K) are read as raw
 bytes, for comparison with llama.cpp's own files."""
 import struct
 
@@ -10,7 +10,7 @@ import numpy as np
 # GGUF metadata value types: struct format, or None for string/array.
 _SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
 _STRING, _ARRAY = 8, 9
-F32, F16, Q4_0, Q4_1, Q8_0, Q4_K, Q5_K, Q6_K = 0, 1, 2, 3, 8, 12, 13, 14
+F32, F16, Q4_0, Q4_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K = 0, 1, 2, 3, 8, 10, 11, 12, 13, 14
 
 
 class _Cursor:
@@ -74,7 +74,7 @@ class Gguf:
 
 
 # K-quant super-blocks: 256 values in this many bytes.
-K_QUANTS = {Q4_K: 144, Q5_K: 176, Q6_K: 210}
+K_QUANTS = {Q2_K: 84, Q3_K: 110, Q4_K: 144, Q5_K: 176, Q6_K: 210}
 
 
 def _bytes(kind, count):

@@ -63,6 +63,7 @@ STAGES = {
     "convert": None,
     "fit": None,
     "gguf": None,
+    "gguf_q4_k_m": None,  # K-quants with llama.cpp's Q4_K_M mix
 }
 
 
@@ -266,12 +267,13 @@ def run_cell(binary, zoo, name, stage, work):
         if written > budget:
             raise Failure(f"fit wrote {written} weight bytes for a budget of {budget}")
         return f"{written} of {budget} budget bytes; {note}"
-    if stage == "gguf":
+    if stage in ("gguf", "gguf_q4_k_m"):
         if m["family"] != zoo_catalog.DECODER:
             return None
         out = work / "model.gguf"
-        pare(binary, ["convert", model, "--format", "gguf", "-o", out, "--placeholder-vocab"],
-             "pare convert --format gguf")
+        kind = ["--type", "q4_k_m"] if stage == "gguf_q4_k_m" else []
+        pare(binary, ["convert", model, "--format", "gguf", "-o", out, "--placeholder-vocab"] + kind,
+             "pare convert --format gguf " + " ".join(kind))
         return f"{out.stat().st_size} bytes"
     args, mode = STAGES[stage]
     out = work / "out.onnx"

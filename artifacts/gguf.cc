@@ -93,14 +93,21 @@ std::string GgmlTypeName(GgmlType t) {
 
 uint64_t GgmlBytes(GgmlType t, uint64_t elements) { return FixedFormatBytes(Format(t), elements); }
 
-void EncodeRows(GgmlType t, const float* values, uint64_t count, std::vector<uint8_t>& out) {
+void EncodeRows(GgmlType t, const float* values, uint64_t count, std::vector<uint8_t>& out,
+                runtime::ThreadPool* pool) {
   const QuantFormat& f = Format(t);
-  const uint64_t block = static_cast<uint64_t>(f.block);
+  const int64_t block = f.block;
+  const int64_t blocks = static_cast<int64_t>(count) / block;
   const size_t at = out.size();
   out.resize(at + FixedFormatBytes(f, count));
   uint8_t* dst = out.data() + at;
-  for (uint64_t i = 0; i + block <= count; i += block, dst += f.bytes_per_block) {
-    f.pack(values + i, dst);
+  auto encode = [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) f.pack(values + b * block, dst + b * f.bytes_per_block);
+  };
+  if (pool == nullptr) {
+    encode(0, blocks);
+  } else {
+    pool->ParallelFor(blocks, /*min_chunk=*/16, encode);
   }
 }
 

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "runtime/thread_pool.h"
 
 namespace pare::artifacts {
 
@@ -48,9 +49,12 @@ uint32_t LlamaFileType(GgmlType t);
 // Bytes of `elements` values of `t` (a multiple of 32 for block types).
 uint64_t GgmlBytes(GgmlType t, uint64_t elements);
 
-// Encodes `count` float values as `t` (blocks of 32 along the flattened
-// values, so rows must be multiples of 32 long) and appends them to `out`.
-void EncodeRows(GgmlType t, const float* values, uint64_t count, std::vector<uint8_t>& out);
+// Encodes `count` float values as `t` (blocks along the flattened values,
+// so rows must be whole blocks long) and appends them to `out`; blocks are
+// independent, so a `pool` encodes them in parallel (the K-quants' fitting
+// is what GGUF export spends its time on).
+void EncodeRows(GgmlType t, const float* values, uint64_t count, std::vector<uint8_t>& out,
+                runtime::ThreadPool* pool = nullptr);
 
 using GgufValue = std::variant<uint32_t, int32_t, float, bool, std::string,
                                std::vector<std::string>, std::vector<float>, std::vector<int32_t>>;

@@ -145,7 +145,7 @@ float ElementAt(const Tensor& t, uint64_t i) {
 // rows, not the matrix. `transposed`: the tensor is [in, out] (a MatMul
 // weight) and llama.cpp's row r is its column order[r] (or r).
 absl::Status EncodeFloatRows(const Tensor& t, bool transposed, const std::vector<int64_t>& order,
-                             GgmlType type, std::vector<uint8_t>& out) {
+                             GgmlType type, std::vector<uint8_t>& out, runtime::ThreadPool* pool) {
   if (t.dtype() != DataType::kFloat32 && t.dtype() != DataType::kFloat16 &&
       t.dtype() != DataType::kBFloat16) {
     return absl::InvalidArgumentError(absl::StrCat(t.name(), ": not a float weight"));
@@ -172,7 +172,7 @@ absl::Status EncodeFloatRows(const Tensor& t, bool transposed, const std::vector
         }
       }
     }
-    EncodeRows(type, block.data(), block.size(), out);
+    EncodeRows(type, block.data(), block.size(), out, pool);
   }
   t.ReleasePages();
   return absl::OkStatus();
@@ -268,7 +268,7 @@ bool UseMoreBits(int64_t layer, int64_t layers) {
 class Exporter {
  public:
   Exporter(const Model& model, const LlamaGraph& g, const GgufExportOptions& o)
-      : constants_(model.graph), g_(g), o_(o) {}
+      : constants_(model.graph), g_(g), o_(o), pool_(o.threads) {}
 
   void Metadata(GgufFile& f) const {
     f.Add("general.architecture", std::string("llama"));
@@ -344,7 +344,7 @@ class Exporter {
          .fill = [this, node, type, order](std::vector<uint8_t>& out) -> absl::Status {
            if (node->op_type != "MatMulNBits") {
              return EncodeFloatRows(*constants_.Find(node->inputs[1]), /*transposed=*/true, order,
-                                    type, out);
+                                    type, out, &pool_);
            }
            ASSIGN_OR_RETURN(const NBits w, ReadNBits(*node, constants_));
            const Repack repack = TryRepack(w, type, order, out);
@@ -356,7 +356,7 @@ class Exporter {
            const Rows r = DequantizeNBits(w);
            for (int64_t row = 0; row < r.out; ++row) {
              const int64_t src = order.empty() ? row : order[row];
-             EncodeRows(type, r.values.data() + src * r.in, r.in, out);
+             EncodeRows(type, r.values.data() + src * r.in, r.in, out, &pool_);
            }
            return absl::OkStatus();
          }});
@@ -369,8 +369,8 @@ class Exporter {
     f.tensors.push_back({.name = "token_embd.weight",
                          .type = type,
                          .dims = {static_cast<uint64_t>(g_.dim), static_cast<uint64_t>(g_.vocab)},
-                         .fill = [t, type](std::vector<uint8_t>& out) {
-                           return EncodeFloatRows(*t, /*transposed=*/false, {}, type, out);
+                         .fill = [this, t, type](std::vector<uint8_t>& out) {
+                           return EncodeFloatRows(*t, /*transposed=*/false, {}, type, out, &pool_);
                          }});
   }
 
@@ -380,6 +380,7 @@ class Exporter {
   const Constants constants_;
   const LlamaGraph& g_;
   const GgufExportOptions& o_;
+  mutable runtime::ThreadPool pool_;  // encodes blocks; fills run one tensor at a time
   GgufExport result_;
 };
 

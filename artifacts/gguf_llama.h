@@ -43,6 +43,7 @@ struct GgufExportOptions {
   // placeholder_vocabulary (byte tokens plus <unused_N>, for synthetic models).
   std::filesystem::path tokenizer;
   bool placeholder_vocabulary = false;
+  int threads = 0;  // encoding blocks; 0: one per core
 };
 
 struct GgufExport {

@@ -115,8 +115,8 @@ TEST(Gguf, FileTypesNameATypeAndAMix) {
   ASSERT_TRUE(artifacts::ParseGgufFileType("q6_k", o).ok());
   EXPECT_EQ(o.type, GgmlType::kQ6_K);
   EXPECT_FALSE(o.medium_mix);
-  const absl::Status bad = artifacts::ParseGgufFileType("q3_k_m", o);
-  EXPECT_NE(bad.message().find("unknown GGUF type 'q3_k_m'"), std::string::npos) << bad;
+  const absl::Status bad = artifacts::ParseGgufFileType("q8_k_m", o);
+  EXPECT_NE(bad.message().find("unknown GGUF type 'q8_k_m'"), std::string::npos) << bad;
   EXPECT_EQ(GgmlTypeName(GgmlType::kQ5_K), "Q5_K");
 }
 

@@ -21,6 +21,10 @@ constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as little-endian
 constexpr uint32_t kVersion = 3;
 
 enum ValueType : uint32_t {
+  kUint8 = 0,
+  kInt8 = 1,
+  kUint16 = 2,
+  kInt16 = 3,
   kUint32 = 4,
   kInt32 = 5,
   kFloat32 = 6,
@@ -28,6 +32,8 @@ enum ValueType : uint32_t {
   kString = 8,
   kArray = 9,
   kUint64 = 10,
+  kInt64 = 11,
+  kFloat64 = 12,
 };
 
 class Bytes {
@@ -198,6 +204,18 @@ class GgufReader {
   // A metadata value of `type`, as text (arrays as "[N values]").
   bool Value(uint32_t type, std::string& text) {
     switch (type) {
+      case kUint8:
+        return Scalar<uint8_t, unsigned>(text);
+      case kInt8:
+        return Scalar<int8_t, int>(text);
+      case kUint16:
+        return Scalar<uint16_t>(text);
+      case kInt16:
+        return Scalar<int16_t>(text);
+      case kInt64:
+        return Scalar<int64_t>(text);
+      case kFloat64:
+        return Scalar<double>(text);
       case kUint32:
         return Scalar<uint32_t>(text);
       case kInt32:
@@ -224,11 +242,12 @@ class GgufReader {
   uint64_t position() { return static_cast<uint64_t>(in_.tellg()); }
 
  private:
-  template <typename T>
+  // Read as T, printed as Shown (bytes print as numbers, not characters).
+  template <typename T, typename Shown = T>
   bool Scalar(std::string& text) {
     T v{};
     if (!Get(v)) return false;
-    text = absl::StrCat(v);
+    text = absl::StrCat(static_cast<Shown>(v));
     return true;
   }
 

@@ -1,10 +1,11 @@
-// `pare inspect MODEL [--json] [--infer-shapes] [--top N]`
+// `pare inspect MODEL [--json] [--infer-shapes] [--top N]`; MODEL may be GGUF.
 #include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/flags.h"
+#include "cli/inspect_gguf.h"
 #include "core/model_summary.h"
 #include "core/onnx_io.h"
 #include "core/shape_inference.h"
@@ -20,6 +21,7 @@ struct InspectFlags {
 };
 
 int RunInspect(const InspectFlags& flags) {
+  if (IsGgufFile(flags.model)) return InspectGguf(flags.model, flags.json, flags.top);
   absl::StatusOr<Model> model = LoadModel(flags.model);
   if (!model.ok()) return ReportError(model.status());
   if (flags.infer_shapes) {
@@ -44,8 +46,10 @@ void RegisterInspect(CLI::App& app, std::function<int()>& run) {
       "inspect",
       "Summarize an ONNX model: operators, parameter counts and bytes by dtype, inputs and "
       "outputs, opsets, external data files and the largest tensors. Reads only metadata "
-      "from external data (memory-mapped), so it is fast on models of any size.");
-  cmd->add_option("model", flags->model, "Path to the .onnx file")->required();
+      "from external data (memory-mapped), so it is fast on models of any size. A GGUF file "
+      "(llama.cpp's or pare's) gets its metadata, parameters and bytes by tensor type, and "
+      "its largest tensors.");
+  cmd->add_option("model", flags->model, "Path to the .onnx or .gguf file")->required();
   cmd->add_flag("--json", flags->json, "Print JSON (schema pare.inspect/1, docs/inspect-json.md)");
   cmd->add_flag("--infer-shapes", flags->infer_shapes,
                 "Run ONNX shape inference first, to show output shapes the file leaves out");

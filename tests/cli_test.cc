@@ -64,6 +64,29 @@ TEST(Cli, InspectPrintsJsonForAModel) {
   EXPECT_NE(text.out.find("parameters: 1024 (4.00 KiB)"), std::string::npos) << text.out;
 }
 
+// A GGUF file (here pare's export of its trained LM; skipped without it):
+// metadata, types and tensors from the header; a damaged one is one line.
+TEST(Cli, InspectReadsGgufFiles) {
+  testing::TempDir dir;
+  const std::filesystem::path lm =
+      std::filesystem::path(PARE_MODELS_DIR) / "pare-lm-small" / "model.onnx";
+  if (!std::filesystem::exists(lm)) GTEST_SKIP() << lm << " missing";
+  const std::string gguf = (dir / "lm.gguf").string();
+  ASSERT_EQ(
+      RunPare("convert " + lm.string() + " --format gguf --type q8_0 -o " + gguf, dir).exit_code,
+      0);
+  const Result r = RunPare("inspect --json " + gguf, dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["metadata"]["general.architecture"], "llama");
+  EXPECT_EQ(j["tensors"].size(), 21u);
+  const Result text = RunPare("inspect " + gguf, dir);
+  EXPECT_NE(text.out.find("GGUF v3, llama, 21 tensors"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("Q8_0"), std::string::npos) << text.out;
+  testing::WriteFile(dir / "cut.gguf", std::string("GGUF\x03\0\0\0", 8));
+  ExpectOneLineError(RunPare("inspect " + (dir / "cut.gguf").string(), dir), 3, "truncated header");
+}
+
 TEST(Cli, ExitCodesNameTheKindOfFailure) {
   testing::TempDir dir;
   ExpectOneLineError(RunPare("inspect " + (dir / "none.onnx").string(), dir), 4, "none.onnx");

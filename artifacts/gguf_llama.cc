@@ -400,11 +400,16 @@ absl::Status ParseGgufFileType(const std::string& name, GgufExportOptions& optio
 }
 
 GgmlType TypeForWidth(GgmlType type, int64_t width) {
-  const QuantFormat& f = *FindGgmlFormat(static_cast<int32_t>(type));
-  if (width % f.block == 0) return type;
-  const QuantFormat& q8 = *FindGgmlFormat(static_cast<int32_t>(GgmlType::kQ8_0));
-  if (f.sub_block > 0 && width % q8.block == 0) return GgmlType::kQ8_0;
-  return GgmlType::kF16;
+  auto fits = [width](GgmlType t) {
+    return width % FindGgmlFormat(static_cast<int32_t>(t))->block == 0;
+  };
+  if (fits(type)) return type;
+  GgmlType fallback = GgmlType::kF16;
+  if (type == GgmlType::kQ4_K) fallback = GgmlType::kQ5_0;
+  if (type == GgmlType::kQ5_K) fallback = GgmlType::kQ5_1;
+  if (type == GgmlType::kQ2_K || type == GgmlType::kQ3_K) fallback = GgmlType::kQ4_0;
+  if (type == GgmlType::kQ6_K) fallback = GgmlType::kQ8_0;
+  return fits(fallback) ? fallback : GgmlType::kF16;
 }
 
 absl::StatusOr<GgufExport> ExportLlamaGguf(const Model& model, const std::filesystem::path& path,

@@ -58,9 +58,9 @@ struct GgufExport {
 // type with a mix ("q3_k_m", "q4_k_m", "q5_k_m"). Fills type and medium_mix.
 absl::Status ParseGgufFileType(const std::string& name, GgufExportOptions& options);
 
-// Rows of a tensor whose width does not split into `type`'s blocks are
-// written as Q8_0 (K-quants; llama.cpp picks Q5_0/Q5_1 there, which pare
-// does not write) or F16.
+// Rows of a tensor whose width does not split into `type`'s blocks get
+// the type llama.cpp (3.22) falls back to: Q2_K, Q3_K -> Q4_0; Q4_K ->
+// Q5_0; Q5_K -> Q5_1; Q6_K -> Q8_0; F16 when even that does not fit.
 GgmlType TypeForWidth(GgmlType type, int64_t width);
 
 absl::StatusOr<GgufExport> ExportLlamaGguf(const Model& model, const std::filesystem::path& path,

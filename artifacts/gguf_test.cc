@@ -121,11 +121,13 @@ TEST(Gguf, FileTypesNameATypeAndAMix) {
 }
 
 // K-quants need rows of whole 256-value super-blocks; narrower rows fall
-// back to Q8_0 (whole 32-value blocks) or F16.
+// back as llama.cpp's do, or to F16.
 TEST(Gguf, RowsThatDoNotSplitIntoBlocksFallBack) {
   using artifacts::TypeForWidth;
   EXPECT_EQ(TypeForWidth(GgmlType::kQ4_K, 512), GgmlType::kQ4_K);
-  EXPECT_EQ(TypeForWidth(GgmlType::kQ4_K, 128), GgmlType::kQ8_0);
+  EXPECT_EQ(TypeForWidth(GgmlType::kQ4_K, 128), GgmlType::kQ5_0);
+  EXPECT_EQ(TypeForWidth(GgmlType::kQ5_K, 128), GgmlType::kQ5_1);
+  EXPECT_EQ(TypeForWidth(GgmlType::kQ3_K, 128), GgmlType::kQ4_0);
   EXPECT_EQ(TypeForWidth(GgmlType::kQ6_K, 100), GgmlType::kF16);
   EXPECT_EQ(TypeForWidth(GgmlType::kQ4_0, 96), GgmlType::kQ4_0);
   EXPECT_EQ(TypeForWidth(GgmlType::kQ4_0, 100), GgmlType::kF16);

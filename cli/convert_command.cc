@@ -171,13 +171,14 @@ void RegisterConvert(CLI::App& app, std::function<int()>& run) {
                   "onnx (default): an artifact folder; gguf: one GGUF file for llama.cpp, Ollama "
                   "and LM Studio (Llama-family decoders, recognised by structure)")
       ->check(CLI::IsMember({"onnx", "gguf"}));
-  cmd->add_option("--type", f->type,
-                  "gguf: type of 2-D weights: f16 (default), f32, q8_0, q4_0, q4_1 (pare's int4 "
-                  "block-32 weights repack to q4_0 without loss), the K-quants q2_k ... q6_k "
-                  "(every weight; rows not a multiple of 256 as q8_0), or llama.cpp's mixes "
-                  "q3_k_m, q4_k_m, q5_k_m (more bits for the head and some attn_v/ffn_down)")
-      ->check(CLI::IsMember({"f32", "f16", "q8_0", "q4_0", "q4_1", "q2_k", "q3_k", "q4_k", "q5_k",
-                             "q6_k", "q3_k_m", "q4_k_m", "q5_k_m"}));
+  cmd->add_option(
+         "--type", f->type,
+         "gguf: type of 2-D weights: f16 (default), f32, q8_0, q5_0, q5_1, q4_0, q4_1 (pare's int4 "
+         "block-32 weights repack to q4_0 without loss), the K-quants q2_k ... q6_k "
+         "(every weight; narrower rows fall back as in llama.cpp), or llama.cpp's mixes "
+         "q3_k_m, q4_k_m, q5_k_m (more bits for the head and some attn_v/ffn_down)")
+      ->check(CLI::IsMember({"f32", "f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k",
+                             "q4_k", "q5_k", "q6_k", "q3_k_m", "q4_k_m", "q5_k_m"}));
   cmd->add_option("--tokenizer", f->tokenizer,
                   "gguf: a Hugging Face tokenizer.json for the vocabulary (byte-level models "
                   "need none)");

@@ -1,4 +1,5 @@
-// pare's K-quant encoders against llama.cpp's own reference quantizer, byte
+// pare's GGUF block encoders (K-quants and the legacy 32-value blocks)
+// against llama.cpp's own reference quantizer, byte
 // for byte: the libggml-base that node-llama-cpp ships (scripts/gguf/fetch.sh)
 // is opened at run time. Skipped when it is not installed.
 
@@ -69,8 +70,8 @@ TEST_P(KQuantsAgainstLlamaCpp, BytesAreLlamaCppsAndDecodeAlike) {
   void* lib = OpenGgml();
   if (lib == nullptr)
     GTEST_SKIP() << "node-llama-cpp's libggml-base not found (scripts/gguf/fetch.sh)";
-  const std::string name = GetParam();  // "q4_k"
-  const std::string ggml_name = name.substr(0, 2) + "_K";
+  const std::string name = GetParam();  // "q4_k", "q5_0"
+  const std::string ggml_name = name.substr(0, 2) + (name[3] == 'k' ? "_K" : name.substr(2));
   auto quantize =
       reinterpret_cast<QuantizeRow>(dlsym(lib, ("quantize_row_" + ggml_name + "_ref").c_str()));
   auto dequantize =
@@ -78,8 +79,8 @@ TEST_P(KQuantsAgainstLlamaCpp, BytesAreLlamaCppsAndDecodeAlike) {
   ASSERT_NE(quantize, nullptr) << ggml_name;
   ASSERT_NE(dequantize, nullptr) << ggml_name;
   const QuantFormat& f = *FindQuantFormat(name);
-  const int blocks = 60;
-  const std::vector<float> x = Inputs(blocks);
+  const int blocks = static_cast<int>(60 * kquants::kSuperBlock / f.block);
+  const std::vector<float> x = Inputs(60);
   std::vector<uint8_t> theirs(static_cast<size_t>(blocks) * f.bytes_per_block);
   std::vector<uint8_t> ours(theirs.size());
   quantize(x.data(), theirs.data(), static_cast<int64_t>(x.size()));
@@ -103,7 +104,8 @@ TEST_P(KQuantsAgainstLlamaCpp, BytesAreLlamaCppsAndDecodeAlike) {
 }
 
 INSTANTIATE_TEST_SUITE_P(KQuants, KQuantsAgainstLlamaCpp,
-                         ::testing::Values("q2_k", "q3_k", "q4_k", "q5_k", "q6_k"));
+                         ::testing::Values("q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "q4_0", "q4_1",
+                                           "q5_0", "q5_1", "q8_0"));
 
 }  // namespace
 }  // namespace pare

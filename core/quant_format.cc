@@ -26,7 +26,8 @@ void PackQ8_0(const float* x, uint8_t* out) {
   const float id = d != 0 ? 1.0f / d : 0.0f;
   StoreFloat16LE(d, out);
   for (int64_t i = 0; i < kGgmlBlock; ++i) {
-    out[2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::nearbyint(x[i] * id)));
+    // Half away from zero, as llama.cpp's roundf (not the FPU's half to even).
+    out[2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::round(x[i] * id)));
   }
 }
 
@@ -44,16 +45,34 @@ void PutNibbles(Code code, const float* x, uint8_t* out) {
   }
 }
 
-// Q4_0: a float16 scale (the signed extreme / -8), then the codes with an
-// implicit offset of 8, so the extreme itself is exact.
-void PackQ4_0(const float* x, uint8_t* out) {
+// Symmetric blocks: d = the signed extreme / -levels, stored as float16;
+// returns 1/d (0 for an all-zero block), which codes are computed with.
+float StoreExtremeScale(const float* x, float levels, uint8_t* out) {
   float extreme = 0;
   for (int64_t i = 0; i < kGgmlBlock; ++i) {
     if (std::fabs(x[i]) > std::fabs(extreme)) extreme = x[i];
   }
-  const float d = extreme / -8.0f;
-  const float id = d != 0 ? 1.0f / d : 0.0f;
+  const float d = extreme / -levels;
   StoreFloat16LE(d, out);
+  return d != 0 ? 1.0f / d : 0.0f;
+}
+
+// Blocks with a minimum: d = (max - min) / levels and the minimum, stored
+// as float16; returns 1/d and the minimum.
+float StoreRangeScale(const float* x, float levels, uint8_t* out, float* lo) {
+  float low = x[0], hi = x[0];
+  for (int64_t i = 1; i < kGgmlBlock; ++i) low = std::min(low, x[i]), hi = std::max(hi, x[i]);
+  const float d = (hi - low) / levels;
+  StoreFloat16LE(d, out);
+  StoreFloat16LE(low, out + 2);
+  *lo = low;
+  return d != 0 ? 1.0f / d : 0.0f;
+}
+
+// Q4_0: a float16 scale (the signed extreme / -8), then the codes with an
+// implicit offset of 8, so the extreme itself is exact.
+void PackQ4_0(const float* x, uint8_t* out) {
+  const float id = StoreExtremeScale(x, 8.0f, out);
   PutNibbles([&](float v) { return std::min(15, static_cast<int>(v * id + 8.5f)); }, x, out + 2);
 }
 
@@ -67,12 +86,8 @@ void UnpackQ4_0(const uint8_t* in, float* x) {
 
 // Q4_1: float16 scale (max - min) / 15 and minimum, then the codes.
 void PackQ4_1(const float* x, uint8_t* out) {
-  float lo = x[0], hi = x[0];
-  for (int64_t i = 1; i < kGgmlBlock; ++i) lo = std::min(lo, x[i]), hi = std::max(hi, x[i]);
-  const float d = (hi - lo) / 15.0f;
-  const float id = d != 0 ? 1.0f / d : 0.0f;
-  StoreFloat16LE(d, out);
-  StoreFloat16LE(lo, out + 2);
+  float lo;
+  const float id = StoreRangeScale(x, 15.0f, out, &lo);
   PutNibbles([&](float v) { return std::min(15, static_cast<int>((v - lo) * id + 0.5f)); }, x,
              out + 4);
 }
@@ -83,6 +98,57 @@ void UnpackQ4_1(const uint8_t* in, float* x) {
     x[j] = (in[4 + j] & 0x0f) * d + m;
     x[j + kGgmlBlock / 2] = (in[4 + j] >> 4) * d + m;
   }
+}
+
+// Q5_0/Q5_1's fifth bits: element j's in bit j of a little-endian uint32
+// after the scale(s), then the low nibbles as Q4_0 lays them out.
+void PutFiveBitCodes(const uint8_t* codes, uint8_t* qh, uint8_t* qs) {
+  uint32_t high = 0;
+  for (int64_t j = 0; j < kGgmlBlock / 2; ++j) {
+    const uint8_t c0 = codes[j], c1 = codes[j + kGgmlBlock / 2];
+    qs[j] = static_cast<uint8_t>((c0 & 0x0f) | ((c1 & 0x0f) << 4));
+    high |= static_cast<uint32_t>((c0 & 0x10u) >> 4) << j;
+    high |= static_cast<uint32_t>((c1 & 0x10u) >> 4) << (j + kGgmlBlock / 2);
+  }
+  for (int b = 0; b < 4; ++b) qh[b] = static_cast<uint8_t>(high >> (8 * b));
+}
+
+int FiveBitCode(const uint8_t* qh, const uint8_t* qs, int64_t e) {
+  const uint32_t high = qh[0] | (qh[1] << 8) | (qh[2] << 16) | (static_cast<uint32_t>(qh[3]) << 24);
+  const int low = e < kGgmlBlock / 2 ? qs[e] & 0x0f : qs[e - kGgmlBlock / 2] >> 4;
+  return low | static_cast<int>(((high >> e) & 1) << 4);
+}
+
+// Q5_0: a float16 scale (signed extreme / -16), codes offset by 16.
+void PackQ5_0(const float* x, uint8_t* out) {
+  const float id = StoreExtremeScale(x, 16.0f, out);
+  uint8_t codes[kGgmlBlock];
+  for (int64_t i = 0; i < kGgmlBlock; ++i) {
+    codes[i] = static_cast<uint8_t>(
+        std::min(31, static_cast<int>(static_cast<int8_t>(x[i] * id + 16.5f))));
+  }
+  PutFiveBitCodes(codes, out + 2, out + 6);
+}
+
+void UnpackQ5_0(const uint8_t* in, float* x) {
+  const float d = LoadFloat16LE(in);
+  for (int64_t e = 0; e < kGgmlBlock; ++e) x[e] = (FiveBitCode(in + 2, in + 6, e) - 16) * d;
+}
+
+// Q5_1: float16 scale (max - min) / 31 and minimum, then the codes.
+void PackQ5_1(const float* x, uint8_t* out) {
+  float lo;
+  const float id = StoreRangeScale(x, 31.0f, out, &lo);
+  uint8_t codes[kGgmlBlock];
+  for (int64_t i = 0; i < kGgmlBlock; ++i) {
+    codes[i] = static_cast<uint8_t>((x[i] - lo) * id + 0.5f);
+  }
+  PutFiveBitCodes(codes, out + 4, out + 8);
+}
+
+void UnpackQ5_1(const uint8_t* in, float* x) {
+  const float d = LoadFloat16LE(in), m = LoadFloat16LE(in + 2);
+  for (int64_t e = 0; e < kGgmlBlock; ++e) x[e] = FiveBitCode(in + 4, in + 8, e) * d + m;
 }
 
 constexpr uint64_t Bits(std::initializer_list<int> widths) {
@@ -104,6 +170,13 @@ const QuantFormat kFormats[] = {
      2, 2, PackQ4_0, UnpackQ4_0},
     {"q4_1", 4, Bits({4}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMinimum, DataType::kFloat16,
      20, 0, 0, 3, 3, PackQ4_1, UnpackQ4_1},
+    // Q5_0/Q5_1: blocks of 32 with 5-bit codes (llama.cpp's file types 8
+    // and 9); llama.cpp's K-quant files use them for rows too narrow for
+    // super-blocks.
+    {"q5_0", 5, Bits({5}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMidpoint, kNoType, 22, 0, 0,
+     6, 8, PackQ5_0, UnpackQ5_0},
+    {"q5_1", 5, Bits({5}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMinimum, DataType::kFloat16,
+     24, 0, 0, 7, 9, PackQ5_1, UnpackQ5_1},
     // K-quants: 256-value super-blocks (core/kquants.h). Q4_K/Q5_K: 8
     // sub-blocks of 32 with 6-bit scales and minimums under float16 d and
     // dmin; Q6_K: 16 sub-blocks of 16 with int8 scales under one float16 d,

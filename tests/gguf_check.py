@@ -191,6 +191,23 @@ def check_k_quants(c, chunks):
     c.expect(bool(np.isfinite(logits).all()), "llama.cpp runs pare's Q4_K_M")
 
 
+def check_lm_k_quants(c, float_model, ref, chunks):
+    """The trained LM is 128 wide: its rows take llama.cpp's fallbacks
+    (Q5_0, Q5_1, Q8_0, Q4_0) inside each K file, and must still match."""
+    f32 = c.work / "lm-f32.gguf"
+    for kind, ftype in (("q3_k_m", 12), ("q4_k_m", 15), ("q5_k_m", 17), ("q6_k", 18)):
+        mine_path = c.export(float_model, kind, f"lm-{kind}.gguf")
+        theirs_path = c.work / f"lm-{kind}-llama.gguf"
+        subprocess.run([sys.executable, ROOT / "scripts/gguf/llama_quantize.py", f32, theirs_path, str(ftype)],
+                       check=True, capture_output=True)
+        mine, theirs = Gguf(mine_path), Gguf(theirs_path)
+        differ = [n for n in theirs.tensors if mine.type_of(n) != theirs.type_of(n) or mine.raw(n) != theirs.raw(n)]
+        got, _ = c.llama_logits(mine_path, chunks)
+        c.expect(not differ, f"trained LM {kind}: all {len(theirs.tensors)} tensors byte-identical to llama.cpp's "
+                             f"(types {sorted({theirs.type_of(n) for n in theirs.tensors})}); mean KL vs float "
+                             f"in llama.cpp {kl(ref, got):.5f}, {mine_path.stat().st_size} bytes")
+
+
 def main():
     pare, models = sys.argv[1], pathlib.Path(sys.argv[2])
     lm = small_lm_or_skip(models)
@@ -270,6 +287,7 @@ def main():
                  f"KV cache at 8192 tokens: llama.cpp {info['kv_cache_mib']} MiB, pare's account {mine_mib:.2f} MiB")
 
         check_k_quants(c, short)
+        check_lm_k_quants(c, float_model, ref, chunks)
 
         det = models / "ppocr/ch_PP-OCRv4_det_infer.onnx"
         if det.exists():

@@ -10,7 +10,7 @@ import numpy as np
 # GGUF metadata value types: struct format, or None for string/array.
 _SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
 _STRING, _ARRAY = 8, 9
-F32, F16, Q4_0, Q4_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K = 0, 1, 2, 3, 8, 10, 11, 12, 13, 14
+F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K = 0, 1, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14
 
 
 class _Cursor:
@@ -82,7 +82,7 @@ def _bytes(kind, count):
         return count * (4 if kind == F32 else 2)
     if kind in K_QUANTS:
         return count // 256 * K_QUANTS[kind]
-    return count // 32 * {Q4_0: 18, Q4_1: 20, Q8_0: 34}[kind]
+    return count // 32 * {Q4_0: 18, Q4_1: 20, Q5_0: 22, Q5_1: 24, Q8_0: 34}[kind]
 
 
 def _nibbles(qs):

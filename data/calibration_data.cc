@@ -6,13 +6,23 @@
 
 namespace pare::data {
 
-CalibrationData CalibrationFrom(std::shared_ptr<const SampleSource> samples) {
+CalibrationData CalibrationOver(const SampleSource& samples, int64_t count,
+                                std::string description) {
   CalibrationData data;
-  data.count = samples->size();
-  data.description = samples->Describe();
-  data.sample = [samples = std::move(samples)](int64_t i) -> absl::StatusOr<std::vector<Tensor>> {
-    ASSIGN_OR_RETURN(Sample s, samples->Get(i));
+  data.count = count;
+  data.description = std::move(description);
+  data.sample = [&samples](int64_t i) -> absl::StatusOr<std::vector<Tensor>> {
+    ASSIGN_OR_RETURN(Sample s, samples.Get(i));
     return std::move(s.inputs);
+  };
+  return data;
+}
+
+CalibrationData CalibrationFrom(std::shared_ptr<const SampleSource> samples) {
+  CalibrationData data = CalibrationOver(*samples, samples->size(), samples->Describe());
+  // The calibration owns its source from here.
+  data.sample = [samples = std::move(samples), read = std::move(data.sample)](int64_t i) {
+    return read(i);
   };
   return data;
 }

@@ -39,6 +39,10 @@ struct CalibrationData {
 // token chunks: data/samples.h), in its order and with its description.
 CalibrationData CalibrationFrom(std::shared_ptr<const SampleSource> samples);
 
+// The first `count` samples of `samples`, which must outlive the result.
+CalibrationData CalibrationOver(const SampleSource& samples, int64_t count,
+                                std::string description);
+
 // Runs every sample through pare's executor (no fusion, so every value is
 // observable), handing `observe` the graph inputs and each value named in
 // `watch`; errors name the sample.

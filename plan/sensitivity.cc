@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "data/calibration_data.h"
 #include "quantize/static_int8.h"
 #include "runtime/session.h"
 
@@ -15,15 +16,6 @@ using evaluate::ErrorStats;
 using evaluate::SensitivityEntry;
 
 namespace {
-
-quantize::CalibrationData Calibration(const SampleSource& samples, int64_t count) {
-  return {count,
-          [&samples](int64_t i) -> absl::StatusOr<std::vector<Tensor>> {
-            ASSIGN_OR_RETURN(Sample s, samples.Get(i));
-            return std::move(s.inputs);
-          },
-          "sensitivity calibration"};
-}
 
 std::string LabelOf(const Node& n) { return n.name.empty() ? n.outputs[0] : n.name; }
 
@@ -41,8 +33,10 @@ absl::StatusOr<std::vector<SensitivityEntry>> QuantizationSensitivity(const Mode
   }
   // Which layers the quantizer would take, from one whole-model pass.
   Model whole = reference;
-  ASSIGN_OR_RETURN(quantize::QuantizeReport plan,
-                   quantize::QuantizeStaticInt8(whole, Calibration(samples, calib), o.quantize));
+  ASSIGN_OR_RETURN(
+      quantize::QuantizeReport plan,
+      quantize::QuantizeStaticInt8(
+          whole, data::CalibrationOver(samples, calib, "sensitivity calibration"), o.quantize));
   // The reference's outputs on the evaluation samples, kept (few samples).
   ASSIGN_OR_RETURN(auto ref_session, runtime::Session::Create(reference, {.threads = o.threads}));
   std::vector<std::vector<Tensor>> inputs, expected;
@@ -61,7 +55,10 @@ absl::StatusOr<std::vector<SensitivityEntry>> QuantizationSensitivity(const Mode
       if (other != target) one.exclude.push_back(other);
     }
     Model model = reference;
-    RETURN_IF_ERROR(quantize::QuantizeStaticInt8(model, Calibration(samples, calib), one).status());
+    RETURN_IF_ERROR(
+        quantize::QuantizeStaticInt8(
+            model, data::CalibrationOver(samples, calib, "sensitivity calibration"), one)
+            .status());
     ASSIGN_OR_RETURN(auto session, runtime::Session::Create(model, {.threads = o.threads}));
     std::vector<ErrorStats> errors(expected[0].size());
     for (int64_t i = 0; i < eval; ++i) {

@@ -92,7 +92,9 @@ absl::StatusOr<Tensor> SliceAxis(const Tensor& t, int64_t axis, const std::vecto
   std::vector<uint8_t> bytes(static_cast<size_t>(outer * inner) * kept.size());
   const uint8_t* src = t.bytes().data();
   uint8_t* dst = bytes.data();
-  for (int64_t o = 0; o < outer; ++o) {
+  // A tensor with a zero-size dimension past the axis has nothing to copy
+  // (and no storage: memcpy may not be handed its null pointer).
+  for (int64_t o = 0; inner > 0 && o < outer; ++o) {
     for (int64_t k : kept) {
       std::memcpy(dst, src + (o * dims[axis] + k) * inner, static_cast<size_t>(inner));
       dst += inner;

@@ -1,5 +1,6 @@
 #include "analysis/llama_graph.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -7,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "analysis/attention.h"
+#include "analysis/rotary.h"
 #include "core/graph.h"
 #include "core/graph_edit.h"
 #include "core/status_macros.h"
@@ -22,6 +24,18 @@ absl::Status NoMatch(const std::string& what) {
 const Node* OnlyReader(const std::string& value, const GraphIndex& index) {
   const auto& readers = index.Consumers(value);
   return readers.size() == 1 ? readers[0] : nullptr;
+}
+
+// The constant `value` is an Identity of, or `value`. torch.onnx writes
+// parameters that are equal (norm scales still at their initial ones) once,
+// and the others as Identity nodes of it.
+std::string ThroughIdentity(const std::string& value, const GraphIndex& index,
+                            const Constants& constants) {
+  const Node* p = index.Producer(value);
+  if (p && p->op_type == "Identity" && p->inputs.size() == 1 && constants.Contains(p->inputs[0])) {
+    return p->inputs[0];
+  }
+  return value;
 }
 
 struct RmsNorm {
@@ -41,9 +55,10 @@ absl::StatusOr<RmsNorm> MatchRmsNorm(const std::string& value, const GraphIndex&
   RmsNorm norm;
   std::string normalized;
   for (int i = 0; i < 2; ++i) {
-    const Tensor* t = constants.Find(p->inputs[i]);
+    const std::string scale = ThroughIdentity(p->inputs[i], index, constants);
+    const Tensor* t = constants.Find(scale);
     if (t && t->dims().size() == 1) {
-      norm.scale = p->inputs[i];
+      norm.scale = scale;
       normalized = p->inputs[1 - i];
     }
   }
@@ -108,52 +123,102 @@ const Tensor* RotaryTable(std::string value, const GraphIndex& index, const Cons
   return nullptr;
 }
 
-// Rotary embedding on the query path: rotate-half (Neg and Concat) with cos
-// and sin tables [positions, head_dim]; sets base and context.
-absl::Status MatchRotary(const std::vector<const Node*>& path, const GraphIndex& index,
-                         const Constants& constants, LlamaGraph& g) {
-  bool neg = false, concat = false;
-  const Tensor *cos = nullptr, *sin = nullptr;
-  for (const Node* n : path) {
-    neg |= n->op_type == "Neg";
-    concat |= n->op_type == "Concat";
-    if (n->op_type != "Mul") continue;
-    for (const std::string& in : n->inputs) {
-      const Tensor* t = RotaryTable(in, index, constants);
-      if (!t) continue;
-      absl::StatusOr<std::vector<float>> v = t->ToFloat32();
-      if (!v.ok() || v->empty()) continue;
-      ((*v)[0] > 0.5f ? cos : sin) = t;  // position 0: cos 1, sin 0
+// The operands the query path's Muls take from outside it: the rotary cos
+// and sin values (q * cos + rotate_half(q) * sin). The path, a breadth-first
+// walk back from the attention, also holds the nodes computing cos and sin;
+// only Muls with one operand computed from the projection count.
+std::vector<std::string> RotaryOperands(const std::vector<const Node*>& path,
+                                        const Node& projection, const Constants& constants) {
+  absl::flat_hash_set<std::string> derived = {projection.outputs[0]};
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const Node* n : path) {
+      if (derived.contains(n->outputs[0])) continue;
+      for (const std::string& in : n->inputs) {
+        if (derived.contains(in)) {
+          derived.insert(n->outputs.begin(), n->outputs.end());
+          grew = true;
+          break;
+        }
+      }
     }
   }
-  if (!neg || !cos || !sin) {
+  std::vector<std::string> operands;
+  for (const Node* n : path) {
+    if (n->op_type != "Mul" || n->inputs.size() != 2) continue;
+    for (int i = 0; i < 2; ++i) {
+      const std::string& other = n->inputs[1 - i];
+      if (derived.contains(n->inputs[i]) && !derived.contains(other) && !constants.Scalar(other) &&
+          std::find(operands.begin(), operands.end(), other) == operands.end()) {
+        operands.push_back(other);
+      }
+    }
+  }
+  return operands;
+}
+
+constexpr int64_t kRotaryPositions = 64;
+// llama.cpp's default training context when the graph computes its table
+// for any position (no table rows to count).
+constexpr int64_t kComputedRotaryContext = 4096;
+
+// The cos/sin tables `operands` hold for positions 0.., with the table rows
+// when they are cut from constants (the trained context).
+struct RotaryTables {
+  std::vector<std::vector<float>> tables;
+  int64_t width = 0, context = 0;
+};
+
+absl::StatusOr<RotaryTables> TablesOf(const Model& model, const std::vector<std::string>& operands,
+                                      const GraphIndex& index, const Constants& constants) {
+  RotaryTables out;
+  std::vector<Tensor> evaluated;
+  bool constant = true;
+  for (const std::string& v : operands) constant &= RotaryTable(v, index, constants) != nullptr;
+  if (constant) {
+    for (const std::string& v : operands) {
+      const Tensor* t = RotaryTable(v, index, constants);
+      out.context = t->dims()[0];
+      evaluated.push_back(*t);
+    }
+  } else {
+    ASSIGN_OR_RETURN(evaluated, EvaluateFromInputs(model, operands, kRotaryPositions));
+    out.context = kComputedRotaryContext;
+  }
+  for (const Tensor& t : evaluated) {
+    if (t.dims().empty()) return NoMatch("a scalar rotary table");
+    ASSIGN_OR_RETURN(std::vector<float> v, t.ToFloat32());
+    out.width = t.dims().back();
+    out.tables.push_back(std::move(v));
+  }
+  return out;
+}
+
+// Rotary embedding on the query path: rotate-half (Neg and Concat) with cos
+// and sin tables, constant or computed; sets base and context.
+absl::Status MatchRotary(const Model& model, const std::vector<const Node*>& path,
+                         const Node& projection, const GraphIndex& index,
+                         const Constants& constants, LlamaGraph& g) {
+  bool neg = false;
+  for (const Node* n : path) neg |= n->op_type == "Neg";
+  const std::vector<std::string> operands = RotaryOperands(path, projection, constants);
+  if (!neg || operands.size() != 2) {
     return NoMatch("no rotary embedding on the queries (llama.cpp always applies RoPE)");
   }
-  if (!concat) return NoMatch("rotary embedding on adjacent pairs is not supported yet");
+  absl::StatusOr<RotaryTables> t = TablesOf(model, operands, index, constants);
+  if (!t.ok()) return NoMatch(std::string(t.status().message()));
+  if (t->tables[0].empty() || t->tables[1].empty()) return NoMatch("empty rotary tables");
+  const bool first_is_cos = t->tables[0][0] > 0.5f;  // position 0: cos 1, sin 0
+  const std::vector<float>& cos = t->tables[first_is_cos ? 0 : 1];
+  const std::vector<float>& sin = t->tables[first_is_cos ? 1 : 0];
+  absl::StatusOr<Rotary> r = ReadRotaryTables(cos, sin, t->width);
+  if (!r.ok()) return NoMatch(std::string(r.status().message()));
+  if (!r->rotate_half) return NoMatch("rotary embedding on adjacent pairs is not supported yet");
+  if (r->freq_scale != 1) return NoMatch("linearly scaled rotary positions are not supported yet");
   g.rotate_half = true;
-  const int64_t width = cos->dims().back();
-  const std::vector<float> c = *cos->ToFloat32(), s = *sin->ToFloat32();
-  if (c.size() < static_cast<size_t>(2 * width) || width < 4)
-    return NoMatch("rotary table too small");
-  // Pair 1 turns by base^(-2 / rotary_dims) per position. One position's
-  // angle, raised to the -rotary_dims/2 power, magnifies the table's
-  // rounding 64-fold (float16 tables missed 10000 by 0.25%), so the angle is
-  // unwrapped over every position and divided by their count.
-  const int64_t positions = static_cast<int64_t>(c.size()) / width;
-  double turned = 0, previous = 0;
-  for (int64_t p = 1; p < positions; ++p) {
-    const double a = std::atan2(s[p * width + 1], c[p * width + 1]);
-    double step = a - previous;
-    step -= 2 * M_PI * std::floor((step + M_PI) / (2 * M_PI));  // into [-pi, pi)
-    turned += step;
-    previous = a;
-  }
-  const double angle = turned / static_cast<double>(positions - 1);
-  double base = std::pow(angle, -static_cast<double>(width) / 2.0);
-  // Exporters use whole numbers (10000, 500000): snap to one when this close.
-  if (std::fabs(base - std::round(base)) < 1e-4 * base) base = std::round(base);
-  g.rope_base = static_cast<float>(base);
-  g.context = static_cast<int64_t>(c.size()) / width;
+  g.rope_base = r->base;
+  g.rotary_dims = r->dims;
+  g.context = t->context;
   return absl::OkStatus();
 }
 
@@ -260,9 +325,13 @@ absl::StatusOr<LlamaGraph> MatchLlama(const Model& model) {
     b.attn_norm = attn_norm.scale;
     g.rms_eps = attn_norm.eps;
     if (g.blocks.empty()) {
-      RETURN_IF_ERROR(MatchRotary(query_path, index, constants, g));
+      RETURN_IF_ERROR(MatchRotary(model, query_path, *b.q, index, constants, g));
       g.head_dim = HeadDim(*b.q, index, constants);
       if (g.head_dim <= 0) return NoMatch(absl::StrCat(where, ": no head split after q"));
+      if (g.rotary_dims != g.head_dim) {
+        return NoMatch(absl::StrCat("partial rotary embedding (", g.rotary_dims, " of ", g.head_dim,
+                                    " channels) is not supported yet"));
+      }
       g.heads = ProjectionWidth(*b.q, constants) / g.head_dim;
       g.kv_heads = ProjectionWidth(*b.k, constants) / g.head_dim;
     }

@@ -29,7 +29,8 @@ struct LlamaBlock {
 
 struct LlamaGraph {
   int64_t vocab = 0, dim = 0, heads = 0, kv_heads = 0, head_dim = 0, ffn = 0;
-  int64_t context = 0;  // rows of the rotary table
+  int64_t context = 0;      // rows of a constant rotary table, else llama.cpp's default
+  int64_t rotary_dims = 0;  // rotated channels per head
   float rope_base = 10000, rms_eps = 1e-5f;
   bool rotate_half = true;  // rotary pairs (i, i + d/2), as Hugging Face; else adjacent pairs
   std::string token_embd, output_norm;

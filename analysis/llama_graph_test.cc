@@ -52,6 +52,22 @@ TEST(LlamaGraph, MatchesTheTrainedLmAndReadsItsShape) {
   }
 }
 
+// The zoo's Hugging Face-style export of the same weights: cos/sin computed
+// from inv_freq and position_ids, read by running that part of the graph.
+TEST(LlamaGraph, ReadsAComputedRotaryTableOfAHuggingFaceStyleExport) {
+  const fs::path path = kModels / "zoo" / "llama_trained" / "model.onnx";
+  if (!fs::exists(path)) GTEST_SKIP() << path << " missing (scripts/models/make_zoo.sh)";
+  absl::StatusOr<Model> model = LoadModel(path);
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<LlamaGraph> g = MatchLlama(*model);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->blocks.size(), 2u);
+  EXPECT_EQ(g->head_dim, 32);
+  EXPECT_EQ(g->rotary_dims, 32);
+  EXPECT_FLOAT_EQ(g->rope_base, 10000);
+  EXPECT_TRUE(g->rotate_half);
+}
+
 // A GPT-2-style decoder (LayerNorm, no RoPE) is refused naming the part.
 TEST(LlamaGraph, RefusesAGpt2StyleDecoderNamingThePart) {
   const fs::path path = kModels / "zoo" / "gpt2" / "model.onnx";

@@ -21,7 +21,7 @@ ALLOWED = {
     "quantize": ["core", "runtime", "data"],
     "prune": ["core", "runtime", "data"],
     "evaluate": ["core", "runtime", "data"],
-    "analysis": ["core"],
+    "analysis": ["core", "runtime"],
     "artifacts": ["core", "runtime", "analysis"],
     "plan": ["core", "runtime", "data", "quantize", "prune", "evaluate", "analysis", "artifacts"],
     "cli": ["core", "runtime", "data", "quantize", "prune", "evaluate", "analysis", "artifacts",

@@ -38,6 +38,14 @@ std::string ThroughIdentity(const std::string& value, const GraphIndex& index,
   return value;
 }
 
+bool AddsToMean(const Node& add, const GraphIndex& index) {
+  for (const std::string& in : add.inputs) {
+    const Node* p = index.Producer(in);
+    if (p && p->op_type == "ReduceMean") return true;
+  }
+  return false;
+}
+
 struct RmsNorm {
   std::string scale;
   float eps = 1e-5f;
@@ -75,7 +83,8 @@ absl::StatusOr<RmsNorm> MatchRmsNorm(const std::string& value, const GraphIndex&
       return NoMatch(absl::StrCat(where, ": LayerNorm (mean subtracted), not RMSNorm"));
     mean |= n->op_type == "ReduceMean";
     root |= n->op_type == "Sqrt" || n->op_type == "Reciprocal";
-    if (n->op_type == "Add") {
+    // eps is added to the mean square, not anywhere upstream (GELU's 1 + tanh).
+    if (n->op_type == "Add" && AddsToMean(*n, index)) {
       for (const std::string& in : n->inputs) {
         if (std::optional<float> eps = constants.Scalar(in)) norm.eps = *eps;
       }
@@ -89,23 +98,80 @@ absl::StatusOr<RmsNorm> MatchRmsNorm(const std::string& value, const GraphIndex&
   return norm;
 }
 
-// The head dimension from the Reshape that splits a projection into heads:
-// the last entry of its target shape (a constant, or a Concat whose last
-// part is one).
-int64_t HeadDim(const Node& projection, const GraphIndex& index, const Constants& constants) {
-  for (const Node* r : index.Consumers(projection.outputs[0])) {
-    if (r->op_type != "Reshape" || r->inputs.size() < 2) continue;
-    const Tensor* shape = constants.Find(r->inputs[1]);
-    if (!shape) {
-      const Node* concat = index.Producer(r->inputs[1]);
-      if (concat && concat->op_type == "Concat") shape = constants.Find(concat->inputs.back());
-    }
-    if (!shape || shape->dtype() != DataType::kInt64 || shape->element_count() == 0) continue;
-    int64_t last = 0;
-    std::memcpy(&last, shape->bytes().data() + shape->bytes().size() - sizeof(last), sizeof(last));
-    if (last > 0) return last;
+// The first value of an int64 constant, or nullopt.
+std::optional<int64_t> FirstInt(const std::string& value, const Constants& constants) {
+  const Tensor* t = constants.Find(value);
+  if (!t || t->dtype() != DataType::kInt64 || t->element_count() == 0) return std::nullopt;
+  int64_t v = 0;
+  std::memcpy(&v, t->bytes().data(), sizeof(v));
+  return v;
+}
+
+// A Reshape's target shape, entry by entry (0 where computed): a constant,
+// or a Concat of one-value parts.
+std::vector<int64_t> TargetShape(const Node& reshape, const GraphIndex& index,
+                                 const Constants& constants) {
+  std::vector<int64_t> out;
+  if (const Tensor* shape = constants.Find(reshape.inputs[1])) {
+    if (shape->dtype() != DataType::kInt64) return out;
+    out.resize(shape->element_count());
+    std::memcpy(out.data(), shape->bytes().data(), out.size() * sizeof(int64_t));
+    return out;
   }
-  return 0;
+  const Node* concat = index.Producer(reshape.inputs[1]);
+  if (!concat || concat->op_type != "Concat") return out;
+  for (const std::string& part : concat->inputs)
+    out.push_back(FirstInt(part, constants).value_or(0));
+  return out;
+}
+
+// How a projection's output becomes heads: through a bias Add and, for a
+// fused projection, the Slice taking this part, into the Reshape to
+// [..., heads, head_dim]. `path` holds the nodes between the projection and
+// the attention (TraceProjection's), so a fused projection's other parts
+// are not taken.
+struct HeadSplit {
+  int64_t heads = 0, head_dim = 0;
+  std::string bias;
+  std::optional<int64_t> slice_start;  // set when a Slice takes this part
+};
+
+std::optional<HeadSplit> SplitIntoHeads(const Node& projection,
+                                        const std::vector<const Node*>& path,
+                                        const GraphIndex& index, const Constants& constants) {
+  const absl::flat_hash_set<const Node*> on_path(path.begin(), path.end());
+  HeadSplit split;
+  std::string value = projection.outputs[0];
+  for (int step = 0; step < 4; ++step) {
+    const Node* next = nullptr;
+    for (const Node* c : index.Consumers(value)) {
+      if (on_path.contains(c)) next = c;
+    }
+    if (!next || next->inputs.size() < 2) return std::nullopt;
+    if (next->op_type == "Reshape") {
+      const std::vector<int64_t> shape = TargetShape(*next, index, constants);
+      if (shape.size() < 2 || shape.back() <= 0) return std::nullopt;
+      // [batch, sequence, heads, head_dim], or with the heads spelled as
+      // [kv_heads, group] (5-D grouped-query layouts).
+      split.head_dim = shape.back();
+      split.heads = 1;
+      for (size_t i = 2; i + 1 < shape.size(); ++i) split.heads *= std::max<int64_t>(shape[i], 0);
+      return split;
+    }
+    if (next->op_type == "Add") {
+      const std::string& other = next->inputs[next->inputs[0] == value ? 1 : 0];
+      const Tensor* bias = constants.Find(other);
+      if (!bias || bias->dims().size() != 1) return std::nullopt;
+      split.bias = other;
+    } else if (next->op_type == "Slice") {
+      split.slice_start = FirstInt(next->inputs[1], constants);
+      if (!split.slice_start) return std::nullopt;
+    } else {
+      return std::nullopt;
+    }
+    value = next->outputs[0];
+  }
+  return std::nullopt;
 }
 
 // The constant behind a rotary table value (through Slice, Gather,
@@ -237,34 +303,79 @@ const Node* ProjectionAfter(std::string value, const GraphIndex& index,
   return nullptr;
 }
 
-struct SwiGlu {
+struct GatedMlp {
   const Node *gate, *up, *down;
+  Activation activation;
+  bool fused;  // gate == up: one projection sliced [gate | up]
 };
 
-// Every down(silu(gate(x)) * up(x)) in graph order.
-std::vector<SwiGlu> MatchSwiGlus(const Graph& g, const GraphIndex& index,
-                                 const Constants& constants) {
-  std::vector<SwiGlu> out;
-  auto projection_of = [&](const std::string& v) {
-    const Node* p = index.Producer(v);
-    return p && ProjectionWidth(*p, constants) > 0 ? p : nullptr;
-  };
+// The projection `value` is the output of, directly or as a Slice of a
+// fused one (setting *sliced), or null.
+const Node* ProjectionOrPart(const std::string& value, const GraphIndex& index,
+                             const Constants& constants, const Node** sliced) {
+  const Node* p = index.Producer(value);
+  if (p && p->op_type == "Slice" && !p->inputs.empty()) {
+    *sliced = p;
+    p = index.Producer(p->inputs[0]);
+  }
+  return p && ProjectionWidth(*p, constants) > 0 ? p : nullptr;
+}
+
+// The activation between a gate projection and `value`, and that
+// projection: silu (x * sigmoid(x)) or GELU's tanh form, in a few ops.
+std::optional<std::pair<const Node*, Activation>> GateOf(const std::string& value,
+                                                         const GraphIndex& index,
+                                                         const Constants& constants) {
+  // Every op between `value` and the projections it is computed from.
+  const Node* gate = nullptr;
+  bool sigmoid = false, tanh = false;
+  std::deque<std::pair<std::string, int>> queue = {{value, 0}};
+  absl::flat_hash_set<std::string> seen;
+  while (!queue.empty()) {
+    auto [v, depth] = queue.front();
+    queue.pop_front();
+    const Node* n = index.Producer(v);
+    if (!n || !seen.insert(v).second) continue;
+    if (ProjectionWidth(*n, constants) > 0) {
+      if (gate && gate != n) return std::nullopt;  // two projections: not one gate
+      gate = n;
+      continue;
+    }
+    if (depth > 10) return std::nullopt;
+    sigmoid |= n->op_type == "Sigmoid";
+    tanh |= n->op_type == "Tanh";
+    const size_t inputs = n->op_type == "Slice" ? 1 : n->inputs.size();
+    for (size_t i = 0; i < inputs; ++i) {
+      if (!constants.Contains(n->inputs[i])) queue.push_back({n->inputs[i], depth + 1});
+    }
+  }
+  if (!gate || sigmoid == tanh) return std::nullopt;
+  return std::make_pair(gate, sigmoid ? Activation::kSilu : Activation::kGeluTanh);
+}
+
+// Every down(act(gate(x)) * up(x)) in graph order: SwiGLU, or GeGLU with
+// GELU's tanh form (Gemma); gate and up separate, or one projection sliced
+// in halves (Phi-3's gate_up_proj).
+std::vector<GatedMlp> MatchGatedMlps(const Graph& g, const GraphIndex& index,
+                                     const Constants& constants) {
+  std::vector<GatedMlp> out;
   for (const Node& mix : g.nodes) {
     if (mix.op_type != "Mul" || mix.inputs.size() != 2) continue;
+    const Node* down = OnlyReader(mix.outputs[0], index);
+    if (!down || ProjectionWidth(*down, constants) <= 0 || down->inputs[0] != mix.outputs[0]) {
+      continue;
+    }
     for (int i = 0; i < 2; ++i) {
-      const Node* silu = index.Producer(mix.inputs[i]);
-      const Node* up = projection_of(mix.inputs[1 - i]);
-      if (!silu || !up || silu->op_type != "Mul" || silu->inputs.size() != 2) continue;
-      const Node* gate = nullptr;
-      for (int j = 0; j < 2; ++j) {
-        const Node* sig = index.Producer(silu->inputs[j]);
-        if (sig && sig->op_type == "Sigmoid" && sig->inputs[0] == silu->inputs[1 - j]) {
-          gate = projection_of(silu->inputs[1 - j]);
-        }
-      }
-      if (!gate || gate->inputs[0] != up->inputs[0]) continue;
-      const Node* down = OnlyReader(mix.outputs[0], index);
-      if (down && ProjectionWidth(*down, constants) > 0) out.push_back({gate, up, down});
+      const Node* up_slice = nullptr;
+      const Node* up = ProjectionOrPart(mix.inputs[1 - i], index, constants, &up_slice);
+      if (!up) continue;
+      const auto gate = GateOf(mix.inputs[i], index, constants);
+      if (!gate || gate->first->inputs[0] != up->inputs[0]) continue;
+      const bool fused = gate->first == up;
+      // A fused projection's up half is the second: its Slice does not start at 0.
+      if (fused && (!up_slice || FirstInt(up_slice->inputs[1], constants) == 0)) continue;
+      out.push_back({gate->first, up, down, gate->second, fused});
+      break;
     }
   }
   return out;
@@ -287,68 +398,135 @@ bool ReadsEmbeddingTransposed(const Node& head, const std::string& table, const 
 
 }  // namespace
 
-absl::StatusOr<LlamaGraph> MatchLlama(const Model& model) {
-  const Graph& graph = model.graph;
-  const GraphIndex index(graph);
-  const Constants constants(graph);
-  LlamaGraph g;
+namespace {
+
+// The token embedding: a Gather of a constant 2-D table by computed ids,
+// and the scalar it is multiplied by before the first block (Gemma's
+// sqrt(dim)), if any.
+absl::Status MatchEmbedding(const Graph& graph, const GraphIndex& index, const Constants& constants,
+                            LlamaGraph& g) {
   for (const Node& n : graph.nodes) {
     if (n.op_type != "Gather" || n.inputs.size() != 2) continue;
     const Tensor* table = constants.Find(n.inputs[0]);
-    if (table && table->dims().size() == 2 && !constants.Contains(n.inputs[1])) {
-      g.token_embd = n.inputs[0];
-      g.vocab = table->dims()[0];
-      g.dim = table->dims()[1];
-      break;
-    }
-  }
-  if (g.token_embd.empty()) return NoMatch("no token embedding (Gather of a constant table)");
-  const std::vector<SwiGlu> mlps = MatchSwiGlus(graph, index, constants);
-  for (const Node& n : graph.nodes) {
-    std::optional<Attention> a = MatchAttention(n, index, constants);
-    if (!a) continue;
-    const std::string where = absl::StrCat("block ", g.blocks.size());
-    LlamaBlock b;
-    std::vector<const Node*> query_path;
-    b.q = TraceProjection(a->queries, index, constants, &query_path);
-    b.k = TraceProjection(a->keys, index, constants);
-    b.v = TraceProjection(a->values, index, constants);
-    b.o = ProjectionAfter(a->context->outputs[0], index, constants);
-    if (!b.q || !b.k || !b.v || !b.o) {
-      return NoMatch(absl::StrCat(where, ": attention without q, k, v and output projections"));
-    }
-    if (b.q->inputs[0] != b.k->inputs[0] || b.q->inputs[0] != b.v->inputs[0]) {
-      return NoMatch(absl::StrCat(where, ": q, k and v read different inputs"));
-    }
-    ASSIGN_OR_RETURN(const RmsNorm attn_norm,
-                     MatchRmsNorm(b.q->inputs[0], index, constants, where));
-    b.attn_norm = attn_norm.scale;
-    g.rms_eps = attn_norm.eps;
-    if (g.blocks.empty()) {
-      RETURN_IF_ERROR(MatchRotary(model, query_path, *b.q, index, constants, g));
-      g.head_dim = HeadDim(*b.q, index, constants);
-      if (g.head_dim <= 0) return NoMatch(absl::StrCat(where, ": no head split after q"));
-      if (g.rotary_dims != g.head_dim) {
-        return NoMatch(absl::StrCat("partial rotary embedding (", g.rotary_dims, " of ", g.head_dim,
-                                    " channels) is not supported yet"));
+    if (!table || table->dims().size() != 2 || constants.Contains(n.inputs[1])) continue;
+    g.token_embd = n.inputs[0];
+    g.vocab = table->dims()[0];
+    g.dim = table->dims()[1];
+    const Node* scale = OnlyReader(n.outputs[0], index);
+    if (scale && scale->op_type == "Mul") {
+      for (const std::string& in : scale->inputs) {
+        if (std::optional<float> v = constants.Scalar(in)) g.embedding_scale = *v;
       }
-      g.heads = ProjectionWidth(*b.q, constants) / g.head_dim;
-      g.kv_heads = ProjectionWidth(*b.k, constants) / g.head_dim;
     }
-    if (g.blocks.size() >= mlps.size()) return NoMatch(absl::StrCat(where, ": no SwiGLU MLP"));
-    const SwiGlu& mlp = mlps[g.blocks.size()];
-    b.gate = mlp.gate, b.up = mlp.up, b.down = mlp.down;
-    ASSIGN_OR_RETURN(const RmsNorm ffn_norm,
-                     MatchRmsNorm(b.gate->inputs[0], index, constants, where));
-    b.ffn_norm = ffn_norm.scale;
-    g.ffn = ProjectionWidth(*b.gate, constants);
-    g.blocks.push_back(b);
+    return absl::OkStatus();
   }
-  if (g.blocks.empty()) return NoMatch("no attention (score MatMul -> Softmax -> MatMul)");
+  return NoMatch("no token embedding (Gather of a constant table)");
+}
+
+// q, k and v: three projections, or one sliced [q | k | v] (Phi-3's
+// qkv_proj), reading one RMSNorm; their biases; the head counts.
+absl::Status MatchQkv(const Attention& a, const std::string& where, const GraphIndex& index,
+                      const Constants& constants, LlamaBlock& b, LlamaGraph& g,
+                      std::vector<const Node*>& query_path) {
+  std::vector<const Node*> key_path, value_path;
+  b.q = TraceProjection(a.queries, index, constants, &query_path);
+  b.k = TraceProjection(a.keys, index, constants, &key_path);
+  b.v = TraceProjection(a.values, index, constants, &value_path);
+  if (!b.q || !b.k || !b.v) return NoMatch(absl::StrCat(where, ": no q, k and v projections"));
+  if (b.q->inputs[0] != b.k->inputs[0] || b.q->inputs[0] != b.v->inputs[0]) {
+    return NoMatch(absl::StrCat(where, ": q, k and v read different inputs"));
+  }
+  // The norm first: a LayerNorm decoder (GPT-2) is refused for that.
+  ASSIGN_OR_RETURN(const RmsNorm attn_norm, MatchRmsNorm(b.q->inputs[0], index, constants, where));
+  b.attn_norm = attn_norm.scale;
+  g.rms_eps = attn_norm.eps;
+  const std::optional<HeadSplit> q = SplitIntoHeads(*b.q, query_path, index, constants);
+  const std::optional<HeadSplit> k = SplitIntoHeads(*b.k, key_path, index, constants);
+  const std::optional<HeadSplit> v = SplitIntoHeads(*b.v, value_path, index, constants);
+  if (!q || !k || !v) return NoMatch(absl::StrCat(where, ": no head split after q, k or v"));
+  b.q_bias = q->bias, b.k_bias = k->bias, b.v_bias = v->bias;
+  b.fused_qkv = b.q == b.k && b.k == b.v;
+  g.head_dim = q->head_dim;
+  // Separate projections give the head counts by their widths; a fused one
+  // by its Reshapes.
+  g.heads = b.q != b.k ? ProjectionWidth(*b.q, constants) / g.head_dim : q->heads;
+  g.kv_heads = b.q != b.k ? ProjectionWidth(*b.k, constants) / g.head_dim : k->heads;
+  if (g.heads <= 0 || g.kv_heads <= 0) {
+    return NoMatch(absl::StrCat(where, ": no head count in the fused projection's head split"));
+  }
+  if (b.fused_qkv) {
+    const int64_t q_width = g.heads * g.head_dim, kv_width = g.kv_heads * g.head_dim;
+    if (q->slice_start != 0 || k->slice_start != q_width || v->slice_start != q_width + kv_width ||
+        ProjectionWidth(*b.q, constants) != q_width + 2 * kv_width) {
+      return NoMatch(absl::StrCat(where, ": a fused qkv projection not sliced [q | k | v]"));
+    }
+  } else if (b.q == b.k || b.k == b.v || b.q == b.v) {
+    return NoMatch(absl::StrCat(where, ": two of q, k and v share a projection"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LlamaBlock> MatchBlock(const Model& model, const Attention& a,
+                                      const std::vector<GatedMlp>& mlps, const GraphIndex& index,
+                                      const Constants& constants, LlamaGraph& g) {
+  const std::string where = absl::StrCat("block ", g.blocks.size());
+  LlamaBlock b;
+  std::vector<const Node*> query_path;
+  RETURN_IF_ERROR(MatchQkv(a, where, index, constants, b, g, query_path));
+  b.o = ProjectionAfter(a.context->outputs[0], index, constants);
+  if (!b.o) return NoMatch(absl::StrCat(where, ": attention without an output projection"));
+  if (g.blocks.empty()) {
+    RETURN_IF_ERROR(MatchRotary(model, query_path, *b.q, index, constants, g));
+    if (g.rotary_dims != g.head_dim) {
+      return NoMatch(absl::StrCat("partial rotary embedding (", g.rotary_dims, " of ", g.head_dim,
+                                  " channels) is not supported yet"));
+    }
+  }
+  if (g.blocks.size() >= mlps.size()) {
+    return NoMatch(absl::StrCat(where, ": no gated MLP (SwiGLU or GeGLU)"));
+  }
+  const GatedMlp& mlp = mlps[g.blocks.size()];
+  b.gate = mlp.gate, b.up = mlp.up, b.down = mlp.down, b.fused_gate_up = mlp.fused;
+  g.activation = mlp.activation;
+  ASSIGN_OR_RETURN(const RmsNorm ffn_norm,
+                   MatchRmsNorm(b.gate->inputs[0], index, constants, where));
+  b.ffn_norm = ffn_norm.scale;
+  g.ffn = ProjectionWidth(*b.gate, constants) / (mlp.fused ? 2 : 1);
+  return b;
+}
+
+// Whether `head` multiplies by the embedding table transposed: spelled so,
+// or a constant-folded copy (exporters fold Transpose of a constant).
+bool TiedToEmbedding(const Node& head, const std::string& table, const GraphIndex& index,
+                     const Constants& constants) {
+  if (ReadsEmbeddingTransposed(head, table, index)) return true;
+  const Tensor* e = constants.Find(table);
+  const Tensor* w = head.op_type == "MatMul" ? constants.Find(head.inputs[1]) : nullptr;
+  if (!e || !w || w->dtype() != e->dtype() || w->dims().size() != 2 ||
+      w->dims()[0] != e->dims()[1] || w->dims()[1] != e->dims()[0]) {
+    return false;
+  }
+  const int64_t rows = e->dims()[0], cols = e->dims()[1];
+  if (Info(e->dtype()).bits < 8) return false;
+  const size_t width = Info(e->dtype()).bits / 8;
+  // Sampled: a copy equals everywhere, a trained head differs almost anywhere.
+  const int64_t step = std::max<int64_t>(1, rows * cols / 65536);
+  for (int64_t i = 0; i < rows * cols; i += step) {
+    const int64_t r = i / cols, c = i % cols;
+    if (std::memcmp(e->bytes().data() + i * width, w->bytes().data() + (c * rows + r) * width,
+                    width) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status MatchOutput(const Graph& graph, const GraphIndex& index, const Constants& constants,
+                         LlamaGraph& g) {
   if (graph.outputs.empty()) return NoMatch("no graph output");
   const Node* head = index.Producer(graph.outputs[0].name);
   if (head && head->op_type == "Cast") head = index.Producer(head->inputs[0]);
-  g.tied_head = head && ReadsEmbeddingTransposed(*head, g.token_embd, index);
+  g.tied_head = head && TiedToEmbedding(*head, g.token_embd, index, constants);
   if (!head || (!g.tied_head && ProjectionWidth(*head, constants) != g.vocab)) {
     return NoMatch("the first output is not a projection to the vocabulary");
   }
@@ -356,6 +534,59 @@ absl::StatusOr<LlamaGraph> MatchLlama(const Model& model) {
   ASSIGN_OR_RETURN(const RmsNorm final_norm,
                    MatchRmsNorm(head->inputs[0], index, constants, "output head"));
   g.output_norm = final_norm.scale;
+  return absl::OkStatus();
+}
+
+// The llama.cpp architecture whose graph computes what this one does.
+absl::Status ChooseArchitecture(LlamaGraph& g) {
+  const LlamaBlock& b = g.blocks[0];
+  const bool biases = !b.q_bias.empty() || !b.k_bias.empty() || !b.v_bias.empty();
+  if (g.activation == Activation::kGeluTanh || g.embedding_scale != 1) {
+    const float want = std::sqrt(static_cast<float>(g.dim));
+    if (g.activation != Activation::kGeluTanh ||
+        std::fabs(g.embedding_scale - want) > 1e-3f * want || !g.tied_head || biases ||
+        b.fused_qkv || b.fused_gate_up) {
+      return NoMatch(
+          absl::StrCat("a GeGLU or scaled-embedding decoder that is not Gemma's (GELU, "
+                       "embedding times sqrt(dim) = ",
+                       want, ", tied head); got scale ", g.embedding_scale));
+    }
+    g.arch = "gemma";
+  } else if (b.fused_gate_up) {
+    if (biases) return NoMatch("a Phi-3-style decoder with q/k/v biases");
+    g.arch = "phi3";
+  } else if (b.fused_qkv) {
+    return NoMatch("a fused qkv projection with separate gate and up is not supported yet");
+  } else {
+    g.arch = biases ? "qwen2" : "llama";
+  }
+  for (const LlamaBlock& other : g.blocks) {
+    if (other.fused_qkv != b.fused_qkv || other.fused_gate_up != b.fused_gate_up ||
+        other.q_bias.empty() != b.q_bias.empty()) {
+      return NoMatch("blocks differ in their fused projections or biases");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<LlamaGraph> MatchLlama(const Model& model) {
+  const Graph& graph = model.graph;
+  const GraphIndex index(graph);
+  const Constants constants(graph);
+  LlamaGraph g;
+  RETURN_IF_ERROR(MatchEmbedding(graph, index, constants, g));
+  const std::vector<GatedMlp> mlps = MatchGatedMlps(graph, index, constants);
+  for (const Node& n : graph.nodes) {
+    std::optional<Attention> a = MatchAttention(n, index, constants);
+    if (!a) continue;
+    ASSIGN_OR_RETURN(LlamaBlock b, MatchBlock(model, *a, mlps, index, constants, g));
+    g.blocks.push_back(std::move(b));
+  }
+  if (g.blocks.empty()) return NoMatch("no attention (score MatMul -> Softmax -> MatMul)");
+  RETURN_IF_ERROR(MatchOutput(graph, index, constants, g));
+  RETURN_IF_ERROR(ChooseArchitecture(g));
   return g;
 }
 

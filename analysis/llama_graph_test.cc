@@ -68,6 +68,34 @@ TEST(LlamaGraph, ReadsAComputedRotaryTableOfAHuggingFaceStyleExport) {
   EXPECT_TRUE(g->rotate_half);
 }
 
+// The zoo's Qwen2, Gemma and Phi-3 exports: the variant decides the
+// llama.cpp architecture, with what tells it.
+TEST(LlamaGraph, ChoosesTheArchitectureFromWhatTheGraphComputes) {
+  struct Case {
+    const char* model;
+    const char* arch;
+  };
+  for (const Case& c : {Case{"qwen2", "qwen2"}, Case{"gemma", "gemma"}, Case{"phi3", "phi3"}}) {
+    const fs::path path = kModels / "zoo" / c.model / "model.onnx";
+    if (!fs::exists(path)) GTEST_SKIP() << path << " missing (scripts/models/make_zoo.sh)";
+    absl::StatusOr<Model> model = LoadModel(path);
+    ASSERT_TRUE(model.ok()) << model.status();
+    absl::StatusOr<LlamaGraph> g = MatchLlama(*model);
+    ASSERT_TRUE(g.ok()) << c.model << ": " << g.status();
+    EXPECT_EQ(g->arch, c.arch);
+    const analysis::LlamaBlock& b = g->blocks[0];
+    EXPECT_EQ(!b.q_bias.empty() && !b.v_bias.empty(), g->arch == "qwen2") << c.model;
+    EXPECT_EQ(b.fused_qkv && b.fused_gate_up, g->arch == "phi3") << c.model;
+    EXPECT_EQ(g->tied_head, g->arch == "gemma") << c.model;
+    if (g->arch == "gemma") {
+      EXPECT_FLOAT_EQ(g->embedding_scale, 8);  // sqrt(64)
+      EXPECT_EQ(g->activation, analysis::Activation::kGeluTanh);
+      EXPECT_FLOAT_EQ(g->rms_eps, 1e-6f);  // not GELU's 1 + tanh
+    }
+    if (g->arch == "qwen2") EXPECT_FLOAT_EQ(g->rope_base, 1000000);
+  }
+}
+
 // A GPT-2-style decoder (LayerNorm, no RoPE) is refused naming the part.
 TEST(LlamaGraph, RefusesAGpt2StyleDecoderNamingThePart) {
   const fs::path path = kModels / "zoo" / "gpt2" / "model.onnx";

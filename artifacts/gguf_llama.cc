@@ -21,11 +21,6 @@ using analysis::LlamaBlock;
 using analysis::LlamaGraph;
 using analysis::MatchLlama;
 using analysis::ProjectionWidth;
-
-using analysis::LlamaBlock;
-using analysis::LlamaGraph;
-using analysis::MatchLlama;
-using analysis::ProjectionWidth;
 namespace {
 
 // A projection's weight as float rows [out, in] (llama.cpp's layout).
@@ -257,7 +252,7 @@ Repack TryRepack(const NBits& w, GgmlType type, const std::vector<int64_t>& orde
 }
 
 // Which 2-D weights the _M mix treats apart.
-enum class Role { kOther, kAttnV, kAttnOutput, kFfnDown, kOutput };
+enum class Role { kOther, kAttnQkv, kAttnV, kAttnOutput, kFfnDown, kOutput };
 
 // llama.cpp's choice of layers that get more bits: the first and last
 // eighth, and every third layer between.
@@ -271,19 +266,24 @@ class Exporter {
       : constants_(model.graph), g_(g), o_(o), pool_(o.threads) {}
 
   void Metadata(GgufFile& f) const {
-    f.Add("general.architecture", std::string("llama"));
+    const std::string& a = g_.arch;
+    auto count = [](int64_t v) { return static_cast<uint32_t>(v); };
+    f.Add("general.architecture", a);
     f.Add("general.name", o_.name);
     f.Add("general.file_type", FileType());
-    f.Add("llama.context_length", static_cast<uint32_t>(g_.context));
-    f.Add("llama.embedding_length", static_cast<uint32_t>(g_.dim));
-    f.Add("llama.block_count", static_cast<uint32_t>(g_.blocks.size()));
-    f.Add("llama.feed_forward_length", static_cast<uint32_t>(g_.ffn));
-    f.Add("llama.attention.head_count", static_cast<uint32_t>(g_.heads));
-    f.Add("llama.attention.head_count_kv", static_cast<uint32_t>(g_.kv_heads));
-    f.Add("llama.rope.dimension_count", static_cast<uint32_t>(g_.head_dim));
-    f.Add("llama.rope.freq_base", g_.rope_base);
-    f.Add("llama.attention.layer_norm_rms_epsilon", g_.rms_eps);
-    f.Add("llama.vocab_size", static_cast<uint32_t>(g_.vocab));
+    f.Add(a + ".context_length", count(g_.context));
+    f.Add(a + ".embedding_length", count(g_.dim));
+    f.Add(a + ".block_count", count(static_cast<int64_t>(g_.blocks.size())));
+    f.Add(a + ".feed_forward_length", count(g_.ffn));
+    f.Add(a + ".attention.head_count", count(g_.heads));
+    f.Add(a + ".attention.head_count_kv", count(g_.kv_heads));
+    // Heads need not split the embedding evenly (Gemma: 8 x 256 on 2048).
+    f.Add(a + ".attention.key_length", count(g_.head_dim));
+    f.Add(a + ".attention.value_length", count(g_.head_dim));
+    f.Add(a + ".rope.dimension_count", count(g_.rotary_dims));
+    f.Add(a + ".rope.freq_base", g_.rope_base);
+    f.Add(a + ".attention.layer_norm_rms_epsilon", g_.rms_eps);
+    f.Add(a + ".vocab_size", count(g_.vocab));
   }
 
   // llama.cpp's general.file_type: the main type's, or its _M file type.
@@ -317,6 +317,10 @@ class Exporter {
   GgmlType MixedType(Role role, int64_t layer) const {
     const int64_t layers = static_cast<int64_t>(g_.blocks.size());
     if (role == Role::kOutput) return GgmlType::kQ6_K;
+    if (role == Role::kAttnQkv) {  // one step up: Q3_K -> Q4_K, Q4_K -> Q5_K, Q5_K -> Q6_K
+      if (o_.type == GgmlType::kQ3_K) return GgmlType::kQ4_K;
+      return o_.type == GgmlType::kQ4_K ? GgmlType::kQ5_K : GgmlType::kQ6_K;
+    }
     if (o_.type == GgmlType::kQ3_K) {
       if (role == Role::kAttnV) return layer < 2 ? GgmlType::kQ5_K : GgmlType::kQ4_K;
       if (role == Role::kFfnDown) return layer < layers / 16 ? GgmlType::kQ5_K : GgmlType::kQ4_K;
@@ -336,7 +340,7 @@ class Exporter {
                                : constants_.Find(node->inputs[1])->dims()[0];
     const GgmlType type = TypeOf(role, layer, in_dim);
     std::vector<int64_t> order;
-    if (rotary && g_.rotate_half) order = RotaryRowOrder(out_dim, g_.head_dim);
+    if (rotary && PermutesRotaryRows()) order = RotaryRowOrder(out_dim, g_.head_dim);
     f.tensors.push_back(
         {.name = std::move(name),
          .type = type,
@@ -372,6 +376,34 @@ class Exporter {
                          .fill = [this, t, type](std::vector<uint8_t>& out) {
                            return EncodeFloatRows(*t, /*transposed=*/false, {}, type, out, &pool_);
                          }});
+  }
+
+  // llama.cpp's llama architecture rotates adjacent pairs; its others
+  // (qwen2, gemma, phi3) rotate halves as Hugging Face does.
+  bool PermutesRotaryRows() const { return g_.rotate_half && g_.arch == "llama"; }
+
+  // One block's tensors, with llama.cpp's names for the architecture.
+  void Block(GgufFile& f, size_t i) {
+    const LlamaBlock& b = g_.blocks[i];
+    const std::string p = absl::StrCat("blk.", i, ".");
+    const int64_t layer = static_cast<int64_t>(i);
+    Vector(f, p + "attn_norm.weight", b.attn_norm);
+    if (b.fused_qkv) {
+      Matrix(f, p + "attn_qkv.weight", b.q, false, Role::kAttnQkv, layer);
+    } else {
+      Matrix(f, p + "attn_q.weight", b.q, /*rotary=*/true);
+      if (!b.q_bias.empty()) Vector(f, p + "attn_q.bias", b.q_bias);
+      Matrix(f, p + "attn_k.weight", b.k, /*rotary=*/true);
+      if (!b.k_bias.empty()) Vector(f, p + "attn_k.bias", b.k_bias);
+      Matrix(f, p + "attn_v.weight", b.v, false, Role::kAttnV, layer);
+      if (!b.v_bias.empty()) Vector(f, p + "attn_v.bias", b.v_bias);
+    }
+    Matrix(f, p + "attn_output.weight", b.o, false, Role::kAttnOutput, layer);
+    Vector(f, p + "ffn_norm.weight", b.ffn_norm);
+    // A fused gate_up is llama.cpp's ffn_up of twice the width, gate first.
+    if (!b.fused_gate_up) Matrix(f, p + "ffn_gate.weight", b.gate, false);
+    Matrix(f, p + "ffn_up.weight", b.up, false);
+    Matrix(f, p + "ffn_down.weight", b.down, false, Role::kFfnDown, layer);
   }
 
   GgufExport& result() { return result_; }
@@ -432,19 +464,7 @@ absl::StatusOr<GgufExport> ExportLlamaGguf(const Model& model, const std::filesy
   e.Metadata(f);
   AddVocabulary(vocab, f);
   e.Embedding(f);
-  for (size_t i = 0; i < g.blocks.size(); ++i) {
-    const LlamaBlock& b = g.blocks[i];
-    const std::string p = absl::StrCat("blk.", i, ".");
-    e.Vector(f, p + "attn_norm.weight", b.attn_norm);
-    e.Matrix(f, p + "attn_q.weight", b.q, /*rotary=*/true);
-    e.Matrix(f, p + "attn_k.weight", b.k, /*rotary=*/true);
-    e.Matrix(f, p + "attn_v.weight", b.v, false, Role::kAttnV, static_cast<int64_t>(i));
-    e.Matrix(f, p + "attn_output.weight", b.o, false, Role::kAttnOutput, static_cast<int64_t>(i));
-    e.Vector(f, p + "ffn_norm.weight", b.ffn_norm);
-    e.Matrix(f, p + "ffn_gate.weight", b.gate, false);
-    e.Matrix(f, p + "ffn_up.weight", b.up, false);
-    e.Matrix(f, p + "ffn_down.weight", b.down, false, Role::kFfnDown, static_cast<int64_t>(i));
-  }
+  for (size_t i = 0; i < g.blocks.size(); ++i) e.Block(f, i);
   e.Vector(f, "output_norm.weight", g.output_norm);
   // Without output.weight, llama.cpp multiplies by token_embd: a tied head.
   if (!g.tied_head) e.Matrix(f, "output.weight", g.output, false, Role::kOutput);

@@ -296,10 +296,25 @@ int Q3Scale(const uint8_t* s, int j) {
 void PackQ4K(const float* x, uint8_t* out) {
   uint8_t codes[kSuperBlock];
   QuantizeScaledMin(x, 15, -1.f, 20, out, codes);
+  SetCodesQ4K(codes, out);
+}
+
+void SetCodesQ4K(const uint8_t* codes, uint8_t* out) {
   uint8_t* q = out + 16;
   for (int j = 0; j < kSuperBlock; j += 64, q += 32) {
     for (int l = 0; l < 32; ++l)
       q[l] = static_cast<uint8_t>(codes[j + l] | (codes[j + l + 32] << 4));
+  }
+}
+
+void GridQ4K(const uint8_t* block, BlockGrid* g) {
+  g->sub = 32;
+  g->levels = 16;
+  for (int j = 0; j < 8; ++j) {
+    float d, m;
+    SubBlock(block, j, &d, &m);
+    g->step[j] = d;
+    g->offset[j] = -m;
   }
 }
 
@@ -317,6 +332,15 @@ void UnpackQ4K(const uint8_t* in, float* x) {
 void PackQ5K(const float* x, uint8_t* out) {
   uint8_t codes[kSuperBlock];
   QuantizeScaledMin(x, 31, -0.5f, 15, out, codes);
+  SetCodesQ5K(codes, out);
+}
+
+void GridQ5K(const uint8_t* block, BlockGrid* g) {
+  GridQ4K(block, g);
+  g->levels = 32;
+}
+
+void SetCodesQ5K(const uint8_t* codes, uint8_t* out) {
   uint8_t* high = out + 16;
   uint8_t* low = out + 48;
   std::memset(high, 0, 32);
@@ -350,8 +374,6 @@ void PackQ6K(const float* x, uint8_t* out) {
   const float max_scale = FitSixteenSubBlocks(
       x, [](const float* v, int8_t* c) { return FitSymmetricScale(16, 32, v, c); }, scales, codes);
   const float max_abs = std::fabs(max_scale);
-  uint8_t* ql = out;
-  uint8_t* qh = out + 128;
   int8_t* sc = reinterpret_cast<int8_t*>(out + 192);
   if (max_abs < kAllZero) {
     std::memset(out, 0, 210);
@@ -369,6 +391,25 @@ void PackQ6K(const float* x, uint8_t* out) {
       codes[16 * b + i] = static_cast<int8_t>(std::clamp(Round(x[16 * b + i] / d), -32, 31) + 32);
     }
   }
+  uint8_t unsigned_codes[kSuperBlock];
+  for (int e = 0; e < kSuperBlock; ++e) unsigned_codes[e] = static_cast<uint8_t>(codes[e]);
+  SetCodesQ6K(unsigned_codes, out);
+}
+
+void GridQ6K(const uint8_t* block, BlockGrid* g) {
+  const int8_t* sc = reinterpret_cast<const int8_t*>(block + 192);
+  const float d = LoadFloat16LE(block + 208);
+  g->sub = 16;
+  g->levels = 64;
+  for (int j = 0; j < 16; ++j) {
+    g->step[j] = d * sc[j];
+    g->offset[j] = -32 * g->step[j];
+  }
+}
+
+void SetCodesQ6K(const uint8_t* codes, uint8_t* out) {
+  uint8_t* ql = out;
+  uint8_t* qh = out + 128;
   for (int j = 0; j < kSuperBlock; j += 128, ql += 64, qh += 32) {
     for (int l = 0; l < 32; ++l) {
       const int c0 = codes[j + l], c1 = codes[j + l + 32], c2 = codes[j + l + 64],
@@ -433,7 +474,19 @@ void PackQ2K(const float* x, uint8_t* out) {
       codes[16 * j + l] = static_cast<uint8_t>(std::clamp(Round((x[16 * j + l] + dm) / d), 0, 3));
     }
   }
-  PutTwoBitCodes(codes, out + 16);
+  SetCodesQ2K(codes, out);
+}
+
+void SetCodesQ2K(const uint8_t* codes, uint8_t* out) { PutTwoBitCodes(codes, out + 16); }
+
+void GridQ2K(const uint8_t* block, BlockGrid* g) {
+  const float d = LoadFloat16LE(block + 80), dmin = LoadFloat16LE(block + 82);
+  g->sub = 16;
+  g->levels = 4;
+  for (int j = 0; j < 16; ++j) {
+    g->step[j] = d * (block[j] & 0xf);
+    g->offset[j] = -dmin * (block[j] >> 4);
+  }
 }
 
 void UnpackQ2K(const uint8_t* in, float* x) {
@@ -450,7 +503,6 @@ void PackQ3K(const float* x, uint8_t* out) {
   const float max_scale = FitSixteenSubBlocks(
       x, [](const float* v, int8_t* c) { return FitSymmetricScaleBySweeps(16, 4, v, c); }, scales,
       codes);
-  uint8_t* hmask = out;
   uint8_t* s = out + 96;
   std::memset(s, 0, 12);
   if (max_scale != 0) {
@@ -476,7 +528,14 @@ void PackQ3K(const float* x, uint8_t* out) {
       codes[16 * j + i] = static_cast<int8_t>(std::clamp(Round(x[16 * j + i] / d), -4, 3) + 4);
     }
   }
+  uint8_t unsigned_codes[kSuperBlock];
+  for (int e = 0; e < kSuperBlock; ++e) unsigned_codes[e] = static_cast<uint8_t>(codes[e]);
+  SetCodesQ3K(unsigned_codes, out);
+}
+
+void SetCodesQ3K(const uint8_t* codes, uint8_t* out) {
   // Each code's third bit: element e in bit e/32 of byte e%32.
+  uint8_t* hmask = out;
   std::memset(hmask, 0, 32);
   uint8_t low[kSuperBlock];
   for (int e = 0; e < kSuperBlock; ++e) {
@@ -488,6 +547,16 @@ void PackQ3K(const float* x, uint8_t* out) {
     low[e] = static_cast<uint8_t>(c);
   }
   PutTwoBitCodes(low, out + 32);
+}
+
+void GridQ3K(const uint8_t* block, BlockGrid* g) {
+  const float d = LoadFloat16LE(block + 108);
+  g->sub = 16;
+  g->levels = 8;
+  for (int j = 0; j < 16; ++j) {
+    g->step[j] = d * Q3Scale(block + 96, j);
+    g->offset[j] = -4 * g->step[j];
+  }
 }
 
 void UnpackQ3K(const uint8_t* in, float* x) {

@@ -23,6 +23,8 @@
 
 #include <cstdint>
 
+#include "core/block_grid.h"
+
 namespace pare::kquants {
 
 inline constexpr int kSuperBlock = 256;
@@ -37,6 +39,19 @@ void PackQ5K(const float* x, uint8_t* out);
 void UnpackQ5K(const uint8_t* in, float* x);
 void PackQ6K(const float* x, uint8_t* out);
 void UnpackQ6K(const uint8_t* in, float* x);
+
+// Each packed block's grid (block_grid.h), and its 256 codes (0 ..
+// levels - 1, in element order) written into it with the scales kept.
+void GridQ2K(const uint8_t* block, BlockGrid* g);
+void SetCodesQ2K(const uint8_t* codes, uint8_t* block);
+void GridQ3K(const uint8_t* block, BlockGrid* g);
+void SetCodesQ3K(const uint8_t* codes, uint8_t* block);
+void GridQ4K(const uint8_t* block, BlockGrid* g);
+void SetCodesQ4K(const uint8_t* codes, uint8_t* block);
+void GridQ5K(const uint8_t* block, BlockGrid* g);
+void SetCodesQ5K(const uint8_t* codes, uint8_t* block);
+void GridQ6K(const uint8_t* block, BlockGrid* g);
+void SetCodesQ6K(const uint8_t* codes, uint8_t* block);
 
 }  // namespace pare::kquants
 

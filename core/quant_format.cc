@@ -151,6 +151,50 @@ void UnpackQ5_1(const uint8_t* in, float* x) {
   for (int64_t e = 0; e < kGgmlBlock; ++e) x[e] = FiveBitCode(in + 4, in + 8, e) * d + m;
 }
 
+// The legacy blocks' grids: one scale over the 32 values.
+void OneScaleGrid(float step, float offset, int levels, BlockGrid* g) {
+  g->sub = static_cast<int>(kGgmlBlock);
+  g->levels = levels;
+  g->step[0] = step;
+  g->offset[0] = offset;
+}
+
+void GridQ8_0(const uint8_t* in, BlockGrid* g) {
+  const float d = LoadFloat16LE(in);
+  OneScaleGrid(d, -128 * d, 256, g);  // code c is the int8 c - 128
+}
+
+void SetCodesQ8_0(const uint8_t* codes, uint8_t* out) {
+  for (int64_t i = 0; i < kGgmlBlock; ++i) {
+    out[2 + i] = static_cast<uint8_t>(static_cast<int8_t>(codes[i] - 128));
+  }
+}
+
+void PutNibbleCodes(const uint8_t* codes, uint8_t* out) {
+  for (int64_t j = 0; j < kGgmlBlock / 2; ++j) {
+    out[j] = static_cast<uint8_t>(codes[j] | (codes[j + kGgmlBlock / 2] << 4));
+  }
+}
+
+void GridQ4_0(const uint8_t* in, BlockGrid* g) {
+  const float d = LoadFloat16LE(in);
+  OneScaleGrid(d, -8 * d, 16, g);
+}
+void SetCodesQ4_0(const uint8_t* codes, uint8_t* out) { PutNibbleCodes(codes, out + 2); }
+void GridQ4_1(const uint8_t* in, BlockGrid* g) {
+  OneScaleGrid(LoadFloat16LE(in), LoadFloat16LE(in + 2), 16, g);
+}
+void SetCodesQ4_1(const uint8_t* codes, uint8_t* out) { PutNibbleCodes(codes, out + 4); }
+void GridQ5_0(const uint8_t* in, BlockGrid* g) {
+  const float d = LoadFloat16LE(in);
+  OneScaleGrid(d, -16 * d, 32, g);
+}
+void SetCodesQ5_0(const uint8_t* codes, uint8_t* out) { PutFiveBitCodes(codes, out + 2, out + 6); }
+void GridQ5_1(const uint8_t* in, BlockGrid* g) {
+  OneScaleGrid(LoadFloat16LE(in), LoadFloat16LE(in + 2), 32, g);
+}
+void SetCodesQ5_1(const uint8_t* codes, uint8_t* out) { PutFiveBitCodes(codes, out + 4, out + 8); }
+
 constexpr uint64_t Bits(std::initializer_list<int> widths) {
   uint64_t mask = 0;
   for (int b : widths) mask |= uint64_t{1} << b;
@@ -161,22 +205,22 @@ constexpr DataType kNoType = DataType::kUndefined;
 
 const QuantFormat kFormats[] = {
     {"f32", 32, Bits({32}), 1, ScaleType::kNone, ZeroPoint::kNone, kNoType, 4, 0, 0, 0, 0, PackF32,
-     UnpackF32},
+     UnpackF32, nullptr, nullptr},
     {"f16", 16, Bits({16}), 1, ScaleType::kNone, ZeroPoint::kNone, kNoType, 2, 0, 0, 1, 1, PackF16,
-     UnpackF16},
+     UnpackF16, nullptr, nullptr},
     {"q8_0", 8, Bits({8}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kNone, kNoType, 34, 0, 0, 8,
-     7, PackQ8_0, UnpackQ8_0},
+     7, PackQ8_0, UnpackQ8_0, GridQ8_0, SetCodesQ8_0},
     {"q4_0", 4, Bits({4}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMidpoint, kNoType, 18, 0, 0,
-     2, 2, PackQ4_0, UnpackQ4_0},
+     2, 2, PackQ4_0, UnpackQ4_0, GridQ4_0, SetCodesQ4_0},
     {"q4_1", 4, Bits({4}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMinimum, DataType::kFloat16,
-     20, 0, 0, 3, 3, PackQ4_1, UnpackQ4_1},
+     20, 0, 0, 3, 3, PackQ4_1, UnpackQ4_1, GridQ4_1, SetCodesQ4_1},
     // Q5_0/Q5_1: blocks of 32 with 5-bit codes (llama.cpp's file types 8
     // and 9); llama.cpp's K-quant files use them for rows too narrow for
     // super-blocks.
     {"q5_0", 5, Bits({5}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMidpoint, kNoType, 22, 0, 0,
-     6, 8, PackQ5_0, UnpackQ5_0},
+     6, 8, PackQ5_0, UnpackQ5_0, GridQ5_0, SetCodesQ5_0},
     {"q5_1", 5, Bits({5}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMinimum, DataType::kFloat16,
-     24, 0, 0, 7, 9, PackQ5_1, UnpackQ5_1},
+     24, 0, 0, 7, 9, PackQ5_1, UnpackQ5_1, GridQ5_1, SetCodesQ5_1},
     // K-quants: 256-value super-blocks (core/kquants.h). Q4_K/Q5_K: 8
     // sub-blocks of 32 with 6-bit scales and minimums under float16 d and
     // dmin; Q6_K: 16 sub-blocks of 16 with int8 scales under one float16 d,
@@ -185,28 +229,39 @@ const QuantFormat kFormats[] = {
     // 10); Q3_K: 16 sub-blocks of 16 with 6-bit scales, codes offset by 4
     // (Q3_K_S 11).
     {"q2_k", 2, Bits({2}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMinimum,
-     DataType::kFloat16, 84, 16, 8, 10, 10, kquants::PackQ2K, kquants::UnpackQ2K},
+     DataType::kFloat16, 84, 16, 8, 10, 10, kquants::PackQ2K, kquants::UnpackQ2K, kquants::GridQ2K,
+     kquants::SetCodesQ2K},
     {"q3_k", 3, Bits({3}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMidpoint, kNoType,
-     110, 16, 6, 11, 11, kquants::PackQ3K, kquants::UnpackQ3K},
+     110, 16, 6, 11, 11, kquants::PackQ3K, kquants::UnpackQ3K, kquants::GridQ3K,
+     kquants::SetCodesQ3K},
     {"q4_k", 4, Bits({4}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMinimum,
-     DataType::kFloat16, 144, 32, 12, 12, 14, kquants::PackQ4K, kquants::UnpackQ4K},
+     DataType::kFloat16, 144, 32, 12, 12, 14, kquants::PackQ4K, kquants::UnpackQ4K,
+     kquants::GridQ4K, kquants::SetCodesQ4K},
     {"q5_k", 5, Bits({5}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMinimum,
-     DataType::kFloat16, 176, 32, 12, 13, 16, kquants::PackQ5K, kquants::UnpackQ5K},
+     DataType::kFloat16, 176, 32, 12, 13, 16, kquants::PackQ5K, kquants::UnpackQ5K,
+     kquants::GridQ5K, kquants::SetCodesQ5K},
     {"q6_k", 6, Bits({6}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMidpoint, kNoType,
-     210, 16, 8, 14, 18, kquants::PackQ6K, kquants::UnpackQ6K},
+     210, 16, 8, 14, 18, kquants::PackQ6K, kquants::UnpackQ6K, kquants::GridQ6K,
+     kquants::SetCodesQ6K},
     // com.microsoft MatMulNBits: codes [N, blocks, block * bits / 8], scales
     // in the activations' type, zero points packed uint8 (or float, HQQ).
     {"matmulnbits", 8, Bits({2, 4, 8}), 0, ScaleType::kModelFloat, ZeroPoint::kCode,
-     DataType::kUint8, 0, 0, 0, -1, -1, nullptr, nullptr},
+     DataType::kUint8, 0, 0, 0, -1, -1, nullptr, nullptr, nullptr, nullptr},
     // Opset-21 DequantizeLinear with block_size over int4/int8 (symmetric)
     // or uint4/uint8 codes with a zero point.
     {"dequantizelinear", 8, Bits({4, 8}), 0, ScaleType::kModelFloat, ZeroPoint::kCode,
-     DataType::kUint8, 0, 0, 0, -1, -1, nullptr, nullptr},
+     DataType::kUint8, 0, 0, 0, -1, -1, nullptr, nullptr, nullptr, nullptr},
 };
 
 }  // namespace
 
 absl::Span<const QuantFormat> QuantFormats() { return kFormats; }
+
+int BlockGrid::Nearest(int s, float x) const {
+  if (step[s] == 0) return 0;
+  const float c = std::nearbyint((x - offset[s]) / step[s]);
+  return static_cast<int>(std::clamp(c, 0.0f, static_cast<float>(levels - 1)));
+}
 
 const QuantFormat* FindQuantFormat(std::string_view name) {
   for (const QuantFormat& f : kFormats) {

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "absl/types/span.h"
+#include "core/block_grid.h"
 #include "core/dtype.h"
 
 namespace pare {
@@ -57,6 +58,10 @@ struct QuantFormat {
   // `bytes_per_block` bytes, laid out as llama.cpp lays them out.
   void (*pack)(const float* values, uint8_t* out);
   void (*unpack)(const uint8_t* in, float* values);
+  // Quantized block formats: the grid of a packed block, and its codes
+  // written back with its scales kept (block_grid.h); null for floats.
+  void (*grid)(const uint8_t* block, BlockGrid* out);
+  void (*set_codes)(const uint8_t* codes, uint8_t* block);
 
   bool Takes(int b) const { return b > 0 && b < 64 && ((bit_mask >> b) & 1u) != 0; }
   bool fixed_block() const { return bytes_per_block != 0; }

@@ -76,6 +76,34 @@ TEST(QuantFormat, EveryCodecRoundTripsWithinHalfAStep) {
 
 // Q4_0 as llama.cpp lays it out: element j in the low nibble of byte j,
 // element j + 16 in the high nibble, codes offset by 8.
+// A packed block's grid decodes its codes to what unpack gives, and codes
+// written back with set_codes leave the block's bytes as they were.
+TEST(QuantFormat, GridsDescribeEveryQuantizedBlock) {
+  for (const QuantFormat& f : QuantFormats()) {
+    if (!f.fixed_block() || f.block == 1) continue;
+    ASSERT_NE(f.grid, nullptr) << f.name;
+    ASSERT_NE(f.set_codes, nullptr) << f.name;
+    std::vector<float> x(static_cast<size_t>(f.block)), decoded(x.size());
+    for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * i) * (1 + (i % 7)) - 0.3f;
+    std::vector<uint8_t> block(f.bytes_per_block), rewritten;
+    f.pack(x.data(), block.data());
+    f.unpack(block.data(), decoded.data());
+    BlockGrid g;
+    f.grid(block.data(), &g);
+    ASSERT_GT(g.sub, 0) << f.name;
+    std::vector<uint8_t> codes(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      const int s = static_cast<int>(i) / g.sub;
+      codes[i] = static_cast<uint8_t>(g.Nearest(s, decoded[i]));
+      EXPECT_NEAR(g.Value(s, codes[i]), decoded[i], 1e-5f * (1 + std::fabs(decoded[i])))
+          << f.name << " value " << i;
+    }
+    rewritten = block;
+    f.set_codes(codes.data(), rewritten.data());
+    EXPECT_EQ(rewritten, block) << f.name;
+  }
+}
+
 TEST(QuantFormat, Q4_0NibblesAreLlamaCppsLayout) {
   std::vector<float> x(32, 0.0f);
   x[0] = -8.0f;  // the extreme: scale 1, code 0

@@ -195,6 +195,100 @@ void GridQ5_1(const uint8_t* in, BlockGrid* g) {
 }
 void SetCodesQ5_1(const uint8_t* codes, uint8_t* out) { PutFiveBitCodes(codes, out + 4, out + 8); }
 
+// Importance-weighted packing of the one-scale blocks (llama.cpp's
+// quantize_row_*_impl counterpart): of candidate grids around the
+// reference one, the one with the least sum of w * (x - decoded)^2, every
+// code nearest on it. Symmetric blocks (`mid` > 0: value = d * (c - mid))
+// try scales around the signed extreme's; blocks with a minimum (mid == 0:
+// value = d * c + m) also refit d and m by weighted least squares for each
+// trial's codes. The float16 rounding of d and m is part of each trial.
+struct OneScaleLayout {
+  int levels, mid;
+  void (*set_codes)(const uint8_t* codes, uint8_t* block);
+  void (*pack)(const float* x, uint8_t* block);  // the reference, whose grid is a candidate
+};
+
+float Half(float v) { return Float16ToFloat32(Float32ToFloat16(v)); }
+
+float TrialError(const OneScaleLayout& l, const float* x, const float* w, float d, float m,
+                 uint8_t* codes) {
+  BlockGrid g;
+  OneScaleGrid(d, l.mid > 0 ? -l.mid * d : m, l.levels, &g);
+  float error = 0;
+  for (int64_t i = 0; i < kGgmlBlock; ++i) {
+    codes[i] = static_cast<uint8_t>(g.Nearest(0, x[i]));
+    const float diff = x[i] - g.Value(0, codes[i]);
+    error += w[i] * diff * diff;
+  }
+  return error;
+}
+
+// d and m fitted to x by weighted least squares for fixed codes.
+bool RefitScaleAndMinimum(const float* x, const float* w, const uint8_t* codes, float* d,
+                          float* m) {
+  double sw = 0, sc = 0, scc = 0, sx = 0, scx = 0;
+  for (int64_t i = 0; i < kGgmlBlock; ++i) {
+    sw += w[i], sc += w[i] * codes[i], scc += w[i] * codes[i] * codes[i];
+    sx += w[i] * x[i], scx += w[i] * codes[i] * x[i];
+  }
+  const double det = sw * scc - sc * sc;
+  if (det <= 0) return false;
+  *d = static_cast<float>((sw * scx - sc * sx) / det);
+  *m = static_cast<float>((scc * sx - sc * scx) / det);
+  return true;
+}
+
+void PackWeightedOneScale(const OneScaleLayout& l, const float* x, const float* w, uint8_t* out) {
+  float lo = x[0], hi = x[0], extreme = 0;
+  for (int64_t i = 0; i < kGgmlBlock; ++i) {
+    lo = std::min(lo, x[i]), hi = std::max(hi, x[i]);
+    if (std::fabs(x[i]) > std::fabs(extreme)) extreme = x[i];
+  }
+  const float base = l.mid > 0 ? extreme / -static_cast<float>(l.mid) : (hi - lo) / (l.levels - 1);
+  uint8_t codes[kGgmlBlock], trial[kGgmlBlock];
+  float best = -1, best_d = 0, best_m = 0;
+  auto consider = [&](float d, float m) {
+    d = Half(d), m = Half(m);
+    const float error = TrialError(l, x, w, d, m, trial);
+    if (best < 0 || error < best) {
+      best = error, best_d = d, best_m = m;
+      std::memcpy(codes, trial, sizeof(codes));
+    }
+  };
+  // The reference codec's own grid (d, then m, as float16 at the block's
+  // start) is a candidate, so the search never does worse by its measure.
+  uint8_t reference[34];
+  l.pack(x, reference);
+  consider(LoadFloat16LE(reference), l.mid > 0 ? 0.f : LoadFloat16LE(reference + 2));
+  for (int step = -12; step <= 12; ++step) {
+    const float d = base * (1 + 0.02f * step);
+    consider(d, lo);
+    if (l.mid > 0) continue;
+    float rd = 0, rm = 0;
+    TrialError(l, x, w, Half(d), Half(lo), trial);
+    if (RefitScaleAndMinimum(x, w, trial, &rd, &rm) && rd > 0) consider(rd, rm);
+  }
+  StoreFloat16LE(best_d, out);
+  if (l.mid == 0) StoreFloat16LE(best_m, out + 2);
+  l.set_codes(codes, out);
+}
+
+void PackWeightedQ8_0(const float* x, const float* w, uint8_t* out) {
+  PackWeightedOneScale({256, 128, SetCodesQ8_0, PackQ8_0}, x, w, out);
+}
+void PackWeightedQ4_0(const float* x, const float* w, uint8_t* out) {
+  PackWeightedOneScale({16, 8, SetCodesQ4_0, PackQ4_0}, x, w, out);
+}
+void PackWeightedQ4_1(const float* x, const float* w, uint8_t* out) {
+  PackWeightedOneScale({16, 0, SetCodesQ4_1, PackQ4_1}, x, w, out);
+}
+void PackWeightedQ5_0(const float* x, const float* w, uint8_t* out) {
+  PackWeightedOneScale({32, 16, SetCodesQ5_0, PackQ5_0}, x, w, out);
+}
+void PackWeightedQ5_1(const float* x, const float* w, uint8_t* out) {
+  PackWeightedOneScale({32, 0, SetCodesQ5_1, PackQ5_1}, x, w, out);
+}
+
 constexpr uint64_t Bits(std::initializer_list<int> widths) {
   uint64_t mask = 0;
   for (int b : widths) mask |= uint64_t{1} << b;
@@ -205,22 +299,22 @@ constexpr DataType kNoType = DataType::kUndefined;
 
 const QuantFormat kFormats[] = {
     {"f32", 32, Bits({32}), 1, ScaleType::kNone, ZeroPoint::kNone, kNoType, 4, 0, 0, 0, 0, PackF32,
-     UnpackF32, nullptr, nullptr},
+     UnpackF32, nullptr, nullptr, nullptr},
     {"f16", 16, Bits({16}), 1, ScaleType::kNone, ZeroPoint::kNone, kNoType, 2, 0, 0, 1, 1, PackF16,
-     UnpackF16, nullptr, nullptr},
+     UnpackF16, nullptr, nullptr, nullptr},
     {"q8_0", 8, Bits({8}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kNone, kNoType, 34, 0, 0, 8,
-     7, PackQ8_0, UnpackQ8_0, GridQ8_0, SetCodesQ8_0},
+     7, PackQ8_0, UnpackQ8_0, GridQ8_0, SetCodesQ8_0, PackWeightedQ8_0},
     {"q4_0", 4, Bits({4}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMidpoint, kNoType, 18, 0, 0,
-     2, 2, PackQ4_0, UnpackQ4_0, GridQ4_0, SetCodesQ4_0},
+     2, 2, PackQ4_0, UnpackQ4_0, GridQ4_0, SetCodesQ4_0, PackWeightedQ4_0},
     {"q4_1", 4, Bits({4}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMinimum, DataType::kFloat16,
-     20, 0, 0, 3, 3, PackQ4_1, UnpackQ4_1, GridQ4_1, SetCodesQ4_1},
+     20, 0, 0, 3, 3, PackQ4_1, UnpackQ4_1, GridQ4_1, SetCodesQ4_1, PackWeightedQ4_1},
     // Q5_0/Q5_1: blocks of 32 with 5-bit codes (llama.cpp's file types 8
     // and 9); llama.cpp's K-quant files use them for rows too narrow for
     // super-blocks.
     {"q5_0", 5, Bits({5}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMidpoint, kNoType, 22, 0, 0,
-     6, 8, PackQ5_0, UnpackQ5_0, GridQ5_0, SetCodesQ5_0},
+     6, 8, PackQ5_0, UnpackQ5_0, GridQ5_0, SetCodesQ5_0, PackWeightedQ5_0},
     {"q5_1", 5, Bits({5}), kGgmlBlock, ScaleType::kFloat16, ZeroPoint::kMinimum, DataType::kFloat16,
-     24, 0, 0, 7, 9, PackQ5_1, UnpackQ5_1, GridQ5_1, SetCodesQ5_1},
+     24, 0, 0, 7, 9, PackQ5_1, UnpackQ5_1, GridQ5_1, SetCodesQ5_1, PackWeightedQ5_1},
     // K-quants: 256-value super-blocks (core/kquants.h). Q4_K/Q5_K: 8
     // sub-blocks of 32 with 6-bit scales and minimums under float16 d and
     // dmin; Q6_K: 16 sub-blocks of 16 with int8 scales under one float16 d,
@@ -230,27 +324,27 @@ const QuantFormat kFormats[] = {
     // (Q3_K_S 11).
     {"q2_k", 2, Bits({2}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMinimum,
      DataType::kFloat16, 84, 16, 8, 10, 10, kquants::PackQ2K, kquants::UnpackQ2K, kquants::GridQ2K,
-     kquants::SetCodesQ2K},
+     kquants::SetCodesQ2K, nullptr},
     {"q3_k", 3, Bits({3}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMidpoint, kNoType,
      110, 16, 6, 11, 11, kquants::PackQ3K, kquants::UnpackQ3K, kquants::GridQ3K,
-     kquants::SetCodesQ3K},
+     kquants::SetCodesQ3K, nullptr},
     {"q4_k", 4, Bits({4}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMinimum,
      DataType::kFloat16, 144, 32, 12, 12, 14, kquants::PackQ4K, kquants::UnpackQ4K,
-     kquants::GridQ4K, kquants::SetCodesQ4K},
+     kquants::GridQ4K, kquants::SetCodesQ4K, nullptr},
     {"q5_k", 5, Bits({5}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMinimum,
      DataType::kFloat16, 176, 32, 12, 13, 16, kquants::PackQ5K, kquants::UnpackQ5K,
-     kquants::GridQ5K, kquants::SetCodesQ5K},
+     kquants::GridQ5K, kquants::SetCodesQ5K, nullptr},
     {"q6_k", 6, Bits({6}), kquants::kSuperBlock, ScaleType::kFloat16, ZeroPoint::kMidpoint, kNoType,
      210, 16, 8, 14, 18, kquants::PackQ6K, kquants::UnpackQ6K, kquants::GridQ6K,
-     kquants::SetCodesQ6K},
+     kquants::SetCodesQ6K, nullptr},
     // com.microsoft MatMulNBits: codes [N, blocks, block * bits / 8], scales
     // in the activations' type, zero points packed uint8 (or float, HQQ).
     {"matmulnbits", 8, Bits({2, 4, 8}), 0, ScaleType::kModelFloat, ZeroPoint::kCode,
-     DataType::kUint8, 0, 0, 0, -1, -1, nullptr, nullptr, nullptr, nullptr},
+     DataType::kUint8, 0, 0, 0, -1, -1, nullptr, nullptr, nullptr, nullptr, nullptr},
     // Opset-21 DequantizeLinear with block_size over int4/int8 (symmetric)
     // or uint4/uint8 codes with a zero point.
     {"dequantizelinear", 8, Bits({4, 8}), 0, ScaleType::kModelFloat, ZeroPoint::kCode,
-     DataType::kUint8, 0, 0, 0, -1, -1, nullptr, nullptr, nullptr, nullptr},
+     DataType::kUint8, 0, 0, 0, -1, -1, nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 
 }  // namespace

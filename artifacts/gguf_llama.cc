@@ -173,15 +173,15 @@ absl::Status EncodeFloatRows(const Tensor& t, bool transposed, const std::vector
   return absl::OkStatus();
 }
 
-// Row order for llama.cpp's adjacent-pair rotary when the source rotates
-// halves: within each head, row 2i takes i and row 2i + 1 takes i + d/2.
-std::vector<int64_t> RotaryRowOrder(int64_t rows, int64_t head_dim) {
-  std::vector<int64_t> order(rows);
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t head = r / head_dim, within = r % head_dim;
-    order[r] = head * head_dim + (within % 2) * (head_dim / 2) + within / 2;
-  }
-  return order;
+// A float weight as rows [out, in] in `order` (all of it: a calibrated
+// encoder sees the whole tensor).
+absl::StatusOr<std::vector<float>> FloatRowsOf(const Tensor& t, bool transposed,
+                                               const std::vector<int64_t>& order) {
+  std::vector<uint8_t> f32;
+  RETURN_IF_ERROR(EncodeFloatRows(t, transposed, order, GgmlType::kF32, f32, nullptr));
+  std::vector<float> rows(f32.size() / sizeof(float));
+  std::memcpy(rows.data(), f32.data(), f32.size());
+  return rows;
 }
 
 bool Float16Exact(const std::vector<float>& v) {
@@ -339,16 +339,22 @@ class Exporter {
                                ? IntAttr(*node, "K", 0)
                                : constants_.Find(node->inputs[1])->dims()[0];
     const GgmlType type = TypeOf(role, layer, in_dim);
+    result_.weight_inputs.emplace_back(name, node->inputs[0]);
+    const std::string tensor_name = name;
     std::vector<int64_t> order;
     if (rotary && PermutesRotaryRows()) order = RotaryRowOrder(out_dim, g_.head_dim);
     f.tensors.push_back(
         {.name = std::move(name),
          .type = type,
          .dims = {static_cast<uint64_t>(in_dim), static_cast<uint64_t>(out_dim)},
-         .fill = [this, node, type, order](std::vector<uint8_t>& out) -> absl::Status {
+         .fill = [this, node, type, order, out_dim, in_dim,
+                  tensor_name](std::vector<uint8_t>& out) -> absl::Status {
            if (node->op_type != "MatMulNBits") {
-             return EncodeFloatRows(*constants_.Find(node->inputs[1]), /*transposed=*/true, order,
-                                    type, out, &pool_);
+             const Tensor& t = *constants_.Find(node->inputs[1]);
+             ASSIGN_OR_RETURN(const bool encoded, Encode(tensor_name, node->inputs[0], t, true,
+                                                         order, out_dim, in_dim, type, out));
+             if (encoded) return absl::OkStatus();
+             return EncodeFloatRows(t, /*transposed=*/true, order, type, out, &pool_);
            }
            ASSIGN_OR_RETURN(const NBits w, ReadNBits(*node, constants_));
            const Repack repack = TryRepack(w, type, order, out);
@@ -373,7 +379,11 @@ class Exporter {
     f.tensors.push_back({.name = "token_embd.weight",
                          .type = type,
                          .dims = {static_cast<uint64_t>(g_.dim), static_cast<uint64_t>(g_.vocab)},
-                         .fill = [this, t, type](std::vector<uint8_t>& out) {
+                         .fill = [this, t, type](std::vector<uint8_t>& out) -> absl::Status {
+                           ASSIGN_OR_RETURN(const bool encoded,
+                                            Encode("token_embd.weight", "", *t, false, {}, g_.vocab,
+                                                   g_.dim, type, out));
+                           if (encoded) return absl::OkStatus();
                            return EncodeFloatRows(*t, /*transposed=*/false, {}, type, out, &pool_);
                          }});
   }
@@ -408,15 +418,39 @@ class Exporter {
 
   GgufExport& result() { return result_; }
 
+  // The options' encoder on a float weight, when set and `type` is a block
+  // type; false when it left the weight to round to nearest.
+  absl::StatusOr<bool> Encode(const std::string& name, const std::string& input, const Tensor& t,
+                              bool transposed, const std::vector<int64_t>& order, int64_t out_dim,
+                              int64_t in_dim, GgmlType type, std::vector<uint8_t>& out) const {
+    if (!o_.encoder || !FindGgmlFormat(static_cast<int32_t>(type))->grid) return false;
+    ASSIGN_OR_RETURN(const std::vector<float> rows, FloatRowsOf(t, transposed, order));
+    ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
+                     o_.encoder(name, input, rows, out_dim, in_dim, type));
+    if (bytes.empty()) return false;
+    ++result_.calibrated;
+    out.insert(out.end(), bytes.begin(), bytes.end());
+    return true;
+  }
+
  private:
   const Constants constants_;
   const LlamaGraph& g_;
   const GgufExportOptions& o_;
   mutable runtime::ThreadPool pool_;  // encodes blocks; fills run one tensor at a time
-  GgufExport result_;
+  mutable GgufExport result_;
 };
 
 }  // namespace
+
+std::vector<int64_t> RotaryRowOrder(int64_t rows, int64_t head_dim) {
+  std::vector<int64_t> order(rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t head = r / head_dim, within = r % head_dim;
+    order[r] = head * head_dim + (within % 2) * (head_dim / 2) + within / 2;
+  }
+  return order;
+}
 
 absl::Status ParseGgufFileType(const std::string& name, GgufExportOptions& options) {
   std::string base = name;

@@ -21,7 +21,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "artifacts/gguf.h"
@@ -44,6 +46,16 @@ struct GgufExportOptions {
   std::filesystem::path tokenizer;
   bool placeholder_vocabulary = false;
   int threads = 0;  // encoding blocks; 0: one per core
+  // Calibrated encoding of the 2-D weights in block types (GPTQ into the
+  // blocks, grid_gptq.h): handed the tensor's GGUF name, the value a
+  // projection multiplies (empty for the token embedding), the weight's
+  // rows [out, in] in file order and the type, returns the tensor's bytes,
+  // or nothing to round to nearest. Unset: every weight rounds to nearest,
+  // as llama.cpp does.
+  std::function<absl::StatusOr<std::vector<uint8_t>>(
+      const std::string& name, const std::string& input, const std::vector<float>& rows,
+      int64_t out, int64_t in, GgmlType type)>
+      encoder;
 };
 
 struct GgufExport {
@@ -51,6 +63,10 @@ struct GgufExport {
   int64_t repacked = 0;                  // codes and scales kept, exactly
   int64_t repacked_minimum_rounded = 0;  // Q4_1: codes kept, a minimum rounded
   int64_t requantized = 0;               // dequantized and encoded again
+  int64_t calibrated = 0;                // encoded by the options' encoder
+  // Each 2-D weight written, with the value its projection multiplies (for
+  // an importance matrix keyed by GGUF names).
+  std::vector<std::pair<std::string, std::string>> weight_inputs;
   uint64_t bytes = 0;
 };
 
@@ -62,6 +78,11 @@ absl::Status ParseGgufFileType(const std::string& name, GgufExportOptions& optio
 // the type llama.cpp (3.22) falls back to: Q2_K, Q3_K -> Q4_0; Q4_K ->
 // Q5_0; Q5_K -> Q5_1; Q6_K -> Q8_0; F16 when even that does not fit.
 GgmlType TypeForWidth(GgmlType type, int64_t width);
+
+// Row order for llama.cpp's adjacent-pair rotary when the source rotates
+// halves: within each head, row 2i takes i and row 2i + 1 takes i + d/2
+// (row r of the file is source row order[r]).
+std::vector<int64_t> RotaryRowOrder(int64_t rows, int64_t head_dim);
 
 absl::StatusOr<GgufExport> ExportLlamaGguf(const Model& model, const std::filesystem::path& path,
                                            const GgufExportOptions& options);

@@ -10,8 +10,8 @@
 #include "absl/strings/str_format.h"
 #include "analysis/memory_account.h"
 #include "artifacts/artifact.h"
-#include "artifacts/gguf_llama.h"
 #include "cli/commands.h"
+#include "cli/convert_gguf.h"
 #include "cli/device_flags.h"
 #include "cli/exit_codes.h"
 #include "cli/flags.h"
@@ -23,17 +23,11 @@
 namespace pare::cli {
 namespace {
 
-std::string UpperCase(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
 namespace fs = std::filesystem;
 
 struct ConvertFlags {
-  std::string model, output, verify, half, metrics, recipe_note, format = "onnx", type = "f16";
-  std::string tokenizer;
-  bool placeholder_vocab = false;
+  std::string model, output, verify, half, metrics, recipe_note, format = "onnx";
+  GgufFlags gguf;
   bool compact = false, json = false, force = false, require_fit = false;
   DeviceFlags device;
 };
@@ -82,32 +76,8 @@ absl::Status Transform(const ConvertFlags& f, Model& model, nlohmann::json& reci
   return absl::OkStatus();
 }
 
-// --format gguf: a Llama-family decoder as one GGUF file for llama.cpp.
-absl::Status ConvertToGguf(const ConvertFlags& f) {
-  if (f.output.empty()) return absl::InvalidArgumentError("--format gguf needs -o FILE.gguf");
-  RETURN_IF_ERROR(CheckOutputPath(f.output, f.force, {f.model, f.tokenizer}));
-  artifacts::GgufExportOptions options{.name = fs::path(f.model).stem().string(),
-                                       .tokenizer = f.tokenizer,
-                                       .placeholder_vocabulary = f.placeholder_vocab};
-  RETURN_IF_ERROR(artifacts::ParseGgufFileType(f.type, options));
-  ASSIGN_OR_RETURN(const Model model, LoadModel(f.model));
-  absl::StatusOr<artifacts::GgufExport> r = artifacts::ExportLlamaGguf(model, f.output, options);
-  if (!r.ok())
-    return absl::Status(r.status().code(), absl::StrCat(f.model, ": ", r.status().message()));
-  std::cout << absl::StrFormat(
-      "wrote %s: %d tensors, %s, %s; %d quantized weight(s) repacked without loss", f.output,
-      r->tensors, options.medium_mix ? UpperCase(f.type) : artifacts::GgmlTypeName(options.type),
-      analysis::FormatBytes(r->bytes), r->repacked);
-  if (r->repacked_minimum_rounded > 0) {
-    std::cout << absl::StrFormat(", %d repacked with the Q4_1 minimum rounded to float16",
-                                 r->repacked_minimum_rounded);
-  }
-  std::cout << absl::StrFormat(", %d dequantized and re-encoded\n", r->requantized);
-  return absl::OkStatus();
-}
-
 absl::Status Convert(const ConvertFlags& f) {
-  if (f.format == "gguf") return ConvertToGguf(f);
+  if (f.format == "gguf") return ConvertToGguf(f.model, f.output, f.force, f.gguf);
   ASSIGN_OR_RETURN(const analysis::DeviceProfile device, ResolveDevice(f.device));
   if (!f.output.empty()) {
     RETURN_IF_ERROR(artifacts::CheckArtifactDestination(f.output, f.force, {f.model, f.metrics}));
@@ -171,19 +141,7 @@ void RegisterConvert(CLI::App& app, std::function<int()>& run) {
                   "onnx (default): an artifact folder; gguf: one GGUF file for llama.cpp, Ollama "
                   "and LM Studio (Llama-family decoders, recognised by structure)")
       ->check(CLI::IsMember({"onnx", "gguf"}));
-  cmd->add_option(
-         "--type", f->type,
-         "gguf: type of 2-D weights: f16 (default), f32, q8_0, q5_0, q5_1, q4_0, q4_1 (pare's int4 "
-         "block-32 weights repack to q4_0 without loss), the K-quants q2_k ... q6_k "
-         "(every weight; narrower rows fall back as in llama.cpp), or llama.cpp's mixes "
-         "q3_k_m, q4_k_m, q5_k_m (more bits for the head and some attn_v/ffn_down)")
-      ->check(CLI::IsMember({"f32", "f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k",
-                             "q4_k", "q5_k", "q6_k", "q3_k_m", "q4_k_m", "q5_k_m"}));
-  cmd->add_option("--tokenizer", f->tokenizer,
-                  "gguf: a Hugging Face tokenizer.json for the vocabulary (byte-level models "
-                  "need none)");
-  cmd->add_flag("--placeholder-vocab", f->placeholder_vocab,
-                "gguf: a model with no tokenizer (synthetic): byte tokens plus <unused_N>");
+  AddGgufFlags(*cmd, f->gguf);
   cmd->add_option("--metrics", f->metrics,
                   "A `pare evaluate --json` report to record in the manifest");
   AddDeviceFlags(*cmd, f->device);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
+#include "cli/evaluate_gguf.h"
 #include "cli/exit_codes.h"
 #include "cli/flags.h"
 #include "core/status_macros.h"
@@ -24,6 +25,7 @@ struct EvaluateFlags {
   std::vector<std::string> dims;
   std::string task = "tensor";
   bool per_layer = false, quiet = false, sensitivity = false;
+  std::string gguf_arithmetic = "llama.cpp";
   int64_t sensitivity_samples = 4;
   int top_layers = 10, threads = 0;
   std::string json, markdown, html, junit;
@@ -99,8 +101,11 @@ int Run(const EvaluateFlags& f) {
   if (absl::Status s = CheckReportPaths(f); !s.ok()) return ReportError(s);
   auto options = ToOptions(f);
   if (!options.ok()) return ReportError(options.status());
+  auto stand_ins = PrepareGgufCandidates(*options, f.gguf_arithmetic == "llama.cpp");
+  if (!stand_ins.ok()) return ReportError(stand_ins.status());
   auto report = evaluate::Evaluate(*options);
   if (!report.ok()) return ReportError(report.status());
+  if (*stand_ins) (*stand_ins)->RestoreNames(*report);
   if (!f.quiet) std::cout << evaluate::ReportToText(*report, f.top_layers);
   if (absl::Status s = WriteReports(f, *report); !s.ok()) return ReportError(s);
   if (!report->passed()) {
@@ -142,6 +147,11 @@ void RegisterEvaluate(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("candidates", f->candidates,
                   "Compressed model(s) to compare; several give one comparison table");
   auto* reference = cmd->add_option("--reference", f->reference, "The original (float) model");
+  cmd->add_option("--gguf-arithmetic", f->gguf_arithmetic,
+                  "GGUF candidates: llama.cpp (default: activations rounded to 8 bits before each "
+                  "product with a quantized weight, as llama.cpp's CPU kernels do, so the KL is "
+                  "llama.cpp's) or weights (the weights' error alone)")
+      ->check(CLI::IsMember({"llama.cpp", "weights"}));
   cmd->add_option("--reference-outputs", f->reference_outputs,
                   "Instead of --reference: its outputs stored by --save-reference-outputs (or "
                   "output_N.pb files in the ONNX test layout)")

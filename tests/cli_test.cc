@@ -87,6 +87,48 @@ TEST(Cli, InspectReadsGgufFiles) {
   ExpectOneLineError(RunPare("inspect " + (dir / "cut.gguf").string(), dir), 3, "truncated header");
 }
 
+// Calibrated GGUF export of the trained LM: GPTQ into the blocks and the
+// calibration's importance matrix, readable by `pare convert --imatrix`;
+// --write-imatrix without data and --imatrix with data are refused.
+TEST(Cli, GgufCalibratedExportWritesAnImportanceMatrix) {
+  testing::TempDir dir;
+  const std::filesystem::path lm_dir = std::filesystem::path(PARE_MODELS_DIR) / "pare-lm-small";
+  const std::filesystem::path lm = lm_dir / "model.onnx";
+  if (!std::filesystem::exists(lm)) GTEST_SKIP() << lm << " missing";
+  const std::string base = "convert " + lm.string() + " --format gguf --type q4_k_m -o ";
+  const std::string calib =
+      " --calib-tokens " + (lm_dir / "calib.tokens").string() + " --seq-len 64 --max-calib 4";
+  const std::string imatrix = (dir / "lm.imatrix").string();
+  const Result r =
+      RunPare(base + (dir / "gptq.gguf").string() + calib + " --write-imatrix " + imatrix, dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("16 calibrated"), std::string::npos) << r.out;  // 15 projections, embedding
+  EXPECT_NE(r.out.find("importance of 15 weights"), std::string::npos) << r.out;
+  const Result with = RunPare(base + (dir / "im.gguf").string() + " --imatrix " + imatrix, dir);
+  EXPECT_EQ(with.exit_code, 0) << with.err;
+  ExpectOneLineError(
+      RunPare(base + (dir / "x.gguf").string() + " --write-imatrix " + (dir / "y.imatrix").string(),
+              dir),
+      3, "--write-imatrix needs");
+  ExpectOneLineError(
+      RunPare(base + (dir / "x.gguf").string() + calib + " --imatrix " + imatrix, dir), 3,
+      "not both");
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.gguf"));
+  // Read back: evaluated against the ONNX model it came from (KL small,
+  // layers ranked); without --reference, or against another model, refused.
+  const std::string eval = "evaluate " + (dir / "gptq.gguf").string() + " --task lm --tokens " +
+                           (lm_dir / "heldout.tokens").string() + " --seq-len 64 --max-samples 2";
+  const Result e = RunPare(eval + " --reference " + lm.string() + " --per-layer --quiet --json " +
+                               (dir / "e.json").string(),
+                           dir);
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const auto j = nlohmann::json::parse(testing::ReadFile(dir / "e.json"));
+  EXPECT_LT(j["candidates"][0]["lm"]["kl"]["mean"].get<double>(), 0.01);
+  EXPECT_GT(j["candidates"][0]["layers"].size(), 10u);
+  EXPECT_EQ(j["candidates"][0]["path"], (dir / "gptq.gguf").string());
+  ExpectOneLineError(RunPare(eval, dir), 3, "needs --reference");
+}
+
 TEST(Cli, ExitCodesNameTheKindOfFailure) {
   testing::TempDir dir;
   ExpectOneLineError(RunPare("inspect " + (dir / "none.onnx").string(), dir), 4, "none.onnx");

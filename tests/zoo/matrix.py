@@ -64,6 +64,7 @@ STAGES = {
     "fit": None,
     "gguf": None,
     "gguf_q4_k_m": None,  # K-quants with llama.cpp's Q4_K_M mix
+    "gguf_gptq": None,  # Q4_K_M by GPTQ into the blocks: the same size as round to nearest
 }
 
 
@@ -275,6 +276,17 @@ def run_cell(binary, zoo, name, stage, work):
         pare(binary, ["convert", model, "--format", "gguf", "-o", out, "--placeholder-vocab"] + kind,
              "pare convert --format gguf " + " ".join(kind))
         return f"{out.stat().st_size} bytes"
+    if stage == "gguf_gptq":
+        if m["family"] != zoo_catalog.DECODER:
+            return None
+        rtn, gptq = work / "rtn.gguf", work / "gptq.gguf"
+        base = ["convert", model, "--format", "gguf", "--type", "q4_k_m", "--placeholder-vocab"]
+        pare(binary, base + ["-o", rtn], "pare convert --format gguf --type q4_k_m")
+        pare(binary, base + ["-o", gptq, "--calib-random", "2"],
+             "pare convert --format gguf --type q4_k_m --calib-random 2")
+        if gptq.stat().st_size != rtn.stat().st_size or gptq.read_bytes() == rtn.read_bytes():
+            raise Failure("GPTQ's Q4_K_M is not a different file of round to nearest's size")
+        return f"{gptq.stat().st_size} bytes, as round to nearest's"
     args, mode = STAGES[stage]
     out = work / "out.onnx"
     args = [a.format(calib=calib) for a in args]

@@ -133,6 +133,7 @@ std::vector<int64_t> TargetShape(const Node& reshape, const GraphIndex& index,
 struct HeadSplit {
   int64_t heads = 0, head_dim = 0;
   std::string bias;
+  std::string heads_value;             // the Reshape's output
   std::optional<int64_t> slice_start;  // set when a Slice takes this part
 };
 
@@ -154,6 +155,7 @@ std::optional<HeadSplit> SplitIntoHeads(const Node& projection,
       // [batch, sequence, heads, head_dim], or with the heads spelled as
       // [kv_heads, group] (5-D grouped-query layouts).
       split.head_dim = shape.back();
+      split.heads_value = next->outputs[0];
       split.heads = 1;
       for (size_t i = 2; i + 1 < shape.size(); ++i) split.heads *= std::max<int64_t>(shape[i], 0);
       return split;
@@ -189,33 +191,42 @@ const Tensor* RotaryTable(std::string value, const GraphIndex& index, const Cons
   return nullptr;
 }
 
+// Whether `value` is computed from `target`, looking back at most `depth`
+// nodes.
+bool ComputedFrom(const std::string& value, const std::string& target, const GraphIndex& index,
+                  int depth = 24) {
+  std::deque<std::pair<std::string, int>> queue = {{value, 0}};
+  absl::flat_hash_set<std::string> seen;
+  while (!queue.empty()) {
+    auto [v, d] = queue.front();
+    queue.pop_front();
+    if (v == target) return true;
+    const Node* p = index.Producer(v);
+    if (!p || d >= depth || !seen.insert(v).second) continue;
+    for (const std::string& in : p->inputs) queue.push_back({in, d + 1});
+  }
+  return false;
+}
+
 // The operands the query path's Muls take from outside it: the rotary cos
 // and sin values (q * cos + rotate_half(q) * sin). The path, a breadth-first
 // walk back from the attention, also holds the nodes computing cos and sin;
-// only Muls with one operand computed from the projection count.
+// only Muls with one operand computed from the projection count, and
+// constants are scales (attention, Qwen3's per-head norm), not tables.
 std::vector<std::string> RotaryOperands(const std::vector<const Node*>& path,
-                                        const Node& projection, const Constants& constants) {
-  absl::flat_hash_set<std::string> derived = {projection.outputs[0]};
-  for (bool grew = true; grew;) {
-    grew = false;
-    for (const Node* n : path) {
-      if (derived.contains(n->outputs[0])) continue;
-      for (const std::string& in : n->inputs) {
-        if (derived.contains(in)) {
-          derived.insert(n->outputs.begin(), n->outputs.end());
-          grew = true;
-          break;
-        }
-      }
-    }
-  }
+                                        const Node& projection, const GraphIndex& index,
+                                        const Constants& constants) {
+  const std::string& q = projection.outputs[0];
   std::vector<std::string> operands;
   for (const Node* n : path) {
     if (n->op_type != "Mul" || n->inputs.size() != 2) continue;
     for (int i = 0; i < 2; ++i) {
       const std::string& other = n->inputs[1 - i];
-      if (derived.contains(n->inputs[i]) && !derived.contains(other) && !constants.Scalar(other) &&
-          std::find(operands.begin(), operands.end(), other) == operands.end()) {
+      if (constants.Contains(other) ||
+          std::find(operands.begin(), operands.end(), other) != operands.end()) {
+        continue;
+      }
+      if (ComputedFrom(n->inputs[i], q, index) && !ComputedFrom(other, q, index)) {
         operands.push_back(other);
       }
     }
@@ -267,7 +278,7 @@ absl::Status MatchRotary(const Model& model, const std::vector<const Node*>& pat
                          const Constants& constants, LlamaGraph& g) {
   bool neg = false;
   for (const Node* n : path) neg |= n->op_type == "Neg";
-  const std::vector<std::string> operands = RotaryOperands(path, projection, constants);
+  const std::vector<std::string> operands = RotaryOperands(path, projection, index, constants);
   if (!neg || operands.size() != 2) {
     return NoMatch("no rotary embedding on the queries (llama.cpp always applies RoPE)");
   }
@@ -423,6 +434,33 @@ absl::Status MatchEmbedding(const Graph& graph, const GraphIndex& index, const C
   return NoMatch("no token embedding (Gather of a constant table)");
 }
 
+// Qwen3's RMSNorm of each head, between the head split and the rotary
+// embedding: its scale, or empty when the heads go straight on.
+absl::StatusOr<std::string> HeadNorm(const std::string& heads, const std::vector<const Node*>& path,
+                                     int64_t head_dim, const GraphIndex& index,
+                                     const Constants& constants, const std::string& where) {
+  const absl::flat_hash_set<const Node*> on_path(path.begin(), path.end());
+  std::deque<std::pair<std::string, int>> queue = {{heads, 0}};
+  while (!queue.empty()) {
+    auto [v, depth] = queue.front();
+    queue.pop_front();
+    for (const Node* c : index.Consumers(v)) {
+      if (!on_path.contains(c) || depth > 10) continue;
+      if (c->op_type == "Mul" && c->inputs.size() == 2) {
+        for (const std::string& in : c->inputs) {
+          const Tensor* t = constants.Find(ThroughIdentity(in, index, constants));
+          if (!t || t->dims() != std::vector<int64_t>{head_dim}) continue;
+          ASSIGN_OR_RETURN(const RmsNorm norm,
+                           MatchRmsNorm(c->outputs[0], index, constants, where + " head norm"));
+          return norm.scale;
+        }
+      }
+      queue.push_back({c->outputs[0], depth + 1});
+    }
+  }
+  return std::string();
+}
+
 // q, k and v: three projections, or one sliced [q | k | v] (Phi-3's
 // qkv_proj), reading one RMSNorm; their biases; the head counts.
 absl::Status MatchQkv(const Attention& a, const std::string& where, const GraphIndex& index,
@@ -445,6 +483,13 @@ absl::Status MatchQkv(const Attention& a, const std::string& where, const GraphI
   const std::optional<HeadSplit> v = SplitIntoHeads(*b.v, value_path, index, constants);
   if (!q || !k || !v) return NoMatch(absl::StrCat(where, ": no head split after q, k or v"));
   b.q_bias = q->bias, b.k_bias = k->bias, b.v_bias = v->bias;
+  ASSIGN_OR_RETURN(b.q_norm,
+                   HeadNorm(q->heads_value, query_path, q->head_dim, index, constants, where));
+  ASSIGN_OR_RETURN(b.k_norm,
+                   HeadNorm(k->heads_value, key_path, k->head_dim, index, constants, where));
+  if (b.q_norm.empty() != b.k_norm.empty()) {
+    return NoMatch(absl::StrCat(where, ": a per-head norm on only one of q and k"));
+  }
   b.fused_qkv = b.q == b.k && b.k == b.v;
   g.head_dim = q->head_dim;
   // Separate projections give the head counts by their widths; a fused one
@@ -552,6 +597,9 @@ absl::Status ChooseArchitecture(LlamaGraph& g) {
                        want, ", tied head); got scale ", g.embedding_scale));
     }
     g.arch = "gemma";
+  } else if (!b.q_norm.empty()) {
+    if (b.fused_qkv || b.fused_gate_up) return NoMatch("per-head q/k norms with fused projections");
+    g.arch = "qwen3";
   } else if (b.fused_gate_up) {
     if (biases) return NoMatch("a Phi-3-style decoder with q/k/v biases");
     g.arch = "phi3";
@@ -562,7 +610,7 @@ absl::Status ChooseArchitecture(LlamaGraph& g) {
   }
   for (const LlamaBlock& other : g.blocks) {
     if (other.fused_qkv != b.fused_qkv || other.fused_gate_up != b.fused_gate_up ||
-        other.q_bias.empty() != b.q_bias.empty()) {
+        other.q_bias.empty() != b.q_bias.empty() || other.q_norm.empty() != b.q_norm.empty()) {
       return NoMatch("blocks differ in their fused projections or biases");
     }
   }

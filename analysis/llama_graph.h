@@ -29,6 +29,7 @@ struct LlamaBlock {
   const Node *q = nullptr, *k = nullptr, *v = nullptr, *o = nullptr;
   const Node *gate = nullptr, *up = nullptr, *down = nullptr;
   std::string q_bias, k_bias, v_bias;  // 1-D constants added to q, k, v (Qwen2), or empty
+  std::string q_norm, k_norm;          // per-head RMSNorm scales before RoPE (Qwen3), or empty
   bool fused_qkv = false;              // q == k == v: one projection sliced [q | k | v] (Phi-3)
   bool fused_gate_up = false;          // gate == up: one projection sliced [gate | up] (Phi-3)
 };
@@ -46,8 +47,8 @@ struct LlamaGraph {
   bool tied_head = false;        // the head multiplies by the embedding table
   std::vector<LlamaBlock> blocks;
   // The llama.cpp architecture computing the same: "llama" (and Mistral),
-  // "qwen2" (q/k/v biases), "gemma" (GeGLU, embedding times sqrt(dim),
-  // (1 + w) norms, tied head), "phi3" (fused qkv and gate_up).
+  // "qwen2" (q/k/v biases), "qwen3" (per-head q/k norms), "gemma" (GeGLU, embedding times
+  // sqrt(dim), (1 + w) norms, tied head), "phi3" (fused qkv and gate_up).
   std::string arch = "llama";
   Activation activation = Activation::kSilu;
   float embedding_scale = 1;  // the token embedding is multiplied by this before block 0

@@ -68,14 +68,15 @@ TEST(LlamaGraph, ReadsAComputedRotaryTableOfAHuggingFaceStyleExport) {
   EXPECT_TRUE(g->rotate_half);
 }
 
-// The zoo's Qwen2, Gemma and Phi-3 exports: the variant decides the
+// The zoo's Qwen2, Qwen3, Gemma and Phi-3 exports: the variant decides the
 // llama.cpp architecture, with what tells it.
 TEST(LlamaGraph, ChoosesTheArchitectureFromWhatTheGraphComputes) {
   struct Case {
     const char* model;
     const char* arch;
   };
-  for (const Case& c : {Case{"qwen2", "qwen2"}, Case{"gemma", "gemma"}, Case{"phi3", "phi3"}}) {
+  for (const Case& c : {Case{"qwen2", "qwen2"}, Case{"qwen3", "qwen3"}, Case{"gemma", "gemma"},
+                        Case{"phi3", "phi3"}}) {
     const fs::path path = kModels / "zoo" / c.model / "model.onnx";
     if (!fs::exists(path)) GTEST_SKIP() << path << " missing (scripts/models/make_zoo.sh)";
     absl::StatusOr<Model> model = LoadModel(path);
@@ -87,6 +88,7 @@ TEST(LlamaGraph, ChoosesTheArchitectureFromWhatTheGraphComputes) {
     EXPECT_EQ(!b.q_bias.empty() && !b.v_bias.empty(), g->arch == "qwen2") << c.model;
     EXPECT_EQ(b.fused_qkv && b.fused_gate_up, g->arch == "phi3") << c.model;
     EXPECT_EQ(g->tied_head, g->arch == "gemma") << c.model;
+    EXPECT_EQ(!b.q_norm.empty() && !b.k_norm.empty(), g->arch == "qwen3") << c.model;
     if (g->arch == "gemma") {
       EXPECT_FLOAT_EQ(g->embedding_scale, 8);  // sqrt(64)
       EXPECT_EQ(g->activation, analysis::Activation::kGeluTanh);

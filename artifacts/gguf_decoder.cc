@@ -78,9 +78,10 @@ absl::StatusOr<Hyper> ReadHyper(const std::filesystem::path& path, const GgufSum
   std::map<std::string, std::string> m(s.metadata.begin(), s.metadata.end());
   Hyper h;
   h.arch = m["general.architecture"];
-  if (h.arch != "llama" && h.arch != "qwen2" && h.arch != "gemma" && h.arch != "phi3") {
+  if (h.arch != "llama" && h.arch != "qwen2" && h.arch != "qwen3" && h.arch != "gemma" &&
+      h.arch != "phi3") {
     return Bad(path, absl::StrCat("architecture '", h.arch,
-                                  "' is not one pare rebuilds (llama, qwen2, gemma, phi3)"));
+                                  "' is not one pare rebuilds (llama, qwen2, qwen3, gemma, phi3)"));
   }
   auto integer = [&](const std::string& key, int64_t* v, bool required) -> absl::Status {
     auto it = m.find(h.arch + "." + key);
@@ -295,10 +296,15 @@ class Rebuild {
   }
 
   // [1, T, heads * hd] -> [1, kv, group, T, hd] with RoPE when asked.
-  std::string Heads(const std::string& p, const std::string& x, int64_t group, bool rope) {
+  absl::StatusOr<std::string> Heads(const std::string& p, const std::string& x, int64_t group,
+                                    bool rope, const std::string& norm = "") {
     const std::string r = w_.Op(
         "Reshape", {x, w_.Ints(p + "shape", {0, 0, h_.kv_heads, group, h_.head_dim})}, p + "split");
-    const std::string t = w_.Op("Transpose", {r}, p + "heads", {IntsAttr("perm", {0, 2, 3, 1, 4})});
+    std::string t = w_.Op("Transpose", {r}, p + "heads", {IntsAttr("perm", {0, 2, 3, 1, 4})});
+    // Qwen3 norms each head of q and k before the rotation.
+    if (!norm.empty() && t_.Has(norm + ".weight")) {
+      ASSIGN_OR_RETURN(t, Norm(norm, t));
+    }
     if (!rope) return t;
     const int64_t half = h_.head_dim / 2;
     const std::string axis = w_.Ints(p + "last_axis", {4});
@@ -327,9 +333,9 @@ class Rebuild {
     ASSIGN_OR_RETURN(const std::string q, part("q", 0, q_rows, true));
     ASSIGN_OR_RETURN(const std::string k, part("k", q_rows, kv_rows, true));
     ASSIGN_OR_RETURN(const std::string v, part("v", q_rows + kv_rows, kv_rows, false));
-    const std::string qh = Heads(p + "q_", q, group, true);
-    const std::string kh = Heads(p + "k_", k, 1, true);
-    const std::string vh = Heads(p + "v_", v, 1, false);
+    ASSIGN_OR_RETURN(const std::string qh, Heads(p + "q_", q, group, true, p + "attn_q_norm"));
+    ASSIGN_OR_RETURN(const std::string kh, Heads(p + "k_", k, 1, true, p + "attn_k_norm"));
+    ASSIGN_OR_RETURN(const std::string vh, Heads(p + "v_", v, 1, false));
     const std::string kt =
         w_.Op("Transpose", {kh}, p + "keys", {IntsAttr("perm", {0, 1, 2, 4, 3})});
     const std::string scores = w_.Op("MatMul", {qh, kt}, p + "scores");

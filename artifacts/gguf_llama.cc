@@ -408,6 +408,10 @@ class Exporter {
       Matrix(f, p + "attn_v.weight", b.v, false, Role::kAttnV, layer);
       if (!b.v_bias.empty()) Vector(f, p + "attn_v.bias", b.v_bias);
     }
+    if (!b.q_norm.empty()) {
+      Vector(f, p + "attn_q_norm.weight", b.q_norm);
+      Vector(f, p + "attn_k_norm.weight", b.k_norm);
+    }
     Matrix(f, p + "attn_output.weight", b.o, false, Role::kAttnOutput, layer);
     Vector(f, p + "ffn_norm.weight", b.ffn_norm);
     // A fused gate_up is llama.cpp's ffn_up of twice the width, gate first.

@@ -27,7 +27,7 @@ import onnx
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CACHE = pathlib.Path(os.environ.get("PARE_CACHE", pathlib.Path.home() / ".cache/pare"))
 LLAMA_MODULES = CACHE / "llama/node_modules"
-DECODERS = ("llama_trained", "llama_past", "llama_fp16", "qwen2", "gemma", "phi3")
+DECODERS = ("llama_trained", "llama_past", "llama_fp16", "qwen2", "qwen3", "gemma", "phi3")
 # KL alone misses a scale error on a peaked random model (Gemma's eps read
 # as 1.0 gave KL 4e-13 and logits 1% small), so logits must agree too.
 SEQ, CHUNKS, KL_LIMIT, LOGIT_LIMIT = 32, 4, 1e-4, 0.05

@@ -125,6 +125,8 @@ def build_decoder(name, m, path, lm_weights):
                            hidden=160),
         "qwen2": dict(family="qwen2", vocab=256, dim=64, layers=2, heads=4, kv_heads=2,
                       hidden=160, rope_theta=1000000.0),
+        "qwen3": dict(family="qwen3", vocab=256, dim=64, layers=2, heads=4, kv_heads=2,
+                      hidden=160, rope_theta=1000000.0),
         "gemma": dict(family="gemma", vocab=256, dim=64, layers=2, heads=4, kv_heads=1,
                       hidden=160),
         "phi3": dict(family="phi3", vocab=256, dim=64, layers=2, heads=4, kv_heads=4, hidden=160),
@@ -135,11 +137,12 @@ def build_decoder(name, m, path, lm_weights):
         if not lm_weights or not os.path.exists(lm_weights):
             raise SystemExit(f"zoo: {name} needs --lm-weights (pare-lm-small/weights.pt)")
         zoo_decoders.load_trained_lm(model, torch.load(lm_weights))
-    elif c["family"] == "gemma":
-        with torch.no_grad():  # (1 + w) norms start at w = 0; give them something to carry
+    elif c["family"] in ("gemma", "qwen3"):
+        # Norms start at w = 0 (Gemma's 1 + w) or 1: give them something to carry.
+        with torch.no_grad():
             for p in model.parameters():
                 if p.dim() == 1:
-                    p.normal_(0, 0.1)
+                    p.normal_(0.0 if c["family"] == "gemma" else 1.0, 0.1)
     model.eval()
     seq = m["inputs"]["input_ids"][1][1]
     past = m["inputs"]["attention_mask"][1][1] - seq

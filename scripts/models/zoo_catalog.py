@@ -83,6 +83,8 @@ MODELS = {
                        note="HF-style Llama/Mistral with past_key_values, GQA, external data"),
     "qwen2": dict(family=DECODER, opset=16, inputs=_decoder_inputs(256, 16),
                   note="HF-style Qwen2: q/k/v biases"),
+    "qwen3": dict(family=DECODER, opset=17, inputs=_decoder_inputs(256, 16),
+                  note="HF-style Qwen3: RMSNorm of q and k per head before RoPE"),
     "gemma": dict(family=DECODER, opset=17, inputs=_decoder_inputs(256, 16),
                   note="HF-style Gemma: (1+w) RMSNorm, GeGLU, scaled embeddings, tied head"),
     "phi3": dict(family=DECODER, opset=15, inputs=_decoder_inputs(256, 16),

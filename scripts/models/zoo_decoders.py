@@ -1,6 +1,6 @@
 """Decoders written the way Hugging Face transformers writes them.
 
-Llama/Mistral, Qwen2, Gemma and Phi-3 share one module with switches for
+Llama/Mistral, Qwen2, Qwen3, Gemma and Phi-3 share one module with switches for
 what differs between them, so the exported graphs differ only where the real
 architectures do: rotary cos/sin computed from `inv_freq` and `position_ids`,
 the causal mask built from `attention_mask`, `past_key_values.N.key/value` in
@@ -51,6 +51,10 @@ class Attention(nn.Module):
             self.k_proj = nn.Linear(c["dim"], kv, bias=bias)
             self.v_proj = nn.Linear(c["dim"], kv, bias=bias)
         self.o_proj = nn.Linear(q, c["dim"], bias=False)
+        self.qk_norm = c["family"] == "qwen3"  # RMSNorm of each head of q and k
+        if self.qk_norm:
+            self.q_norm = RMSNorm(self.head_dim, False)
+            self.k_norm = RMSNorm(self.head_dim, False)
 
     def forward(self, x, cos, sin, mask, past):
         b, t, _ = x.shape
@@ -62,8 +66,11 @@ class Attention(nn.Module):
             v = qkv[..., q_size + kv_size:]
         else:
             q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
-        q = q.view(b, t, self.heads, self.head_dim).transpose(1, 2)
-        k = k.view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+        q = q.view(b, t, self.heads, self.head_dim)
+        k = k.view(b, t, self.kv_heads, self.head_dim)
+        if self.qk_norm:
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
         v = v.view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin

@@ -44,23 +44,34 @@ class Tensors {
   absl::StatusOr<std::vector<float>> Rows(const std::string& name, int64_t* rows,
                                           int64_t* cols) const {
     auto it = by_name_.find(name);
-    if (it == by_name_.end()) return Bad(path_, absl::StrCat("no tensor ", name));
+    if (it == by_name_.end()) return absl::InvalidArgumentError(absl::StrCat("no tensor ", name));
     const GgufSummary::Tensor& t = *it->second;
     const QuantFormat* f = FindGgmlFormat(static_cast<int32_t>(t.type));
     if (!f || !f->unpack || t.dims.empty()) {
-      return Bad(path_, absl::StrCat(name, ": ggml type ", static_cast<int>(t.type),
-                                     " is not one pare reads"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": ggml type ", static_cast<int>(t.type), " is not one pare reads"));
     }
     uint64_t count = 1;
-    for (uint64_t d : t.dims) count *= d;
+    for (uint64_t d : t.dims) {
+      if (d == 0 || count > (uint64_t{1} << 40) / d)
+        return absl::InvalidArgumentError(name + ": bad dimensions");
+      count *= d;
+    }
     *cols = static_cast<int64_t>(t.dims[0]);
     *rows = static_cast<int64_t>(count / t.dims[0]);
-    if (count % static_cast<uint64_t>(f->block) != 0) return Bad(path_, name + ": partial block");
-    std::vector<uint8_t> bytes(static_cast<size_t>(count / f->block * f->bytes_per_block));
+    if (count % static_cast<uint64_t>(f->block) != 0)
+      return absl::InvalidArgumentError(name + ": partial block");
+    const uint64_t size = count / f->block * f->bytes_per_block;
+    std::error_code error;
+    const uint64_t file = std::filesystem::file_size(path_, error);
+    if (error || s_.data_offset + t.offset > file || size > file - s_.data_offset - t.offset) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": data beyond the end of the file"));
+    }
+    std::vector<uint8_t> bytes(static_cast<size_t>(size));
     std::ifstream in(path_, std::ios::binary);
     in.seekg(static_cast<std::streamoff>(s_.data_offset + t.offset));
     in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (!in) return Bad(path_, absl::StrCat(name, ": data cut short"));
+    if (!in) return absl::InvalidArgumentError(absl::StrCat(name, ": data cut short"));
     std::vector<float> values(static_cast<size_t>(count));
     for (uint64_t b = 0; b < count / f->block; ++b) {
       f->unpack(bytes.data() + b * f->bytes_per_block, values.data() + b * f->block);
@@ -103,6 +114,12 @@ absl::StatusOr<Hyper> ReadHyper(const std::filesystem::path& path, const GgufSum
   h.rotary = h.head_dim;
   RETURN_IF_ERROR(integer("rope.dimension_count", &h.rotary, false));
   if (h.rotary != h.head_dim) return Bad(path, "partial rotary embedding is not rebuilt yet");
+  if (h.dim <= 0 || h.layers <= 0 || h.layers > 100000 || h.ffn <= 0 || h.head_dim <= 0 ||
+      h.head_dim % 2) {
+    return Bad(path,
+               absl::StrCat("metadata out of range: ", h.dim, " wide, ", h.layers,
+                            " blocks, feed-forward ", h.ffn, ", head dimension ", h.head_dim));
+  }
   auto real = [&](const std::string& key, float* v) {
     auto it = m.find(h.arch + "." + key);
     if (it != m.end()) (void)absl::SimpleAtof(it->second, v);

@@ -127,6 +127,14 @@ TEST(Cli, GgufCalibratedExportWritesAnImportanceMatrix) {
   EXPECT_GT(j["candidates"][0]["layers"].size(), 10u);
   EXPECT_EQ(j["candidates"][0]["path"], (dir / "gptq.gguf").string());
   ExpectOneLineError(RunPare(eval, dir), 3, "needs --reference");
+  // A file cut short names the tensor whose data is missing.
+  const std::string bytes = testing::ReadFile(dir / "gptq.gguf");
+  testing::WriteFile(dir / "cut.gguf", bytes.substr(0, bytes.size() - 1000));
+  ExpectOneLineError(RunPare("evaluate " + (dir / "cut.gguf").string() + " --task lm --tokens " +
+                                 (lm_dir / "heldout.tokens").string() +
+                                 " --seq-len 64 --max-samples 2 --reference " + lm.string(),
+                             dir),
+                     3, "data beyond the end of the file");
 }
 
 TEST(Cli, ExitCodesNameTheKindOfFailure) {

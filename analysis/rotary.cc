@@ -213,7 +213,10 @@ absl::StatusOr<std::vector<Tensor>> EvaluateFromInputs(const Model& model,
     feeds.push_back(std::move(feed));
   }
   for (const std::string& v : values) part.graph.outputs.push_back(ValueInfo{.name = v});
-  ASSIGN_OR_RETURN(auto session, runtime::Session::Create(part, {.threads = 1}));
+  // Position tables are small: a part that sizes anything larger from its
+  // inputs is not one, and fails fast.
+  ASSIGN_OR_RETURN(auto session, runtime::Session::Create(
+                                     part, {.threads = 1, .max_tensor_bytes = uint64_t{1} << 28}));
   return session->Run(feeds);
 }
 

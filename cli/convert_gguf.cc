@@ -64,8 +64,8 @@ void AddGgufFlags(CLI::App& cmd, GgufFlags& f) {
       ->check(FiniteRange(0, 1));
   cmd.add_option("--imatrix", f.imatrix,
                  "gguf without calibration data: an importance matrix (llama.cpp's llama-imatrix "
-                 "output, GGUF or legacy .dat form) weighing the scale search of the "
-                 "q4_0/q4_1/q5_0/q5_1/q8_0 blocks, as llama-quantize --imatrix does")
+                 "output, GGUF or legacy .dat form) weighing the fit of the q4_0/q4_1/q5_0/q5_1/"
+                 "q8_0 and q4_k/q5_k blocks, as llama-quantize --imatrix does")
       ->check(CLI::ExistingFile);
   cmd.add_option("--write-imatrix", f.write_imatrix,
                  "gguf: also write the calibration's importance matrix (llama.cpp's GGUF imatrix "

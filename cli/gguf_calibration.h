@@ -47,9 +47,9 @@ auto GptqEncoder(const ProjectionStats& stats, double damp, runtime::ThreadPool*
     -> decltype(artifacts::GgufExportOptions::encoder);
 
 // GgufExportOptions::encoder from an importance matrix (llama.cpp's, or
-// pare's --write-imatrix): the one-scale formats' grids searched with each
-// input weighted by its mean square, as llama.cpp's quantizer does with
-// one; K-quant blocks and weights without an entry round to nearest. `m`
+// pare's --write-imatrix): the one-scale formats' grids and Q4_K/Q5_K's fit
+// weighted by each input's mean square, as llama.cpp's quantizer does with
+// one; Q2_K/Q3_K/Q6_K blocks and weights without an entry round to nearest. `m`
 // and `pool` must outlive the export.
 auto ImatrixEncoder(const artifacts::ImportanceMatrix& m, runtime::ThreadPool* pool)
     -> decltype(artifacts::GgufExportOptions::encoder);

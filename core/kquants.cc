@@ -114,16 +114,27 @@ void GetScaleAndMin(int j, const uint8_t* s, int* scale, int* min) {
 // fitted with importance |x| + rms, their scales and minimums quantized to
 // 6 bits against the largest, then every code re-rounded on the final grid.
 // Writes d, dmin and the scale bytes to `head`, the codes to `codes`.
+//
+// With `importance` (one per value: an importance matrix's mean squares,
+// or a Hessian diagonal), each value's weight is its importance times
+// sqrt(sigma^2 + x^2), sigma^2 twice the super-block's mean square, as
+// llama.cpp weighs its fit when given an imatrix.
 void QuantizeScaledMin(const float* x, int nmax, float rmin, int nstep, uint8_t* head,
-                       uint8_t* codes) {
+                       uint8_t* codes, const float* importance = nullptr) {
   float scales[8], mins[8], weights[32];
   float max_scale = 0, max_min = 0;
+  float sigma2 = 0;
+  for (int l = 0; l < kSuperBlock; ++l) sigma2 += x[l] * x[l];
+  sigma2 = 2 * sigma2 / kSuperBlock;
   for (int j = 0; j < 8; ++j) {
     const float* xs = x + 32 * j;
     float sum_x2 = 0;
     for (int l = 0; l < 32; ++l) sum_x2 += xs[l] * xs[l];
     const float rms = std::sqrt(sum_x2 / 32);
-    for (int l = 0; l < 32; ++l) weights[l] = rms + std::fabs(xs[l]);
+    for (int l = 0; l < 32; ++l) {
+      weights[l] = importance ? importance[32 * j + l] * std::sqrt(sigma2 + xs[l] * xs[l])
+                              : rms + std::fabs(xs[l]);
+    }
     scales[j] =
         FitScaleAndMinimum(32, nmax, xs, weights, codes + 32 * j, &mins[j], rmin, 0.1f, nstep);
     max_scale = std::max(max_scale, scales[j]);
@@ -299,6 +310,12 @@ void PackQ4K(const float* x, uint8_t* out) {
   SetCodesQ4K(codes, out);
 }
 
+void PackWeightedQ4K(const float* x, const float* importance, uint8_t* out) {
+  uint8_t codes[kSuperBlock];
+  QuantizeScaledMin(x, 15, -1.f, 20, out, codes, importance);
+  SetCodesQ4K(codes, out);
+}
+
 void SetCodesQ4K(const uint8_t* codes, uint8_t* out) {
   uint8_t* q = out + 16;
   for (int j = 0; j < kSuperBlock; j += 64, q += 32) {
@@ -332,6 +349,12 @@ void UnpackQ4K(const uint8_t* in, float* x) {
 void PackQ5K(const float* x, uint8_t* out) {
   uint8_t codes[kSuperBlock];
   QuantizeScaledMin(x, 31, -0.5f, 15, out, codes);
+  SetCodesQ5K(codes, out);
+}
+
+void PackWeightedQ5K(const float* x, const float* importance, uint8_t* out) {
+  uint8_t codes[kSuperBlock];
+  QuantizeScaledMin(x, 31, -0.5f, 15, out, codes, importance);
   SetCodesQ5K(codes, out);
 }
 

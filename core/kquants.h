@@ -34,6 +34,12 @@ void UnpackQ2K(const uint8_t* in, float* x);
 void PackQ3K(const float* x, uint8_t* out);
 void UnpackQ3K(const uint8_t* in, float* x);
 void PackQ4K(const float* x, uint8_t* out);
+// Q4_K and Q5_K fitted with an importance per value (an importance
+// matrix's mean squares), as llama.cpp's quantizer does given an imatrix
+// (not byte-identical to it: the sub-block scales are still quantized
+// against the largest, as without one).
+void PackWeightedQ4K(const float* x, const float* importance, uint8_t* out);
+void PackWeightedQ5K(const float* x, const float* importance, uint8_t* out);
 void UnpackQ4K(const uint8_t* in, float* x);
 void PackQ5K(const float* x, uint8_t* out);
 void UnpackQ5K(const uint8_t* in, float* x);

@@ -62,9 +62,10 @@ struct QuantFormat {
   // written back with its scales kept (block_grid.h); null for floats.
   void (*grid)(const uint8_t* block, BlockGrid* out);
   void (*set_codes)(const uint8_t* codes, uint8_t* block);
-  // The one-scale blocks packed with importance weights `w` (one per
-  // value): the grid with the least weighted squared error among candidates
-  // around the reference one. Null for K-quants, whose own fit searches.
+  // Packed with importance weights `w` (one per value): the one-scale
+  // blocks' grid with the least weighted squared error among candidates
+  // around the reference one; Q4_K and Q5_K's fit weighted as llama.cpp's
+  // with an imatrix. Null for the other K-quants (their own fit, unweighted).
   void (*pack_weighted)(const float* values, const float* w, uint8_t* out);
 
   bool Takes(int b) const { return b > 0 && b < 64 && ((bit_mask >> b) & 1u) != 0; }

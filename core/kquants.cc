@@ -304,11 +304,7 @@ int Q3Scale(const uint8_t* s, int j) {
 
 }  // namespace
 
-void PackQ4K(const float* x, uint8_t* out) {
-  uint8_t codes[kSuperBlock];
-  QuantizeScaledMin(x, 15, -1.f, 20, out, codes);
-  SetCodesQ4K(codes, out);
-}
+void PackQ4K(const float* x, uint8_t* out) { PackWeightedQ4K(x, nullptr, out); }
 
 void PackWeightedQ4K(const float* x, const float* importance, uint8_t* out) {
   uint8_t codes[kSuperBlock];
@@ -346,11 +342,7 @@ void UnpackQ4K(const uint8_t* in, float* x) {
   }
 }
 
-void PackQ5K(const float* x, uint8_t* out) {
-  uint8_t codes[kSuperBlock];
-  QuantizeScaledMin(x, 31, -0.5f, 15, out, codes);
-  SetCodesQ5K(codes, out);
-}
+void PackQ5K(const float* x, uint8_t* out) { PackWeightedQ5K(x, nullptr, out); }
 
 void PackWeightedQ5K(const float* x, const float* importance, uint8_t* out) {
   uint8_t codes[kSuperBlock];

@@ -37,7 +37,7 @@ void PackQ4K(const float* x, uint8_t* out);
 // Q4_K and Q5_K fitted with an importance per value (an importance
 // matrix's mean squares), as llama.cpp's quantizer does given an imatrix
 // (not byte-identical to it: the sub-block scales are still quantized
-// against the largest, as without one).
+// against the largest, as without one). A null importance is PackQ4K/Q5K.
 void PackWeightedQ4K(const float* x, const float* importance, uint8_t* out);
 void PackWeightedQ5K(const float* x, const float* importance, uint8_t* out);
 void UnpackQ4K(const uint8_t* in, float* x);

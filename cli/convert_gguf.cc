@@ -57,8 +57,8 @@ void AddGgufFlags(CLI::App& cmd, GgufFlags& f) {
   cmd.add_flag("--placeholder-vocab", f.placeholder_vocab,
                "gguf: a model with no tokenizer (synthetic): byte tokens plus <unused_N>");
   AddCalibrationFlags(cmd, f.calibration,
-                      "gguf: GPTQ straight into the block types (every projection; the "
-                      "embedding rounds to nearest)");
+                      "gguf: GPTQ straight into the block types (every projection; the token "
+                      "embedding by a least-squares scale search)");
   cmd.add_option("--damp", f.damp, "gguf GPTQ: Hessian dampening, a fraction of its mean diagonal")
       ->default_val(0.01)
       ->check(FiniteRange(0, 1));

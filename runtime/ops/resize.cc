@@ -82,7 +82,9 @@ double CubicKernel(double d, double a) {
 // support / scale samples either side.
 int64_t AntialiasStart(const ResizeMode& m, double scale) {
   const double support = m.mode == "linear" ? 1 : 2;
-  return static_cast<int64_t>(std::floor(-support / scale)) + 1;
+  // RunResize refuses scales that stretch past a few times the input; the
+  // clamp only keeps the conversion defined for the ones it never plans.
+  return static_cast<int64_t>(std::max(std::floor(-support / scale), -1e15)) + 1;
 }
 
 void AntialiasTaps(const ResizeMode& m, double x, double scale, int64_t in_len, Taps& taps) {
@@ -106,24 +108,41 @@ void AntialiasTaps(const ResizeMode& m, double x, double scale, int64_t in_len, 
   }
 }
 
+bool Antialiased(const ResizeMode& m, double scale) {
+  return m.antialias && m.mode != "nearest" && scale < 1;
+}
+
+// A source coordinate made finite and brought within `margin` of the input:
+// taps that far out all clamp to the edge sample, so the result is the same,
+// and the index arithmetic cannot overflow.
+double Bounded(double x, int64_t in_len, double margin) {
+  if (!std::isfinite(x)) return x > 0 ? static_cast<double>(in_len) + margin : -margin;
+  return std::clamp(x, -margin, static_cast<double>(in_len) + margin);
+}
+
 Taps AxisTaps(const ResizeMode& m, int64_t in_len, int64_t out_len, double scale, double roi_start,
               double roi_end) {
   Taps taps;
-  if (m.antialias && m.mode != "nearest" && scale < 1) {
-    taps.per_output = 2 - 2 * AntialiasStart(m, scale);
+  if (out_len == 0) return taps;
+  if (Antialiased(m, scale)) {
+    const int64_t start = AntialiasStart(m, scale);
+    taps.per_output = 2 - 2 * start;
+    const double margin = static_cast<double>(8 - start);
     for (int64_t o = 0; o < out_len; ++o) {
       const double x =
           Original(m, static_cast<double>(o), scale, out_len, in_len, roi_start, roi_end);
-      AntialiasTaps(m, x, scale, in_len, taps);
+      AntialiasTaps(m, Bounded(x, in_len, margin), scale, in_len, taps);
       taps.outside.push_back(m.transform == "tf_crop_and_resize" && (x < 0 || x > in_len - 1));
     }
     return taps;
   }
   taps.per_output = m.mode == "nearest" ? 1 : m.mode == "linear" ? 2 : 4;
   for (int64_t o = 0; o < out_len; ++o) {
-    const double x =
+    const double original =
         Original(m, static_cast<double>(o), scale, out_len, in_len, roi_start, roi_end);
-    const bool outside = m.transform == "tf_crop_and_resize" && (x < 0 || x > in_len - 1);
+    const bool outside =
+        m.transform == "tf_crop_and_resize" && (original < 0 || original > in_len - 1);
+    const double x = Bounded(original, in_len, 8);
     auto clamp = [in_len](int64_t i) { return std::clamp<int64_t>(i, 0, in_len - 1); };
     if (m.mode == "nearest") {
       taps.index.push_back(clamp(Nearest(m.nearest, x)));
@@ -234,6 +253,15 @@ absl::Status RunResize(KernelContext& ctx, const Tensor& x, const ResizeMode& mo
   }
   for (int64_t d : out_dims) {
     if (d < 0) return ctx.Error("output size must not be negative");
+  }
+  // An antialiased downscale stretches its kernel by 1 / scale; past a few
+  // times the input it would only repeat the edges, at any memory cost.
+  for (size_t d = 0; d < rank; ++d) {
+    if (Antialiased(mode, scales[d]) && out_dims[d] > 0 &&
+        !(scales[d] * (4.0 * x.dims()[d] + 8) >= 2)) {
+      return ctx.Error(absl::StrCat("antialiased scale ", scales[d], " on axis ", d, " of ",
+                                    x.dims()[d], " values is too small"));
+    }
   }
   RETURN_IF_ERROR(ctx.CheckOutputSize(x.dtype(), out_dims));
   if (mode.mode == "nearest" && rank > 0 && Product(out_dims) > 0) {

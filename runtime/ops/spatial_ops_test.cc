@@ -77,5 +77,27 @@ TEST(Resize, AntialiasStretchesTheLinearKernelWhenDownsampling) {
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_FLOAT_EQ((*y)[i], expected[i]) << i;
 }
 
+// A scale so small that the stretched kernel would cover billions of
+// inputs (a fuzzer's find): refused with the reason, or an empty output,
+// never undefined arithmetic.
+TEST(Resize, AntialiasWithAVanishingScaleIsRefused) {
+  for (float scale : {1e-20f, 0.05f}) {
+    ModelBuilder b("resize", /*opset=*/18);
+    b.Input("x", DataType::kFloat32, {8});
+    b.Initializer(Tensor::FromVector<float>("scales", {1}, {scale}));
+    auto& node = b.AddNode("Resize", {"x", "", "scales"}, {"y"}, "down");
+    node.attributes.push_back(StringAttr("mode", "cubic"));
+    node.attributes.push_back(IntAttr("antialias", 1));
+    b.Output("y", DataType::kFloat32, {-1});
+    auto y = RunOne(std::move(b).Build(),
+                    {Tensor::FromVector<float>("x", {8}, {0, 1, 2, 3, 4, 5, 6, 7})});
+    if (y.ok()) {
+      EXPECT_TRUE(y->empty()) << scale;  // floor(8 * scale) = 0 outputs
+    } else {
+      EXPECT_NE(y.status().message().find("too small"), std::string::npos) << y.status();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace pare::runtime

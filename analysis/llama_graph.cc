@@ -161,7 +161,8 @@ std::optional<HeadSplit> SplitIntoHeads(const Node& projection,
       return split;
     }
     if (next->op_type == "Add") {
-      const std::string& other = next->inputs[next->inputs[0] == value ? 1 : 0];
+      const std::string other =
+          ThroughIdentity(next->inputs[next->inputs[0] == value ? 1 : 0], index, constants);
       const Tensor* bias = constants.Find(other);
       if (!bias || bias->dims().size() != 1) return std::nullopt;
       split.bias = other;
@@ -251,14 +252,14 @@ absl::StatusOr<RotaryTables> TablesOf(const Model& model, const std::vector<std:
   RotaryTables out;
   std::vector<Tensor> evaluated;
   bool constant = true;
-  for (const std::string& v : operands) constant &= RotaryTable(v, index, constants) != nullptr;
-  if (constant) {
-    for (const std::string& v : operands) {
-      const Tensor* t = RotaryTable(v, index, constants);
-      out.context = t->dims()[0];
-      evaluated.push_back(*t);
-    }
-  } else {
+  for (const std::string& v : operands) {
+    const Tensor* t = RotaryTable(v, index, constants);
+    constant &= t != nullptr;
+    if (!t) continue;
+    evaluated.push_back(*t);
+    out.context = t->dims()[0];
+  }
+  if (!constant) {
     ASSIGN_OR_RETURN(evaluated, EvaluateFromInputs(model, operands, kRotaryPositions));
     out.context = kComputedRotaryContext;
   }

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "core/quant_format.h"
@@ -89,6 +90,24 @@ TEST(GridGptq, RefusesWidthsThatAreNotWholeBlocks) {
   EXPECT_NE(s.message().find("q4_k"), std::string::npos) << s;
 }
 
+// One block packed with weights `w` and by the reference codec: the
+// weighted squared error of each.
+std::pair<double, double> WeightedErrors(const QuantFormat& f, const std::vector<float>& x,
+                                         const std::vector<float>& w) {
+  std::vector<float> a(x.size()), b(x.size());
+  std::vector<uint8_t> p(f.bytes_per_block), q(f.bytes_per_block);
+  f.pack_weighted(x.data(), w.data(), p.data());
+  f.pack(x.data(), q.data());
+  f.unpack(p.data(), a.data());
+  f.unpack(q.data(), b.data());
+  double weighted = 0, reference = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    weighted += w[i] * (x[i] - a[i]) * (x[i] - a[i]);
+    reference += w[i] * (x[i] - b[i]) * (x[i] - b[i]);
+  }
+  return {weighted, reference};
+}
+
 TEST(GridGptq, WeightedSearchIsNeverWorseThanTheReferenceCodec) {
   std::mt19937 rng(3);
   std::normal_distribution<float> n(0, 1);
@@ -97,18 +116,9 @@ TEST(GridGptq, WeightedSearchIsNeverWorseThanTheReferenceCodec) {
     const QuantFormat& f = *FindQuantFormat(name);
     double searched = 0, reference = 0;
     for (int trial = 0; trial < 200; ++trial) {
-      std::vector<float> x(32), w(32), a(32), b(32);
+      std::vector<float> x(32), w(32);
       for (int i = 0; i < 32; ++i) x[i] = n(rng), w[i] = u(rng);
-      std::vector<uint8_t> p(f.bytes_per_block), q(f.bytes_per_block);
-      f.pack_weighted(x.data(), w.data(), p.data());
-      f.pack(x.data(), q.data());
-      f.unpack(p.data(), a.data());
-      f.unpack(q.data(), b.data());
-      double es = 0, er = 0;
-      for (int i = 0; i < 32; ++i) {
-        es += w[i] * (x[i] - a[i]) * (x[i] - a[i]);
-        er += w[i] * (x[i] - b[i]) * (x[i] - b[i]);
-      }
+      const auto [es, er] = WeightedErrors(f, x, w);
       EXPECT_LE(es, er * (1 + 1e-4) + 1e-9) << name << " trial " << trial;
       searched += es, reference += er;
     }
@@ -127,17 +137,10 @@ TEST(GridGptq, ImportanceWeightedKQuantsLowerTheWeightedError) {
     ASSERT_NE(f.pack_weighted, nullptr) << name;
     double weighted = 0, plain = 0;
     for (int trial = 0; trial < 50; ++trial) {
-      std::vector<float> x(256), w(256), a(256), b(256);
+      std::vector<float> x(256), w(256);
       for (int i = 0; i < 256; ++i) x[i] = n(rng), w[i] = spread(rng);
-      std::vector<uint8_t> p(f.bytes_per_block), q(f.bytes_per_block);
-      f.pack_weighted(x.data(), w.data(), p.data());
-      f.pack(x.data(), q.data());
-      f.unpack(p.data(), a.data());
-      f.unpack(q.data(), b.data());
-      for (int i = 0; i < 256; ++i) {
-        weighted += w[i] * (x[i] - a[i]) * (x[i] - a[i]);
-        plain += w[i] * (x[i] - b[i]) * (x[i] - b[i]);
-      }
+      const auto [ew, ep] = WeightedErrors(f, x, w);
+      weighted += ew, plain += ep;
     }
     EXPECT_LT(weighted, 0.95 * plain) << name;
   }

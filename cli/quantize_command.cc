@@ -140,6 +140,7 @@ absl::Status Run(const QuantizeFlags& f) {
                                      : quantize::StaticInt8Options::Format::kQdq;
   o.weight_mse_clip = f.weight_clip;
   o.bias_correction = f.bias_correction;
+  o.integer_graph = f.integer_graph;
   o.threads = f.threads;
   o.progress = StderrProgress("calibrating", "calibrated", "samples");
   if (f.target_sqnr) return RunMixed(f, model, data, o);
@@ -170,6 +171,11 @@ void AddMixedPrecisionFlags(CLI::App* cmd, QuantizeFlags& f) {
   cmd->add_flag("--bias-correction", f.bias_correction,
                 "Correct each Conv's bias for the mean shift its weight rounding causes "
                 "(input means from calibration)");
+  cmd->add_flag("--integer-graph", f.integer_graph,
+                "QDQ laid out for integer kernels: quantize the outputs of Conv/MatMul/Gemm "
+                "(after a Relu/Clip that is their only reader), Add/Mul of two activations, "
+                "Concat, pooling and Sigmoid, with one scale through Reshape/Transpose/"
+                "MaxPool/Resize/Slice; ONNX Runtime then fuses QLinearConv chains");
 }
 
 }  // namespace

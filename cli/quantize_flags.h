@@ -25,7 +25,7 @@ struct QuantizeFlags {
   std::string validate, fallback = "wide";
   double percentile = 99.999;
   bool per_tensor = false, symmetric = false, force = false, weight_clip = false,
-       bias_correction = false;
+       bias_correction = false, integer_graph = false;
   std::string activation_type = "uint8";
   std::string mode = "static", format;  // format: "" is the mode's default
   // --mode weights

@@ -13,6 +13,7 @@
 #include "core/stage.h"
 #include "core/status_macros.h"
 #include "quantize/bias_correction.h"
+#include "quantize/integer_layout.h"
 #include "quantize/passes.h"
 #include "quantize/qoperator.h"
 #include "quantize/rewrite_util.h"
@@ -126,6 +127,16 @@ class Rewriter {
     return dq;
   }
 
+  // Points every top-level reader of a quantized activation at its
+  // DequantizeLinear (the integer layout: nothing reads the float value).
+  void RewireReaders(Graph& g) const {
+    for (Node& n : g.nodes) {
+      for (std::string& in : n.inputs) {
+        if (auto it = dequantized_.find(in); it != dequantized_.end()) in = it->second;
+      }
+    }
+  }
+
   // Appends the new nodes and initializers, drops weights nothing reads any
   // more, imports com.microsoft when used, and restores topological order.
   absl::Status Finish() {
@@ -211,6 +222,10 @@ absl::Status CheckStaticInputs(const Model& model, const CalibrationData& data,
     return absl::FailedPreconditionError(absl::StrCat("the model is already quantized (it has a ",
                                                       which, "); quantize its float original"));
   }
+  if (o.format == StaticInt8Options::Format::kQOperator && o.integer_graph) {
+    return absl::InvalidArgumentError(
+        "--integer-graph is a QDQ layout; the qoperator format is integer already");
+  }
   if (o.format == StaticInt8Options::Format::kQOperator &&
       (o.smoothquant_alpha || !o.wide_nodes.empty() ||
        (o.activation_type != DataType::kUint8 && o.activation_type != DataType::kInt8))) {
@@ -227,6 +242,12 @@ struct Observations {
   absl::flat_hash_map<std::string, int> readers;  // quantized readers of each activation
   absl::flat_hash_map<std::string, ChannelRange> channels;
   std::optional<float> smoothquant_alpha;
+  IntegerLayout layout;  // empty unless the integer layout was asked for
+
+  // The calibrator whose range sets activation `x`'s parameters.
+  const TensorCalibrator& RangeOf(const std::string& x) const {
+    return calibrators.at(layout.RangeSource(x));
+  }
 
   bool Smoothable(const Graph& g, const Target& t) const {
     if (!smoothquant_alpha || t.x_channel_axis == -100) return false;
@@ -235,13 +256,22 @@ struct Observations {
   }
 };
 
-Observations PlanObservations(const Graph& g, const std::vector<Target>& targets,
-                              const StaticInt8Options& o, bool qoperator) {
+Observations PlanObservations(const Graph& g, const Constants& constants,
+                              const std::vector<Target>& targets, const StaticInt8Options& o,
+                              bool qoperator) {
   Observations obs;
   obs.smoothquant_alpha = o.smoothquant_alpha;
+  if (o.integer_graph) {
+    obs.layout = PlanIntegerLayout(g, constants, targets);
+    for (const std::string& v : obs.layout.values) {
+      obs.calibrators.try_emplace(v);
+      obs.calibrators.try_emplace(obs.layout.RangeSource(v));
+    }
+  }
   for (const Target& t : targets) {
     for (int i : t.activations) {
       obs.calibrators.try_emplace(g.nodes[t.node].inputs[i]);
+      obs.calibrators.try_emplace(obs.layout.RangeSource(g.nodes[t.node].inputs[i]));
       ++obs.readers[g.nodes[t.node].inputs[i]];
     }
   }
@@ -298,7 +328,7 @@ absl::StatusOr<float> QuantizeInputs(Node& n, const Target& t, const Tensor* wei
   float input_scale = 1;
   for (int i : t.activations) {
     const std::string x = n.inputs[i];
-    const TensorCalibrator& c = obs.calibrators.at(x);
+    const TensorCalibrator& c = obs.RangeOf(x);
     if (c.count() == 0) {
       return absl::InvalidArgumentError(absl::StrCat("'", x, "' was never observed"));
     }
@@ -378,6 +408,18 @@ absl::flat_hash_set<std::string> WideActivations(const Graph& g, const std::vect
   return wide;
 }
 
+// The integer layout's other activations (outputs, and the ops between
+// targets); then every reader takes the dequantized values. Values never
+// seen as float32 in calibration stay float.
+void QuantizeBetweenTargets(Graph& g, const Observations& obs, Rewriter& rewriter,
+                            QuantizeReport& report) {
+  for (const std::string& v : obs.layout.values) {
+    const TensorCalibrator& c = obs.RangeOf(v);
+    if (c.count() > 0 && obs.calibrators.at(v).count() > 0) rewriter.Activation(v, c, report);
+  }
+  rewriter.RewireReaders(g);
+}
+
 }  // namespace
 
 // Plan (check, choose targets and what to observe), compute (calibrate),
@@ -406,7 +448,7 @@ static absl::StatusOr<QuantizeReport> QuantizeStaticInt8On(Model& model,
   if (targets.empty()) {
     return absl::InvalidArgumentError("no Conv, MatMul or Gemm node to quantize");
   }
-  Observations obs = PlanObservations(model.graph, targets, o, qoperator);
+  Observations obs = PlanObservations(model.graph, constants, targets, o, qoperator);
   const auto start = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(Calibrate(model, data, o, obs.calibrators, obs.channels));
   report.calibration_seconds =
@@ -419,6 +461,7 @@ static absl::StatusOr<QuantizeReport> QuantizeStaticInt8On(Model& model,
     for (const Target& t : targets) {
       RETURN_IF_ERROR(QuantizeTargetQdq(model, t, constants, obs, o, rewriter, report));
     }
+    if (o.integer_graph) QuantizeBetweenTargets(model.graph, obs, rewriter, report);
     RETURN_IF_ERROR(rewriter.Finish());
   }
   SumWeightBytes(report);

@@ -29,6 +29,11 @@ struct StaticInt8Options {
   // Subtract the output shift the weights' rounding causes from each Conv's
   // bias, using per-channel input means from calibration (bias_correction.h).
   bool bias_correction = false;
+  // QDQ only: also quantize the outputs of the quantized ops and the ops
+  // between them (integer_layout.h), so an integer runtime can fuse whole
+  // chains (QLinearConv -> QLinearAdd -> QLinearConv) instead of running
+  // float kernels between a DequantizeLinear and a QuantizeLinear.
+  bool integer_graph = false;
   DataType activation_type = DataType::kUint8;
   bool symmetric_activations = false;
   std::vector<std::string> op_types = {"Conv", "MatMul", "Gemm"};

@@ -97,10 +97,13 @@ class Fuser {
   Fuser(const Model& model, Graph& graph)
       : graph_(graph), opset_(OpsetVersion(model, "").value_or(1)) {}
 
+  std::vector<std::string> FoldAll() {
+    FoldAffineToFixpoint();
+    return std::move(fused_);
+  }
+
   std::vector<std::string> Run() {
-    // Each rewrite changes readers, so every pass starts from a fresh index.
-    while (Pass(&Fuser::FoldAffine)) {
-    }
+    FoldAffineToFixpoint();
     Pass(&Fuser::FuseHardSwish);
     Pass(&Fuser::FuseActivation);
     return std::move(fused_);
@@ -108,6 +111,12 @@ class Fuser {
 
  private:
   using Rewrite = bool (Fuser::*)(size_t conv, const Constants&, const Readers&);
+
+  void FoldAffineToFixpoint() {
+    // Each rewrite changes readers, so every pass starts from a fresh index.
+    while (Pass(&Fuser::FoldAffine)) {
+    }
+  }
 
   bool Pass(Rewrite rewrite) {
     const Constants constants(graph_);
@@ -294,6 +303,10 @@ class Fuser {
 
 std::vector<std::string> FuseConvActivations(const Model& model, Graph& graph) {
   return Fuser(model, graph).Run();
+}
+
+std::vector<std::string> FoldConvAffine(const Model& model, Graph& graph) {
+  return Fuser(model, graph).FoldAll();
 }
 
 }  // namespace pare::runtime

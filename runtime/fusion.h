@@ -27,6 +27,12 @@ inline constexpr char kFusedBeta[] = "_pare_beta";
 // anything outside the chain is never fused away.
 std::vector<std::string> FuseConvActivations(const Model& model, Graph& graph);
 
+// Only the first rewrite: Mul/Add by constants and BatchNormalization folded
+// into the Conv before them. The result is standard ONNX (quantization
+// prepares models with it, so each Conv's weights carry the scale that
+// multiplies its output).
+std::vector<std::string> FoldConvAffine(const Model& model, Graph& graph);
+
 }  // namespace pare::runtime
 
 #endif  // PARE_RUNTIME_FUSION_H_

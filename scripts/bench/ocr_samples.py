@@ -2,10 +2,13 @@
 """Realistic PP-OCR inputs: text rendered with ImageMagick (Debian's
 `imagemagick`, DejaVu/Liberation fonts), normalized as PP-OCR expects
 ((pixel/255 - 0.5) / 0.5, three channels), written as OUT/test_data_set_K/x.npy
-for `pare quantize --calib` and `pare evaluate --data`.
+for `pare quantize --calib` and `pare evaluate --data`, with the truth beside
+it in label.txt (rec: the line's text; cls: 0 or 180; det: the lines).
 
-usage: scripts/bench/ocr_samples.py det|rec|cls COUNT SEED OUT
-  det: 320x320 pages with several lines; rec: 48x320 single lines;
+usage: scripts/bench/ocr_samples.py det|rec|rec-text|cls COUNT SEED OUT
+  det: 320x320 pages with several lines; rec: 48x320 single lines (which may
+  run past the right edge); rec-text: 48x320 lines that fit, for accuracy
+  against their text;
   cls: 48x192 lines, every other one upside down.
 """
 import pathlib
@@ -18,6 +21,8 @@ import numpy as np
 WORDS = ("invoice total amount date number order customer address street city "
          "payment account balance due paid tax rate price quantity item product "
          "service phone email reference page report summary model memory device").split()
+# Debian's imagemagick, ahead of any other `convert` on PATH.
+CONVERT = "/usr/bin/convert" if pathlib.Path("/usr/bin/convert").exists() else "convert"
 FONTS = ["DejaVu-Sans", "DejaVu-Serif", "DejaVu-Sans-Mono", "Liberation-Sans", "Liberation-Serif"]
 
 
@@ -28,8 +33,25 @@ def line(rng):
     return " ".join(words).capitalize()
 
 
+def text_width(font, size, text):
+    out = subprocess.run([CONVERT, "-font", font, "-pointsize", str(size), f"label:{text}", "-format", "%w",
+                          "info:"], check=True, capture_output=True, text=True).stdout
+    return int(out)
+
+
+def fitting_line(rng, font, size, room):
+    """Words while the line fits in `room` pixels (at least one word)."""
+    words = [rng.choice(WORDS).capitalize()]
+    while len(words) < 6:
+        word = str(rng.randint(1, 99999)) if rng.random() < 0.2 else rng.choice(WORDS)
+        if text_width(font, size, " ".join(words + [word])) > room:
+            break
+        words.append(word)
+    return " ".join(words)
+
+
 def render(width, height, draws, rotate=False):
-    cmd = ["convert", "-size", f"{width}x{height}", "xc:white"]
+    cmd = [CONVERT, "-size", f"{width}x{height}", "xc:white"]
     for font, size, x, y, text, shade in draws:
         cmd += ["-font", font, "-pointsize", str(size), "-fill", f"gray{shade}",
                 "-annotate", f"+{x}+{y}", text]
@@ -48,11 +70,16 @@ def sample(kind, rng):
             size = rng.randint(14, 26)
             draws.append((rng.choice(FONTS), size, rng.randint(2, 60), y, line(rng), rng.randint(0, 40)))
             y += size + rng.randint(6, 24)
-        return render(320, 320, draws)
+        return render(320, 320, draws), "\n".join(d[4] for d in draws)
+    if kind == "rec-text":  # every character of the truth is in the image
+        font, size, x = rng.choice(FONTS), rng.randint(18, 30), rng.randint(2, 10)
+        draw = (font, size, x, rng.randint(size, 44), fitting_line(rng, font, size, 316 - x), rng.randint(0, 40))
+        return render(320, 48, [draw]), draw[4]
     width = 320 if kind == "rec" else 192
     size = rng.randint(18, 30)
     draw = (rng.choice(FONTS), size, rng.randint(2, 10), rng.randint(size, 44), line(rng), rng.randint(0, 40))
-    return render(width, 48, [draw], rotate=(kind == "cls" and rng.random() < 0.5))
+    flip = kind == "cls" and rng.random() < 0.5
+    return render(width, 48, [draw], rotate=flip), ("180" if flip else "0") if kind == "cls" else draw[4]
 
 
 def main():
@@ -61,7 +88,9 @@ def main():
     for k in range(count):
         folder = out / f"test_data_set_{k}"
         folder.mkdir(parents=True, exist_ok=True)
-        np.save(folder / "x.npy", sample(kind, rng))
+        image, label = sample(kind, rng)
+        np.save(folder / "x.npy", image)
+        (folder / "label.txt").write_text(label + "\n")
     print(f"wrote {count} {kind} samples to {out}")
 
 

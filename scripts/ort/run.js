@@ -5,7 +5,11 @@
 //   NODE_PATH=~/.cache/pare/ort/node_modules node run.js MODEL OUT_DIR NAME=FILE.npy ...
 //   add --repeat N --threads T to print min/median latency in ms as JSON;
 //   --config KEY=VALUE sets a session config entry (e.g.
-//   session.qdq_matmulnbits_accuracy_level=0), repeatable.
+//   session.qdq_matmulnbits_accuracy_level=0), repeatable;
+//   --optimized FILE writes the graph as ONNX Runtime optimized it (and, with
+//   no inputs given, stops there);
+//   --each DATA_DIR runs every DATA_DIR/test_data_set_K/<input>.npy and writes
+//   OUT_DIR/test_data_set_K/<output>.npy (the NAME=FILE specs are then unused).
 const fs = require('fs');
 const path = require('path');
 const ort = require('onnxruntime-node');
@@ -47,11 +51,13 @@ function writeNpy(file, tensor) {
 
 async function main() {
   const args = process.argv.slice(2);
-  let repeat = 0, threads = 0;
+  let repeat = 0, threads = 0, optimized = '', each = '';
   const positional = [], config = {};
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--repeat') repeat = Number(args[++i]);
     else if (args[i] === '--threads') threads = Number(args[++i]);
+    else if (args[i] === '--optimized') optimized = args[++i];
+    else if (args[i] === '--each') each = args[++i];
     else if (args[i] === '--config') {
       const [key, value] = args[++i].split('=');
       config[key] = value;
@@ -69,7 +75,10 @@ async function main() {
     node[parts[parts.length - 1]] = value;
   }
   if (threads > 0) { options.intraOpNumThreads = threads; options.interOpNumThreads = 1; }
+  if (optimized) options.optimizedModelFilePath = optimized;
   const session = await ort.InferenceSession.create(model, options);
+  if (each) return runEach(session, each, outDir);
+  if (optimized && specs.length === 0) return;  // only the optimized graph wanted
   const feeds = {};
   for (const spec of specs) {
     const at = spec.indexOf('=');
@@ -86,11 +95,24 @@ async function main() {
     times.sort((a, b) => a - b);
     console.log(JSON.stringify({ min_ms: times[0], median_ms: times[Math.floor(times.length / 2)] }));
   }
-  if (outDir !== '-') {
-    fs.mkdirSync(outDir, { recursive: true });
-    for (const name of session.outputNames) {
-      writeNpy(path.join(outDir, name.replace(/[\/\\:]/g, '_') + '.npy'), results[name]);
-    }
+  writeOutputs(session, results, outDir);
+}
+
+function writeOutputs(session, results, outDir) {
+  if (outDir === '-') return;
+  fs.mkdirSync(outDir, { recursive: true });
+  for (const name of session.outputNames) {
+    writeNpy(path.join(outDir, name.replace(/[\/\\:]/g, '_') + '.npy'), results[name]);
+  }
+}
+
+// One run per sample folder, inputs found by name.
+async function runEach(session, dataDir, outDir) {
+  const sets = fs.readdirSync(dataDir).filter((d) => d.startsWith('test_data_set_')).sort();
+  for (const set of sets) {
+    const feeds = {};
+    for (const name of session.inputNames) feeds[name] = readNpy(path.join(dataDir, set, `${name}.npy`));
+    writeOutputs(session, await session.run(feeds), path.join(outDir, set));
   }
 }
 

@@ -124,7 +124,12 @@ absl::Status Run(const QuantizeFlags& f) {
   }
   ASSIGN_OR_RETURN(quantize::CalibrationData data, Calibration(f, model));
   quantize::StaticInt8Options o;
-  ASSIGN_OR_RETURN(o.calibration.method, quantize::ParseCalibrationMethod(f.method));
+  // search: start from MSE ranges, then choose each by output error.
+  o.range_search = f.method == "search";
+  ASSIGN_OR_RETURN(o.calibration.method,
+                   quantize::ParseCalibrationMethod(o.range_search ? "mse" : f.method));
+  o.range_search_samples = f.search_samples;
+  o.search_progress = StderrProgress("searching ranges", "searched ranges of", "activations");
   o.calibration.percentile = f.percentile;
   o.per_channel = !f.per_tensor;
   o.activation_type = f.activation_type == "int8"     ? DataType::kInt8
@@ -201,8 +206,15 @@ void RegisterQuantize(CLI::App& app, std::function<int()>& run) {
       ->default_val("static");
   AddCalibrationFlags(*cmd, f->calibration, "static int8 ranges, GPTQ and AWQ");
   cmd->add_option("--method", f->method,
-                  "Range from calibration: minmax, moving-average, percentile, entropy or mse")
+                  "Range from calibration: minmax, moving-average, percentile, entropy or mse; or "
+                  "search: each activation takes whichever of minmax, mse, entropy and "
+                  "percentiles 99.9-99.999 gives the least output error (one model run per "
+                  "candidate on --search-samples samples)")
       ->default_val("minmax");
+  cmd->add_option("--search-samples", f->search_samples,
+                  "Calibration samples each --method search candidate is scored on")
+      ->check(CLI::Range(1, 100000))
+      ->default_val(8);
   cmd->add_option("--percentile", f->percentile,
                   "For --method percentile: the percentile of |activation| kept (50..100)")
       ->check(FiniteRange(50, 100))

@@ -24,6 +24,7 @@ struct QuantizeFlags {
   std::optional<double> target_sqnr;
   std::string validate, fallback = "wide";
   double percentile = 99.999;
+  int64_t search_samples = 8;
   bool per_tensor = false, symmetric = false, force = false, weight_clip = false,
        bias_correction = false, integer_graph = false;
   std::string activation_type = "uint8";

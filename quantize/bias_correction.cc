@@ -27,4 +27,22 @@ std::vector<float> ConvOutputShift(const std::vector<float>& w, const std::vecto
   return shift;
 }
 
+std::vector<float> MatMulOutputShift(const std::vector<float>& w, const std::vector<int64_t>& dims,
+                                     int64_t output_axis, const WeightQuantization& q,
+                                     const std::vector<double>& input_mean) {
+  const int64_t rows = dims[0], cols = dims[1];
+  const int64_t outputs = output_axis == 1 ? cols : rows;
+  std::vector<double> shift(outputs, 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      const int64_t n = output_axis == 1 ? c : r, k = output_axis == 1 ? r : c;
+      if (k >= static_cast<int64_t>(input_mean.size())) continue;
+      const size_t at = r * cols + c;
+      const float scale = q.scales[q.scales.size() == 1 ? 0 : n];
+      shift[n] += (static_cast<double>(q.values[at]) * scale - w[at]) * input_mean[k];
+    }
+  }
+  return std::vector<float>(shift.begin(), shift.end());
+}
+
 }  // namespace pare::quantize

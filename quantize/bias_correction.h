@@ -20,6 +20,13 @@ std::vector<float> ConvOutputShift(const std::vector<float>& w, const std::vecto
                                    const WeightQuantization& q,
                                    const std::vector<double>& input_mean, bool depthwise);
 
+// The same for a 2-D weight `w` of a MatMul ([K, N], output_axis 1) or a
+// Gemm with transB ([N, K], output_axis 0): the shift of each of the N
+// outputs, sum_k (Wq - W)[k, n] * E[x_k].
+std::vector<float> MatMulOutputShift(const std::vector<float>& w, const std::vector<int64_t>& dims,
+                                     int64_t output_axis, const WeightQuantization& q,
+                                     const std::vector<double>& input_mean);
+
 }  // namespace pare::quantize
 
 #endif  // PARE_QUANTIZE_BIAS_CORRECTION_H_

@@ -75,6 +75,23 @@ TEST(BiasCorrection, ShiftIsWeightErrorTimesInputMean) {
   EXPECT_NEAR(dw[0], (0.3 - 0.30 + 0.1 - 0.11) * 2, 1e-6);
 }
 
+TEST(BiasCorrection, MatMulShiftFollowsTheOutputAxis) {
+  // W [K=2, N=2] = [[0.30, 1], [0.11, 0]], one scale per column.
+  const std::vector<float> w = {0.30f, 1.0f, 0.11f, 0.0f};
+  WeightQuantization q;
+  q.scales = {0.1f, 0.5f};
+  q.values = {3, 2, 1, 0};  // dequantized: [[0.3, 1], [0.1, 0]]
+  const std::vector<float> shift = MatMulOutputShift(w, {2, 2}, 1, q, {2.0, 10.0});
+  EXPECT_NEAR(shift[0], (0.3 - 0.30) * 2 + (0.1 - 0.11) * 10, 1e-6);
+  EXPECT_NEAR(shift[1], 0.0, 1e-6);
+  // Gemm with transB: the same weights as [N, K], one scale per row.
+  const std::vector<float> wt = {0.30f, 0.11f, 1.0f, 0.0f};
+  q.values = {3, 1, 2, 0};
+  const std::vector<float> rows = MatMulOutputShift(wt, {2, 2}, 0, q, {2.0, 10.0});
+  EXPECT_NEAR(rows[0], shift[0], 1e-6);
+  EXPECT_NEAR(rows[1], 0.0, 1e-6);
+}
+
 TEST(QuantizeBias, ScaleIsInputTimesWeightScale) {
   EXPECT_EQ(QuantizeBias({1.0f, -2.0f}, 0.5f, {0.01f, 0.1f}), (std::vector<int32_t>{200, -40}));
 }

@@ -28,6 +28,7 @@ nlohmann::json QuantizeReportToJson(const QuantizeReport& r) {
       j["range"] = {q.chosen.min, q.chosen.max};
       j["method"] = r.method;
       if (!q.code_type.empty()) j["type"] = q.code_type;
+      if (!q.range_method.empty()) j["range_method"] = q.range_method;
     } else {
       if (q.block_size > 0) {
         j["algorithm"] = q.algorithm;

@@ -22,7 +22,8 @@ struct QuantizedTensor {
   Range chosen;        // activations: the range the method chose
   double sqnr_db = 0;  // weights: of the dequantized weight
   uint64_t bytes_before = 0, bytes_after = 0;
-  std::string code_type;  // activations: "uint8", "uint16"...
+  std::string code_type;     // activations: "uint8", "uint16"...
+  std::string range_method;  // activations, when a range search chose it
   // Weight-only (block-wise) weights: how each was quantized.
   std::string algorithm;
   int bits = 0;

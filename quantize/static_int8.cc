@@ -16,6 +16,7 @@
 #include "quantize/integer_layout.h"
 #include "quantize/passes.h"
 #include "quantize/qoperator.h"
+#include "quantize/range_search.h"
 #include "quantize/rewrite_util.h"
 #include "quantize/smoothquant.h"
 #include "quantize/static_plan.h"
@@ -35,11 +36,10 @@ class Rewriter {
   }
 
   // X -> QuantizeLinear -> DequantizeLinear, shared by every consumer.
-  std::string Activation(const std::string& x, const TensorCalibrator& calibrator,
+  std::string Activation(const std::string& x, Range observed, Range chosen,
                          QuantizeReport& report) {
     if (auto it = dequantized_.find(x); it != dequantized_.end()) return it->second;
-    return QuantizeActivation(x, calibrator.Compute({CalibrationMethod::kMinMax}),
-                              calibrator.Compute(o_.calibration), TypeOf(x), report);
+    return QuantizeActivation(x, observed, chosen, TypeOf(x), report);
   }
 
   // X -> Mul(1/s) -> QuantizeLinear -> DequantizeLinear (SmoothQuant).
@@ -126,6 +126,8 @@ class Rewriter {
                               values.size() * 8ull});
     return dq;
   }
+
+  void AddInitializer(Tensor t) { Add(std::move(t)); }
 
   // Points every top-level reader of a quantized activation at its
   // DequantizeLinear (the integer layout: nothing reads the float value).
@@ -222,9 +224,10 @@ absl::Status CheckStaticInputs(const Model& model, const CalibrationData& data,
     return absl::FailedPreconditionError(absl::StrCat("the model is already quantized (it has a ",
                                                       which, "); quantize its float original"));
   }
-  if (o.format == StaticInt8Options::Format::kQOperator && o.integer_graph) {
+  if (o.format == StaticInt8Options::Format::kQOperator && (o.integer_graph || o.range_search)) {
     return absl::InvalidArgumentError(
-        "--integer-graph is a QDQ layout; the qoperator format is integer already");
+        "--integer-graph and --method search are for the QDQ format; the qoperator format is "
+        "integer already and takes one method's ranges");
   }
   if (o.format == StaticInt8Options::Format::kQOperator &&
       (o.smoothquant_alpha || !o.wide_nodes.empty() ||
@@ -242,11 +245,19 @@ struct Observations {
   absl::flat_hash_map<std::string, int> readers;  // quantized readers of each activation
   absl::flat_hash_map<std::string, ChannelRange> channels;
   std::optional<float> smoothquant_alpha;
-  IntegerLayout layout;  // empty unless the integer layout was asked for
+  IntegerLayout layout;      // empty unless the integer layout was asked for
+  RangeOverrides overrides;  // by range source: ranges a search chose
 
   // The calibrator whose range sets activation `x`'s parameters.
   const TensorCalibrator& RangeOf(const std::string& x) const {
     return calibrators.at(layout.RangeSource(x));
+  }
+  Range Observed(const std::string& x) const {
+    return RangeOf(x).Compute({CalibrationMethod::kMinMax});
+  }
+  Range Chosen(const std::string& x, const CalibrationOptions& method) const {
+    auto it = overrides.find(layout.RangeSource(x));
+    return it != overrides.end() ? it->second.second : RangeOf(x).Compute(method);
   }
 
   bool Smoothable(const Graph& g, const Target& t) const {
@@ -255,6 +266,14 @@ struct Observations {
     return it != readers.end() && it->second == 1;
   }
 };
+
+// Bias correction applies to Conv (ungrouped or depthwise), MatMul, and Gemm
+// whose C is a plain bias or absent, with a constant weight.
+bool Correctable(const Node& n, const Target& t) {
+  if (t.weight < 0) return false;
+  if (n.op_type == "Gemm") return t.bias >= 0 || n.inputs.size() < 3;  // a C it can replace
+  return n.op_type == "Conv" ? t.x_channel_axis == 1 : n.op_type == "MatMul";
+}
 
 Observations PlanObservations(const Graph& g, const Constants& constants,
                               const std::vector<Target>& targets, const StaticInt8Options& o,
@@ -277,7 +296,7 @@ Observations PlanObservations(const Graph& g, const Constants& constants,
   }
   for (const Target& t : targets) {
     const Node& n = g.nodes[t.node];
-    const bool correct = o.bias_correction && n.op_type == "Conv" && t.x_channel_axis == 1;
+    const bool correct = o.bias_correction && Correctable(n, t);
     if (obs.Smoothable(g, t) || correct) obs.channels.emplace(n.inputs[0], t.x_channel_axis);
   }
   if (qoperator) {  // outputs are quantized too
@@ -293,28 +312,53 @@ void SumWeightBytes(QuantizeReport& report) {
   }
 }
 
-// Bias correction: the weights' rounding shifts each output map's mean by
-// the quantization error times the input's mean; the bias takes it back.
-std::optional<Tensor> CorrectedConvBias(const Node& n, const Target& t, const Constants& constants,
-                                        const Observations& obs, const std::string& input,
-                                        const std::vector<float>& weight_values,
-                                        const std::vector<int64_t>& weight_dims,
-                                        const WeightQuantization& wq,
-                                        const std::optional<std::vector<float>>& smoothing) {
+// Bias correction: the weights' rounding shifts each output's mean by the
+// quantization error times the input's mean; the bias takes it back.
+// `old` is the bias before (null: none); returns old - shift.
+std::optional<Tensor> CorrectedBias(const Node& n, const Target& t, const Tensor* old,
+                                    const Observations& obs, const std::string& input,
+                                    const std::vector<float>& weight_values,
+                                    const std::vector<int64_t>& weight_dims,
+                                    const WeightQuantization& wq,
+                                    const std::optional<std::vector<float>>& smoothing) {
   auto ch = obs.channels.find(input);
   if (ch == obs.channels.end()) return std::nullopt;
   std::vector<double> mean = ch->second.mean();
   if (smoothing) {
     for (size_t c = 0; c < mean.size(); ++c) mean[c] /= (*smoothing)[c];
   }
-  const std::vector<float> shift = ConvOutputShift(weight_values, weight_dims, wq, mean,
-                                                   /*depthwise=*/t.w_input_axis == 0);
+  const std::vector<float> shift =
+      n.op_type == "Conv" ? ConvOutputShift(weight_values, weight_dims, wq, mean,
+                                            /*depthwise=*/t.w_input_axis == 0)
+                          : MatMulOutputShift(weight_values, weight_dims, t.weight_axis, wq, mean);
   std::vector<float> bias(shift.size(), 0.0f);
-  const Tensor* old = t.bias >= 0 ? constants.FindFloat(n.inputs[t.bias]) : nullptr;
   if (old != nullptr && old->element_count() == bias.size()) bias = old->ToFloat32().value();
   for (size_t m = 0; m < bias.size(); ++m) bias[m] -= shift[m];
   return Tensor::FromVector<float>(NodeLabel(n) + "_bias_corrected",
                                    {static_cast<int64_t>(bias.size())}, bias);
+}
+
+// A MatMul's bias is the Add that is its only reader, with a constant
+// operand of one value per output: that operand's index in the Add.
+std::optional<std::pair<Node*, int>> MatMulBiasAdd(Graph& g, const Node& matmul,
+                                                   const Constants& constants, size_t outputs) {
+  Node* reader = nullptr;
+  for (Node& other : g.nodes) {
+    if (std::find(other.inputs.begin(), other.inputs.end(), matmul.outputs[0]) ==
+        other.inputs.end()) {
+      continue;
+    }
+    if (reader != nullptr) return std::nullopt;
+    reader = &other;
+  }
+  if (reader == nullptr || reader->op_type != "Add" || !reader->domain.empty() ||
+      reader->inputs.size() != 2) {
+    return std::nullopt;
+  }
+  const int operand = reader->inputs[0] == matmul.outputs[0] ? 1 : 0;
+  const Tensor* b = constants.FindFloat(reader->inputs[operand]);
+  if (b == nullptr || b->dims().size() != 1 || b->element_count() != outputs) return std::nullopt;
+  return std::make_pair(reader, operand);
 }
 
 // One target's activations, through Q/DQ (or SmoothQuant's Mul then Q/DQ).
@@ -343,7 +387,7 @@ absl::StatusOr<float> QuantizeInputs(Node& n, const Target& t, const Tensor* wei
       input_scale = ScaleOf(report, x + "_smoothed");
       continue;
     }
-    n.inputs[i] = rewriter.Activation(x, c, report);
+    n.inputs[i] = rewriter.Activation(x, obs.Observed(x), obs.Chosen(x, o.calibration), report);
     if (i == 0) input_scale = ScaleOf(report, x);
   }
   return input_scale;
@@ -376,9 +420,22 @@ absl::Status QuantizeTargetQdq(Model& model, const Target& t, const Constants& c
     weight_scales = wq.scales;
   }
   std::optional<Tensor> corrected;
-  if (o.bias_correction && n.op_type == "Conv" && weight != nullptr && t.x_channel_axis == 1) {
-    corrected = CorrectedConvBias(n, t, constants, obs, original_input, weight_values,
-                                  weight->dims(), wq, smoothing);
+  const bool correct = o.bias_correction && weight != nullptr && Correctable(n, t);
+  if (correct && n.op_type == "MatMul") {
+    // No bias input: correct the bias Add that follows, if there is one.
+    const size_t outputs = static_cast<size_t>(weight->dims()[1]);
+    if (auto add = MatMulBiasAdd(model.graph, n, constants, outputs)) {
+      auto [reader, operand] = *add;
+      auto fixed = CorrectedBias(n, t, constants.FindFloat(reader->inputs[operand]), obs,
+                                 original_input, weight_values, weight->dims(), wq, smoothing);
+      if (fixed) {
+        reader->inputs[operand] = fixed->name();
+        rewriter.AddInitializer(*std::move(fixed));
+      }
+    }
+  } else if (correct) {
+    corrected = CorrectedBias(n, t, t.bias >= 0 ? constants.FindFloat(n.inputs[t.bias]) : nullptr,
+                              obs, original_input, weight_values, weight->dims(), wq, smoothing);
     if (corrected) {
       n.inputs.resize(3);
       n.inputs[2] = corrected->name();
@@ -411,13 +468,71 @@ absl::flat_hash_set<std::string> WideActivations(const Graph& g, const std::vect
 // The integer layout's other activations (outputs, and the ops between
 // targets); then every reader takes the dequantized values. Values never
 // seen as float32 in calibration stay float.
-void QuantizeBetweenTargets(Graph& g, const Observations& obs, Rewriter& rewriter,
-                            QuantizeReport& report) {
+void QuantizeBetweenTargets(Graph& g, const Observations& obs, const StaticInt8Options& o,
+                            Rewriter& rewriter, QuantizeReport& report) {
   for (const std::string& v : obs.layout.values) {
-    const TensorCalibrator& c = obs.RangeOf(v);
-    if (c.count() > 0 && obs.calibrators.at(v).count() > 0) rewriter.Activation(v, c, report);
+    if (obs.RangeOf(v).count() == 0 || obs.calibrators.at(v).count() == 0) continue;
+    rewriter.Activation(v, obs.Observed(v), obs.Chosen(v, o.calibration), report);
   }
   rewriter.RewireReaders(g);
+}
+
+// The QDQ model: every target, then (integer layout) the values between.
+absl::Status WriteQdq(Model& model, const std::vector<Target>& targets, const Observations& obs,
+                      const StaticInt8Options& o, QuantizeReport& report) {
+  const Constants constants(model.graph);
+  Rewriter rewriter(model, o, WideActivations(model.graph, targets, o));
+  for (const Target& t : targets) {
+    RETURN_IF_ERROR(QuantizeTargetQdq(model, t, constants, obs, o, rewriter, report));
+  }
+  if (o.integer_graph) QuantizeBetweenTargets(model.graph, obs, o, rewriter, report);
+  return rewriter.Finish();
+}
+
+// What the range search tries: each range source once, in graph order
+// (targets' inputs, then the integer layout's values); SmoothQuant's
+// smoothed inputs keep their own range.
+std::vector<RangeChoice> RangeChoices(const Graph& g, const std::vector<Target>& targets,
+                                      const Observations& obs, const StaticInt8Options& o) {
+  std::vector<std::string> values;
+  for (const Target& t : targets) {
+    if (obs.Smoothable(g, t)) continue;
+    for (int i : t.activations) values.push_back(g.nodes[t.node].inputs[i]);
+  }
+  values.insert(values.end(), obs.layout.values.begin(), obs.layout.values.end());
+  std::vector<RangeChoice> choices;
+  absl::flat_hash_set<std::string> seen;
+  for (const std::string& v : values) {
+    const std::string& source = obs.layout.RangeSource(v);
+    auto it = obs.calibrators.find(source);
+    if (it == obs.calibrators.end() || it->second.count() == 0 || !seen.insert(source).second) {
+      continue;
+    }
+    choices.push_back({source, CandidateRanges(it->second, o.calibration.entropy_levels)});
+  }
+  return choices;
+}
+
+// Ranges chosen by output error (range_search.h), on copies of the prepared
+// model; `model` is unchanged.
+absl::Status SearchActivationRanges(const Model& model, const CalibrationData& data,
+                                    const std::vector<Target>& targets, Observations& obs,
+                                    const StaticInt8Options& o) {
+  const std::vector<RangeChoice> choices = RangeChoices(model.graph, targets, obs, o);
+  auto build = [&](const RangeOverrides& overrides) -> absl::StatusOr<Model> {
+    Model candidate = model;
+    Observations trial = obs;
+    trial.overrides = overrides;
+    QuantizeReport scratch;
+    RETURN_IF_ERROR(WriteQdq(candidate, targets, trial, o, scratch));
+    return candidate;
+  };
+  RangeSearchOptions search;
+  search.samples = o.range_search_samples;
+  search.threads = o.threads;
+  search.progress = o.search_progress;
+  ASSIGN_OR_RETURN(obs.overrides, SearchRanges(model, data, choices, build, search));
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -457,12 +572,15 @@ static absl::StatusOr<QuantizeReport> QuantizeStaticInt8On(Model& model,
   if (qoperator) {
     RETURN_IF_ERROR(WriteQOperator(model, targets, constants, obs.calibrators, o, report));
   } else {
-    Rewriter rewriter(model, o, WideActivations(model.graph, targets, o));
-    for (const Target& t : targets) {
-      RETURN_IF_ERROR(QuantizeTargetQdq(model, t, constants, obs, o, rewriter, report));
+    if (o.range_search) {
+      RETURN_IF_ERROR(SearchActivationRanges(model, data, targets, obs, o));
+      report.method = "search";
     }
-    if (o.integer_graph) QuantizeBetweenTargets(model.graph, obs, rewriter, report);
-    RETURN_IF_ERROR(rewriter.Finish());
+    RETURN_IF_ERROR(WriteQdq(model, targets, obs, o, report));
+    for (QuantizedTensor& t : report.tensors) {
+      auto it = obs.overrides.find(obs.layout.RangeSource(t.name));
+      if (t.kind == "activation" && it != obs.overrides.end()) t.range_method = it->second.first;
+    }
   }
   SumWeightBytes(report);
   return report;

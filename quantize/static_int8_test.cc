@@ -76,6 +76,46 @@ TEST(StaticInt8, QuantizedCnnStaysCloseToFloat) {
   }
 }
 
+// x [8, 16] (mean 2) -> MatMul(W [16, 8]) -> Add(b) -> y: bias correction
+// rewrites the Add's constant and brings the output's mean back.
+TEST(StaticInt8, BiasCorrectionFixesTheAddAfterAMatMul) {
+  ModelBuilder b("linear", 13);
+  b.Input("x", DataType::kFloat32, {8, 16});
+  b.Initializer(RandomTensor("w", {16, 8}, 4, 0.5f));
+  b.Initializer(RandomTensor("b", {8}, 5, 0.1f));
+  b.AddNode("MatMul", {"x", "w"}, {"m"}, "matmul");
+  b.AddNode("Add", {"m", "b"}, {"y"}, "bias");
+  b.Output("y", DataType::kFloat32, {8, 8});
+  const Model original = std::move(b).Build();
+  auto shifted = [&](int64_t i) -> absl::StatusOr<std::vector<Tensor>> {
+    std::vector<float> x = RandomTensor("x", {8, 16}, 300 + i, 1.0f).ToFloat32().value();
+    for (float& v : x) v += 2;
+    return std::vector<Tensor>{Tensor::FromVector<float>("x", {8, 16}, x)};
+  };
+  const CalibrationData data{16, shifted, "shifted"};
+  auto mean_error = [&](const Model& m) {
+    auto ref = runtime::Session::Create(original, {.threads = 1});
+    auto got = runtime::Session::Create(m, {.threads = 1});
+    double total = 0;
+    for (int64_t i = 0; i < 16; ++i) {
+      const auto r = (*ref)->Run(*shifted(i))->at(0).ToFloat32().value();
+      const auto q = (*got)->Run(*shifted(i))->at(0).ToFloat32().value();
+      for (size_t k = 0; k < r.size(); ++k) total += q[k] - r[k];
+    }
+    return std::abs(total);
+  };
+  StaticInt8Options o;
+  o.per_channel = false;  // a coarse scale, so the rounding has a visible mean
+  Model plain = original;
+  ASSERT_TRUE(QuantizeStaticInt8(plain, data, o).ok());
+  o.bias_correction = true;
+  Model corrected = original;
+  ASSERT_TRUE(QuantizeStaticInt8(corrected, data, o).ok());
+  const GraphIndex index(corrected.graph);
+  EXPECT_EQ(index.Producer("y")->inputs[1], "matmul_bias_corrected");
+  EXPECT_LT(mean_error(corrected), 0.5 * mean_error(plain));
+}
+
 TEST(StaticInt8, SixteenBitActivationsUseContribQdqBeforeOpset21) {
   const Model original = SmallCnn(13);
   Model model = original;

@@ -34,6 +34,12 @@ struct StaticInt8Options {
   // chains (QLinearConv -> QLinearAdd -> QLinearConv) instead of running
   // float kernels between a DequantizeLinear and a QuantizeLinear.
   bool integer_graph = false;
+  // QDQ only: after calibration, choose each activation's range among the
+  // methods' by the output error on the first `range_search_samples`
+  // calibration samples (range_search.h); `calibration` gives the start.
+  bool range_search = false;
+  int64_t range_search_samples = 8;
+  std::function<void(int64_t done, int64_t total)> search_progress;
   DataType activation_type = DataType::kUint8;
   bool symmetric_activations = false;
   std::vector<std::string> op_types = {"Conv", "MatMul", "Gemm"};

@@ -35,7 +35,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 CACHE = pathlib.Path(os.environ.get("PARE_CACHE", pathlib.Path.home() / ".cache/pare"))
 MODELS = CACHE / "models/ppocr"
 FILES = {"det": "ch_PP-OCRv4_det_infer", "rec": "ch_PP-OCRv4_rec_infer", "cls": "ch_ppocr_mobile_v2.0_cls_infer"}
-PARE = ROOT / "build/cli/pare"
+PARE = pathlib.Path(os.environ.get("PARE_BIN", ROOT / "build/cli/pare"))
 ORT_RUN = ROOT / "scripts/ort/run.js"
 ORT_ENV = dict(os.environ, NODE_PATH=str(CACHE / "ort/node_modules"))
 DEFAULT_RECIPES = ["minmax=", "integer=--integer-graph"]

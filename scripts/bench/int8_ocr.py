@@ -13,7 +13,7 @@ Runtime at 1 and 2 threads (median of --repeat runs) and the node types of
 ONNX Runtime's optimized graph are counted (which fusions happened).
 
 usage: scripts/bench/int8_ocr.py [--models rec,det,cls] [--eval N] [--time]
-                                 [--repeat N] [--work DIR] [LABEL=OPTIONS ...]
+                                 [--repeat N] [--work DIR] [--reuse] [LABEL=OPTIONS ...]
   LABEL=OPTIONS: a recipe, `pare quantize` options after --calib, e.g.
   "minmax=" or "mse=--method mse"; default: the recipes of docs/benchmarks.md.
   (after scripts/build.sh, scripts/fetch_models.sh, scripts/ort/fetch.sh;
@@ -123,7 +123,9 @@ def fused_types(model, work):
     return ", ".join(f"{op} {c}" for op, c in counts.most_common())
 
 
-def quantize(kind, model, calib, options, out):
+def quantize(kind, model, calib, options, out, reuse=False):
+    if reuse and out.exists():
+        return out
     subprocess.run([str(PARE), "quantize", str(model), "-o", str(out), "--calib", str(calib), "--force"]
                    + shlex.split(options), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return out
@@ -137,6 +139,7 @@ def main():
     ap.add_argument("--time", action="store_true")
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--work", type=pathlib.Path)
+    ap.add_argument("--reuse", action="store_true", help="keep quantized models already in --work")
     ap.add_argument("recipes", nargs="*", default=DEFAULT_RECIPES)
     a = ap.parse_args()
     work = a.work or pathlib.Path(tempfile.mkdtemp())
@@ -150,7 +153,7 @@ def main():
         rows = [("float", model, scores(kind, reference, reference, truth))]
         for recipe in a.recipes:
             label, options = recipe.split("=", 1)
-            q = quantize(kind, model, calib, options, work / kind / f"{label.replace(' ', '_')}.onnx")
+            q = quantize(kind, model, calib, options, work / kind / f"{label.replace(' ', '_')}.onnx", a.reuse)
             rows.append((label, q, scores(kind, ort_outputs(q, held, work / kind / f"{label}_out"), reference, truth)))
         for label, path, s in rows:
             line = f"| {kind} | {label} | {describe(kind, s)} |"

@@ -6,7 +6,8 @@ the ratio pare/ORT (lower is better for pare).
 usage: scripts/bench/runtime_vs_ort.py [--repeat N] [--int8] [--only TEXT]
   (after scripts/build.sh, scripts/fetch_models.sh and scripts/ort/fetch.sh)
   --int8   also PP-OCR models quantized by `pare quantize` (static int8 QDQ,
-           and 16-bit activations with int8 weights), calibrated on 16 text
+           the same with --integer-graph --method mse, and 16-bit activations
+           with int8 weights), calibrated on 16 text
            images from scripts/bench/ocr_samples.py (needs ImageMagick)
   --only   run only the cases whose name contains TEXT
 """
@@ -66,8 +67,9 @@ def quantized_cases(work, float_cases):
         calib = work / f"calib_{kind}"
         subprocess.run(["/usr/bin/python3", str(ROOT / "scripts/bench/ocr_samples.py"), kind, "16", "1",
                         str(calib)], check=True, stdout=subprocess.DEVNULL)
-        for label, extra in (("int8 QDQ", []), ("A16W8 QDQ", ["--activation-type", "uint16"])):
-            q = work / f"{kind}_{label.split()[0]}.onnx"
+        for label, extra in (("int8 QDQ", []), ("int8 integer QDQ", ["--integer-graph", "--method", "mse"]),
+                             ("A16W8 QDQ", ["--activation-type", "uint16"])):
+            q = work / f"{kind}_{label.replace(' ', '_')}.onnx"
             subprocess.run([str(PARE), "quantize", str(model), "-o", str(q), "--calib", str(calib)] + extra,
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             out.append((f"{name} {label}", q, feeds))

@@ -46,6 +46,9 @@ STAGES = {
     "run": None,
     "int8_qdq": (["quantize", "--calib", "{calib}"], "quantized"),
     "int8_qoperator": (["quantize", "--calib", "{calib}", "--format", "qoperator"], "quantized"),
+    # Q/DQ laid out for integer kernels (outputs and the ops between quantized)
+    "int8_integer": (["quantize", "--calib", "{calib}", "--integer-graph", "--bias-correction"],
+                     "quantized"),
     "int8_dynamic": (["quantize", "--mode", "dynamic"], "quantized"),
     "int4_rtn": (["quantize", "--mode", "weights", "--algorithm", "rtn"], "quantized"),
     "int4_hqq": (["quantize", "--mode", "weights", "--algorithm", "hqq"], "quantized"),

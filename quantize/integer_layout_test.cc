@@ -2,16 +2,18 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
-
 #include "core/graph.h"
 #include "core/model_builder.h"
 #include "data/inputs.h"
 #include "quantize/static_int8.h"
+#include "quantize/static_test_util.h"
 #include "runtime/session.h"
 
 namespace pare::quantize {
 namespace {
+
+using testing::RandomCalibration;
+using testing::SqnrDb;
 
 // x -> Conv -> Relu -> MaxPool -> m; m -> Conv(1x1) -> c2; Add(c2, m) -> a;
 // a -> Reshape -> r -> Identity -> y (the graph output).
@@ -33,10 +35,6 @@ Model ResidualCnn() {
   b.AddNode("Identity", {"r"}, {"y"}, "out");
   b.Output("y", DataType::kFloat32, {1, 128});
   return std::move(b).Build();
-}
-
-CalibrationData Random(const Model& model, int64_t count) {
-  return {count, [&model](int64_t i) { return data::RandomInputs(model, 100 + i, {}); }, "random"};
 }
 
 std::vector<float> Outputs(const Model& model) {
@@ -71,7 +69,7 @@ TEST(IntegerLayout, EveryReaderTakesTheDequantizedValue) {
   Model model = original;
   StaticInt8Options o;
   o.integer_graph = true;
-  auto report = QuantizeStaticInt8(model, Random(original, 16), o);
+  auto report = QuantizeStaticInt8(model, RandomCalibration(original, 16), o);
   ASSERT_TRUE(report.ok()) << report.status();
   const GraphIndex index(model.graph);
   for (const std::string v : {"r1", "m", "c2", "a", "r"}) {
@@ -91,13 +89,7 @@ TEST(IntegerLayout, EveryReaderTakesTheDequantizedValue) {
   EXPECT_EQ(Entry(*report, "m")->scales, Entry(*report, "r1")->scales);
   EXPECT_EQ(Entry(*report, "r")->scales, Entry(*report, "a")->scales);
   EXPECT_EQ(Entry(*report, "r")->zero_points, Entry(*report, "a")->zero_points);
-  const std::vector<float> ref = Outputs(original), got = Outputs(model);
-  double s = 0, n = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    s += ref[i] * ref[i];
-    n += (got[i] - ref[i]) * (got[i] - ref[i]);
-  }
-  EXPECT_GT(10 * std::log10(s / n), 25);
+  EXPECT_GT(SqnrDb(Outputs(original), Outputs(model)), 25);
 }
 
 TEST(IntegerLayout, QOperatorFormatRefusesIt) {
@@ -106,7 +98,7 @@ TEST(IntegerLayout, QOperatorFormatRefusesIt) {
   StaticInt8Options o;
   o.integer_graph = true;
   o.format = StaticInt8Options::Format::kQOperator;
-  auto report = QuantizeStaticInt8(model, Random(original, 2), o);
+  auto report = QuantizeStaticInt8(model, RandomCalibration(original, 2), o);
   EXPECT_FALSE(report.ok());
   EXPECT_NE(report.status().message().find("integer-graph"), std::string::npos);
 }

@@ -8,6 +8,7 @@
 #include "data/inputs.h"
 #include "quantize/report.h"
 #include "quantize/static_int8.h"
+#include "quantize/static_test_util.h"
 #include "runtime/session.h"
 
 namespace pare::quantize {
@@ -30,8 +31,9 @@ Model BranchAndResidual() {
   return std::move(b).Build();
 }
 
+// The search samples and OutputError's inputs: seeds 200, 201, ...
 CalibrationData Random(const Model& model, int64_t count) {
-  return {count, [&model](int64_t i) { return data::RandomInputs(model, 200 + i, {}); }, "random"};
+  return testing::RandomCalibration(model, count, 200);
 }
 
 // Summed |q - r|^2 / |r|^2 over the first `count` calibration samples.

@@ -519,12 +519,13 @@ absl::Status SearchActivationRanges(const Model& model, const CalibrationData& d
                                     const std::vector<Target>& targets, Observations& obs,
                                     const StaticInt8Options& o) {
   const std::vector<RangeChoice> choices = RangeChoices(model.graph, targets, obs, o);
+  // Each try swaps in its ranges (copying the calibrators' histograms per
+  // try would cost more than the rewrite).
   auto build = [&](const RangeOverrides& overrides) -> absl::StatusOr<Model> {
     Model candidate = model;
-    Observations trial = obs;
-    trial.overrides = overrides;
+    obs.overrides = overrides;
     QuantizeReport scratch;
-    RETURN_IF_ERROR(WriteQdq(candidate, targets, trial, o, scratch));
+    RETURN_IF_ERROR(WriteQdq(candidate, targets, obs, o, scratch));
     return candidate;
   };
   RangeSearchOptions search;

@@ -8,10 +8,14 @@
 #include "core/graph.h"
 #include "core/model_builder.h"
 #include "data/inputs.h"
+#include "quantize/static_test_util.h"
 #include "runtime/session.h"
 
 namespace pare::quantize {
 namespace {
+
+using testing::RandomCalibration;
+using testing::SqnrDb;
 
 // x [1, 3, 8, 8] -> Conv(8, 3x3, bias) -> Relu -> Conv(4, 1x1) -> y, at `opset`;
 // at opset 9 a Slice (attributes form) trims the output.
@@ -34,25 +38,12 @@ Model SmallCnn(int64_t opset) {
   return std::move(b).Build();
 }
 
-CalibrationData RandomCalibration(const Model& model, int64_t count) {
-  return {count, [&model](int64_t i) { return data::RandomInputs(model, 100 + i, {}); }, "random"};
-}
-
 std::vector<float> RunModel(const Model& model, uint64_t seed) {
   auto session = runtime::Session::Create(model, {.threads = 1});
   EXPECT_TRUE(session.ok()) << session.status();
   auto out = (*session)->Run(data::RandomInputs(model, seed, {}).value());
   EXPECT_TRUE(out.ok()) << out.status();
   return (*out)[0].ToFloat32().value();
-}
-
-double SqnrDb(const std::vector<float>& ref, const std::vector<float>& got) {
-  double s = 0, n = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    s += ref[i] * ref[i];
-    n += (got[i] - ref[i]) * (got[i] - ref[i]);
-  }
-  return 10 * std::log10(s / n);
 }
 
 TEST(StaticInt8, QuantizedCnnStaysCloseToFloat) {

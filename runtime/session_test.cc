@@ -127,5 +127,25 @@ TEST(Session, KernelErrorsNameTheNodeAndTensors) {
             std::string::npos);
 }
 
+// A damaged num_outputs (the stages fuzzer's 2^62) is refused before
+// anything is sized from it.
+TEST(Session, SplitRefusesANumOutputsThatIsNotTheOutputCount) {
+  for (int64_t claimed : {int64_t{1} << 62, int64_t{0}, int64_t{3}}) {
+    ModelBuilder b("split", 18);
+    b.Input("x", DataType::kFloat32, {2, 8});
+    b.AddNode("Split", {"x"}, {"p", "q"}, "bad_split").attributes = {
+        IntAttr("axis", 1), IntAttr("num_outputs", claimed)};
+    b.Output("p", DataType::kFloat32, {});
+    b.Output("q", DataType::kFloat32, {});
+    auto session = Session::Create(std::move(b).Build());
+    ASSERT_TRUE(session.ok());
+    auto out = (*session)->Run({Tensor::FromVector<float>("x", {2, 8}, std::vector<float>(16))});
+    EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument) << claimed;
+    EXPECT_NE(out.status().message().find("node 'bad_split' (Split): num_outputs"),
+              std::string::npos)
+        << out.status();
+  }
+}
+
 }  // namespace
 }  // namespace pare::runtime

@@ -263,6 +263,9 @@ absl::Status Split(KernelContext& ctx) {
   }
   if (sizes.empty()) {
     const int64_t n = ctx.opset() >= 18 ? ctx.GetInt("num_outputs", parts) : parts;
+    // Checked before sizing anything: a damaged num_outputs must not
+    // allocate (or divide by) what it claims.
+    if (n != parts || n <= 0) return ctx.Error("num_outputs does not match the outputs");
     const int64_t each = (dim + n - 1) / n;
     for (int64_t i = 0; i < n; ++i) sizes.push_back(std::min(each, dim - i * each));
   }

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "runtime/fusion.h"
+#include "runtime/qdq_fusion.h"
 
 namespace pare::runtime {
 
@@ -22,6 +23,14 @@ RewritePasses SessionPasses(uint64_t max_tensor_bytes, NodeEvaluator evaluate) {
       "fuse-conv-activations", [](Model& model) -> absl::StatusOr<RewriteOutcome> {
         RewriteOutcome out;
         out.removed = FuseConvActivations(model, model.graph);
+        out.changed = !out.removed.empty();
+        return out;
+      }));
+  // After the activations: Conv -> Relu -> Q -> DQ becomes one Conv.
+  passes.push_back(std::make_unique<FunctionRewrite>(
+      "fuse-quantize-dequantize", [](Model& model) -> absl::StatusOr<RewriteOutcome> {
+        RewriteOutcome out;
+        out.removed = FuseQuantizeDequantize(model.graph);
         out.changed = !out.removed.empty();
         return out;
       }));

@@ -4,7 +4,9 @@
 //     and the planner see plain initializers;
 //  2. fuse-conv-activations: Conv followed by a constant scale, a
 //     BatchNormalization or an activation becomes one Conv (fusion.h);
-//     it runs after folding, which is what exposes dequantized weights.
+//     it runs after folding, which is what exposes dequantized weights;
+//  3. fuse-quantize-dequantize: each activation's Q -> DQ pair runs as one
+//     kernel, inside the Conv that feeds it where it can (qdq_fusion.h).
 #ifndef PARE_RUNTIME_PASSES_H_
 #define PARE_RUNTIME_PASSES_H_
 

@@ -35,7 +35,9 @@ Model ConstantArithmetic() {
 
 // x -> Conv -> BatchNormalization -> Relu -> y; the weight in a Constant
 // node, as PP-OCR's exports hold every weight, when `constant_weight`.
-Model ConvBatchNormRelu(bool constant_weight = false) {
+// With `quantized_output`, y is also quantized and dequantized (uint8), as a
+// QDQ model's activations are.
+Model ConvBatchNormRelu(bool constant_weight = false, bool quantized_output = false) {
   ModelBuilder b("fuse", 13);
   b.Input("x", DataType::kFloat32, {1, 2, 5, 5});
   if (constant_weight) {
@@ -50,16 +52,23 @@ Model ConvBatchNormRelu(bool constant_weight = false) {
   b.Initializer(Tensor::FromVector<float>("var", {3}, {1.0f, 2.0f, 0.5f}));
   b.AddNode("Conv", {"x", "w"}, {"c"}, "conv").attributes = {IntsAttr("pads", {1, 1, 1, 1})};
   b.AddNode("BatchNormalization", {"c", "scale", "shift", "mean", "var"}, {"n"}, "bn");
-  b.AddNode("Relu", {"n"}, {"y"}, "relu");
+  b.AddNode("Relu", {"n"}, {quantized_output ? "r" : "y"}, "relu");
+  if (quantized_output) {
+    b.Initializer(Tensor::FromVector<float>("ys", {}, {0.05f}));
+    b.Initializer(Tensor::FromVector<uint8_t>("yz", {}, {0}));
+    b.AddNode("QuantizeLinear", {"r", "ys", "yz"}, {"rq"}, "q");
+    b.AddNode("DequantizeLinear", {"rq", "ys", "yz"}, {"y"}, "dq");
+  }
   b.Output("y", DataType::kFloat32, {1, 3, 5, 5});
   return std::move(b).Build();
 }
 
 TEST(SessionPasses, AreFoldingThenFusion) {
   const RewritePasses passes = SessionPasses(1024, RunAlone);
-  ASSERT_EQ(passes.size(), 2u);
+  ASSERT_EQ(passes.size(), 3u);
   EXPECT_EQ(passes[0]->name(), "fold-constants");
   EXPECT_EQ(passes[1]->name(), "fuse-conv-activations");
+  EXPECT_EQ(passes[2]->name(), "fuse-quantize-dequantize");
 }
 
 TEST(SessionPasses, FoldingKeepsTheOutputs) {
@@ -76,7 +85,8 @@ TEST(SessionPasses, FusionKeepsTheOutputs) {
 
 TEST(SessionPasses, TheWholeListKeepsTheOutputs) {
   // Fusion needs the weight that folding makes a constant.
-  const Model after = ExpectRewriteKeepsOutputs(ConvBatchNormRelu(/*constant_weight=*/true),
+  const Model after = ExpectRewriteKeepsOutputs(ConvBatchNormRelu(/*constant_weight=*/true,
+                                                                  /*quantized_output=*/true),
                                                 SessionPasses(uint64_t{1} << 26, RunAlone),
                                                 {RandomTensor("x", {1, 2, 5, 5}, 4, 1.0f)}, 1e-5f);
   EXPECT_EQ(after.graph.nodes.size(), 1u);

@@ -6,6 +6,8 @@
 #include "runtime/fusion.h"
 #include "runtime/gemm.h"
 #include "runtime/ops/op_util.h"
+#include "runtime/ops/quant_util.h"
+#include "runtime/qdq_fusion.h"
 
 namespace pare::runtime {
 namespace {
@@ -199,6 +201,30 @@ struct Epilogue {
   float alpha = 0, beta = 0;
 };
 
+// The fake quantization a Conv absorbed from a Q/DQ pair (qdq_fusion.h).
+struct FakeQuant {
+  float scale = 0, zero = 0, lo = 0, hi = 0;
+  bool on() const { return scale != 0; }
+};
+
+FakeQuant FusedFakeQuant(const KernelContext& ctx) {
+  return {ctx.GetFloat(kFakeQuantScale, 0), ctx.GetFloat(kFakeQuantZero, 0),
+          ctx.GetFloat(kFakeQuantLow, 0), ctx.GetFloat(kFakeQuantHigh, 0)};
+}
+
+template <typename T>
+void ApplyFakeQuant(const FakeQuant& f, T* v, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    FakeQuantize(v, v, n, f.scale, f.zero, f.lo, f.hi);
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      float x = static_cast<float>(v[i]);
+      FakeQuantize(&x, &x, 1, f.scale, f.zero, f.lo, f.hi);
+      v[i] = static_cast<T>(x);
+    }
+  }
+}
+
 absl::StatusOr<Epilogue> FusedEpilogue(const KernelContext& ctx) {
   const std::string kind = ctx.GetString(kFusedActivation, "");
   Epilogue e{Epilogue::kNone, ctx.GetFloat(kFusedAlpha, 0), ctx.GetFloat(kFusedBeta, 0)};
@@ -272,9 +298,11 @@ absl::Status Conv(KernelContext& ctx) {
       bias = ctx.input(2).data<T>();
     }
     ASSIGN_OR_RETURN(const Epilogue epilogue, FusedEpilogue(ctx));
+    const FakeQuant fake_quant = FusedFakeQuant(ctx);
     ctx.pool().ParallelFor(c.batch * c.maps, 4, [&](int64_t lo, int64_t hi) {
       for (int64_t p = lo; p < hi; ++p) {
         ApplyEpilogue(epilogue, bias ? bias[p % c.maps] : T{0}, out + p * osize, osize);
+        if (fake_quant.on()) ApplyFakeQuant(fake_quant, out + p * osize, osize);
       }
     });
     ctx.SetOutput(0, std::move(result));

@@ -55,6 +55,18 @@ inline int32_t Saturate(float v, int32_t lo, int32_t hi, int32_t nan_value) {
   return static_cast<int32_t>(std::clamp(v, static_cast<float>(lo), static_cast<float>(hi)));
 }
 
+// DequantizeLinear(QuantizeLinear(x)) per tensor, element by element in the
+// order the two operators compute it (so the result is bit-identical): NaN
+// becomes the zero point's value, 0. `lo` and `hi` bound the integer type.
+inline void FakeQuantize(const float* in, float* out, int64_t n, float scale, float zero, float lo,
+                         float hi) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = RoundEven(in[i] / scale) + zero;
+    const float q = v == v ? std::clamp(v, lo, hi) : zero;
+    out[i] = (q - zero) * scale;
+  }
+}
+
 }  // namespace pare::runtime
 
 #endif  // PARE_RUNTIME_OPS_QUANT_UTIL_H_

@@ -12,6 +12,7 @@
 #include "runtime/ops/matmul.h"
 #include "runtime/ops/op_util.h"
 #include "runtime/ops/quant_util.h"
+#include "runtime/qdq_fusion.h"
 
 namespace pare::runtime {
 namespace {
@@ -92,12 +93,42 @@ bool PerTensorParams(KernelContext& ctx, const Tensor& scale, DataType* q_type, 
   return true;
 }
 
+// A QuantizeLinear fused with the DequantizeLinear that read it
+// (qdq_fusion.h): the float value its quantized result stands for.
+absl::Status QuantizeDequantize(KernelContext& ctx, const Tensor& x, float s, DataType q_type,
+                                int32_t z) {
+  ASSIGN_OR_RETURN(auto range, QuantRange(q_type));
+  std::vector<float> widened;
+  const float* in = nullptr;
+  if (x.dtype() == DataType::kFloat32) {
+    in = x.data<float>();
+  } else {  // opset 10's int32 input
+    ASSIGN_OR_RETURN(widened, x.ToFloat32());
+    in = widened.data();
+  }
+  float* out = nullptr;
+  Tensor result = NewTensor<float>(x.dims(), &out);
+  const float lo = static_cast<float>(range.first), hi = static_cast<float>(range.second);
+  ctx.pool().ParallelFor(
+      static_cast<int64_t>(x.element_count()), 1 << 15, [&](int64_t first, int64_t last) {
+        FakeQuantize(in + first, out + first, last - first, s, static_cast<float>(z), lo, hi);
+      });
+  ctx.SetOutput(0, std::move(result));
+  return absl::OkStatus();
+}
+
 absl::Status QuantizeLinear(KernelContext& ctx) {
   ASSIGN_OR_RETURN(const Tensor* x, ctx.RequireInput(0));
   ASSIGN_OR_RETURN(const Tensor* scale, ctx.RequireInput(1));
   DataType q_type = DataType::kUndefined;
   float s = 0;
   int32_t z = 0;
+  if (ctx.GetInt(kFusedDequantize, 0) == 1) {
+    if (!PerTensorParams(ctx, *scale, &q_type, &s, &z)) {
+      return ctx.Error("a fused quantize-dequantize needs a per-tensor float32 scale");
+    }
+    return QuantizeDequantize(ctx, *x, s, q_type, z);
+  }
   if (x->dtype() == DataType::kFloat32 && PerTensorParams(ctx, *scale, &q_type, &s, &z)) {
     if (q_type == DataType::kUint8) QuantizePerTensorDirect<uint8_t>(ctx, *x, s, z);
     if (q_type == DataType::kInt8) QuantizePerTensorDirect<int8_t>(ctx, *x, s, z);

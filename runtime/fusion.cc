@@ -4,12 +4,11 @@
 #include <limits>
 #include <optional>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/graph.h"
 #include "core/graph_edit.h"
 #include "core/model_builder.h"
+#include "runtime/value_readers.h"
 
 namespace pare::runtime {
 namespace {
@@ -17,32 +16,6 @@ namespace {
 struct Activation {
   std::string kind;
   float alpha = 0, beta = 0;
-};
-
-// Who reads each value, for the current state of the graph.
-class Readers {
- public:
-  explicit Readers(const Graph& graph) {
-    for (size_t i = 0; i < graph.nodes.size(); ++i) {
-      for (const std::string& v : NodeReads(graph.nodes[i])) readers_[v].push_back(i);
-    }
-    for (const ValueInfo& v : graph.outputs) outputs_.insert(v.name);
-  }
-  // The nodes reading `value`, or empty when a graph output needs it too.
-  std::vector<size_t> Private(const std::string& value) const {
-    if (outputs_.contains(value)) return {};
-    auto it = readers_.find(value);
-    return it == readers_.end() ? std::vector<size_t>{} : it->second;
-  }
-  std::optional<size_t> Only(const std::string& value) const {
-    std::vector<size_t> r = Private(value);
-    if (r.size() != 1) return std::nullopt;
-    return r[0];
-  }
-
- private:
-  absl::flat_hash_map<std::string, std::vector<size_t>> readers_;
-  absl::flat_hash_set<std::string> outputs_;
 };
 
 bool IsOp(const Node& node, const char* op) {
@@ -110,7 +83,7 @@ class Fuser {
   }
 
  private:
-  using Rewrite = bool (Fuser::*)(size_t conv, const Constants&, const Readers&);
+  using Rewrite = bool (Fuser::*)(size_t conv, const Constants&, const ValueReaders&);
 
   void FoldAffineToFixpoint() {
     // Each rewrite changes readers, so every pass starts from a fresh index.
@@ -120,7 +93,7 @@ class Fuser {
 
   bool Pass(Rewrite rewrite) {
     const Constants constants(graph_);
-    const Readers readers(graph_);
+    const ValueReaders readers(graph_);
     removed_.assign(graph_.nodes.size(), false);
     bool changed = false;
     for (size_t i = 0; i < graph_.nodes.size(); ++i) {
@@ -141,7 +114,7 @@ class Fuser {
 
   // Conv -> Mul or Add by a constant scalar or per-channel [M,1,..] value,
   // or an inference BatchNormalization: folded into the weights and bias.
-  bool FoldAffine(size_t ci, const Constants& constants, const Readers& readers) {
+  bool FoldAffine(size_t ci, const Constants& constants, const ValueReaders& readers) {
     Node& conv = graph_.nodes[ci];
     auto next = readers.Only(conv.outputs[0]);
     if (!next || conv.inputs.size() < 2) return false;
@@ -231,7 +204,7 @@ class Fuser {
   }
 
   // y -> Add(y, 3) -> Clip(0, 6) -> Mul(y, .) -> Div(., 6): x * relu6(x + 3) / 6.
-  bool FuseHardSwish(size_t ci, const Constants& constants, const Readers& readers) {
+  bool FuseHardSwish(size_t ci, const Constants& constants, const ValueReaders& readers) {
     Node& conv = graph_.nodes[ci];
     const std::string& y = conv.outputs[0];
     std::vector<size_t> r = readers.Private(y);
@@ -261,7 +234,7 @@ class Fuser {
     return false;
   }
 
-  bool FuseActivation(size_t ci, const Constants& constants, const Readers& readers) {
+  bool FuseActivation(size_t ci, const Constants& constants, const ValueReaders& readers) {
     Node& conv = graph_.nodes[ci];
     auto next = readers.Only(conv.outputs[0]);
     if (!next || graph_.nodes[*next].inputs.empty() ||

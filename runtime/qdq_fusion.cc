@@ -3,11 +3,9 @@
 #include <cmath>
 #include <optional>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
-#include "core/graph.h"
 #include "core/graph_edit.h"
 #include "core/model_builder.h"
+#include "runtime/value_readers.h"
 
 namespace pare::runtime {
 namespace {
@@ -55,33 +53,6 @@ std::optional<QuantParams> PerTensorParams(const Node& node, const Constants& co
   return p;
 }
 
-// How many nodes read each value, and whether a graph output needs it.
-class ReadCounts {
- public:
-  explicit ReadCounts(const Graph& graph) {
-    for (size_t i = 0; i < graph.nodes.size(); ++i) {
-      for (const std::string& v : NodeReads(graph.nodes[i])) {
-        auto [it, added] = reader_.emplace(v, i);
-        if (!added) it->second = kMany;
-      }
-    }
-    for (const ValueInfo& v : graph.outputs) outputs_.insert(v.name);
-  }
-  // The one node reading `value`, when nothing else (no graph output) does.
-  std::optional<size_t> Only(const std::string& value) const {
-    auto it = reader_.find(value);
-    if (outputs_.contains(value) || it == reader_.end() || it->second == kMany) {
-      return std::nullopt;
-    }
-    return it->second;
-  }
-
- private:
-  static constexpr size_t kMany = static_cast<size_t>(-1);
-  absl::flat_hash_map<std::string, size_t> reader_;
-  absl::flat_hash_set<std::string> outputs_;
-};
-
 bool IsFusedPair(const Node& node) {
   const Attribute* a = node.FindAttribute(kFusedDequantize);
   return node.op_type == "QuantizeLinear" && node.domain.empty() && a != nullptr && a->i == 1;
@@ -98,11 +69,11 @@ class QdqFuser {
   }
 
  private:
-  using Rewrite = void (QdqFuser::*)(size_t node, const Constants&, const ReadCounts&);
+  using Rewrite = void (QdqFuser::*)(size_t node, const Constants&, const ValueReaders&);
 
   void Pass(Rewrite rewrite) {
     const Constants constants(graph_);
-    const ReadCounts readers(graph_);
+    const ValueReaders readers(graph_);
     removed_.assign(graph_.nodes.size(), false);
     for (size_t i = 0; i < graph_.nodes.size(); ++i) {
       if (!removed_[i]) (this->*rewrite)(i, constants, readers);
@@ -116,7 +87,7 @@ class QdqFuser {
 
   // QuantizeLinear -> its only reader, a DequantizeLinear with the same
   // parameters: the QuantizeLinear now writes the dequantized value.
-  void FusePair(size_t qi, const Constants& constants, const ReadCounts& readers) {
+  void FusePair(size_t qi, const Constants& constants, const ValueReaders& readers) {
     Node& q = graph_.nodes[qi];
     if (!IsPlain(q, "QuantizeLinear") || q.FindAttribute(kFusedDequantize)) return;
     auto dqi = readers.Only(q.outputs[0]);
@@ -132,7 +103,7 @@ class QdqFuser {
   }
 
   // Conv -> fused pair, the Conv's only reader: the Conv applies it.
-  void AbsorbIntoConv(size_t ci, const Constants& constants, const ReadCounts& readers) {
+  void AbsorbIntoConv(size_t ci, const Constants& constants, const ValueReaders& readers) {
     Node& conv = graph_.nodes[ci];
     if (!IsPlain(conv, "Conv") || conv.FindAttribute(kFakeQuantScale)) return;
     auto fqi = readers.Only(conv.outputs[0]);
